@@ -1,0 +1,46 @@
+# Quita — developer commands. `make run` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed-stamp
+HTMX := quita/static/vendor/htmx.min.js
+
+.PHONY: install run test lint unit bench clean
+
+install: $(STAMP) $(HTMX)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+$(HTMX): scripts/fetch_assets.py
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } || \
+		{ echo "npm is required to fetch htmx: apt-get install -y npm"; exit 1; }
+	$(PY) scripts/fetch_assets.py
+
+run: install
+	$(BIN)/quita db upgrade
+	$(BIN)/quita demo load
+	$(BIN)/quita run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/lint-imports
+
+test: install lint
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var test-artifacts .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""The pure core of collection: arithmetic and decisions, no I/O, no clock."""

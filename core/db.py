@@ -1,0 +1,174 @@
+"""SQLAlchemy foundation: the declarative base, column types, engines and sessions.
+
+One ``Database`` per event loop owns an async engine and hands out sessions. A session
+always knows its *scope* (``tenant`` with a tenant id, or ``system``); the tenancy
+module turns that scope into query criteria and, on PostgreSQL, into the settings the
+row-level security policies read. Work is committed only by an explicit
+``await session.commit()``: leaving the ``session()`` block without it rolls back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current instant, timezone-aware in UTC (infrastructure only, never the domain)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC, also on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class UUIDPrimaryKey:
+    """A random UUID primary key: ids are not guessable nor countable."""
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+class Timestamped:
+    """``created_at`` set when the row is written."""
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    """Build an async engine for SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(
+            url, echo=echo, poolclass=NullPool, connect_args={"timeout": 30}
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+class Scope:
+    """What a session may see: one tenant's rows, or everything (``system``)."""
+
+    __slots__ = ("tenant_id",)
+
+    def __init__(self, tenant_id: uuid.UUID | None) -> None:
+        self.tenant_id = tenant_id
+
+    @classmethod
+    def system(cls) -> Scope:
+        return cls(None)
+
+    @classmethod
+    def tenant(cls, tenant_id: uuid.UUID) -> Scope:
+        return cls(tenant_id)
+
+    @property
+    def is_system(self) -> bool:
+        return self.tenant_id is None
+
+    def __repr__(self) -> str:
+        return "Scope(system)" if self.is_system else f"Scope(tenant={self.tenant_id})"
+
+
+AfterCommit = Callable[[], None]
+
+
+class Database:
+    """An engine and a session factory; one per event loop (async engines are loop-bound)."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo, pool_size=pool_size)
+        self._factory = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith("postgresql")
+
+    @asynccontextmanager
+    async def session(self, scope: Scope) -> AsyncIterator[AsyncSession]:
+        """A unit of work: rolled back unless the caller commits before leaving."""
+        session = self._factory()
+        session.info["scope"] = scope
+        session.info["after_commit"] = []
+        try:
+            yield session
+        finally:
+            await session.rollback()
+            await session.close()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def after_commit(session: AsyncSession | Session, callback: AfterCommit) -> None:
+    """Run ``callback`` once this session's transaction commits (never on rollback).
+
+    Used to enqueue background jobs: a worker never looks for a row that was not
+    committed, and a rolled-back request sends nothing.
+    """
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    sync.info.setdefault("after_commit", []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks: list[AfterCommit] = session.info.get("after_commit", [])
+    session.info["after_commit"] = []
+    for callback in callbacks:
+        callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info["after_commit"] = []

@@ -1,0 +1,82 @@
+"""Translations and locale formatting for people in Brazil.
+
+Messages are written in English in code and templates and translated through the
+gettext catalog ``core/locale/pt_BR/LC_MESSAGES/quita.po``. The catalog is compiled in
+memory at start-up, so there is no build step and no compiled file in the repository.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+from jinja2 import Environment
+
+from core.clock import SAO_PAULO
+
+LOCALE = "pt_BR"
+LOCALE_DIR = Path(__file__).parent / "locale"
+CATALOG = LOCALE_DIR / LOCALE / "LC_MESSAGES" / "quita.po"
+
+
+@lru_cache(maxsize=1)
+def translations() -> Translations:
+    """The pt-BR catalog, compiled once per process."""
+    with CATALOG.open("rb") as fh:
+        catalog = read_po(fh, locale=LOCALE)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain="quita")
+
+
+def gettext(message: str) -> str:
+    """Translate a message to pt-BR."""
+    return translations().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations().ngettext(singular, plural, n)
+
+
+_ = gettext
+
+
+def brl(cents: int) -> str:
+    """``123456`` → ``R$ 1.234,56``."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}R$\u00a0{format_decimal(abs(cents) / 100, format='#,##0.00', locale=LOCALE)}"
+
+
+def local_date(value: date | datetime | None, fmt: str = "short") -> str:
+    """A date as a person in Brazil reads it (``05/03/2024``)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(SAO_PAULO).date()
+    if fmt == "short":
+        return value.strftime("%d/%m/%Y")
+    return format_date(value, format=fmt, locale=LOCALE)
+
+
+def local_datetime(value: datetime | None) -> str:
+    """An instant in São Paulo time (``05/03/2024 14:30``)."""
+    if value is None:
+        return ""
+    return format_datetime(value.astimezone(SAO_PAULO), "dd/MM/yyyy HH:mm", locale=LOCALE)
+
+
+def install_translations(env: Environment) -> None:
+    """Give a Jinja environment ``_()``, the pt-BR catalog and the formatting filters."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["brl"] = brl
+    env.filters["local_date"] = local_date
+    env.filters["local_datetime"] = local_datetime

@@ -1,0 +1,175 @@
+"""Settings grouped by concern, read from the environment when the app is built.
+
+Nothing here is read at import time: ``Settings.from_env()`` is called by the
+composition root (and by tests with their own environment), so a test can build an
+app with any configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - the known development default
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot be used (for example a default secret in production)."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    """Where the data lives: SQLite under ``var/`` unless ``DATABASE_URL`` says otherwise."""
+
+    url: str
+    echo: bool = False
+    pool_size: int = 10
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith("postgresql")
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSettings:
+    """The message broker: Dramatiq's in-memory broker unless ``BROKER_URL`` is set."""
+
+    url: str = ""
+
+    @property
+    def kind(self) -> str:
+        if not self.url:
+            return "stub"
+        if self.url.startswith(("amqp://", "amqps://")):
+            return "rabbitmq"
+        if self.url.startswith(("redis://", "rediss://")):
+            return "redis"
+        raise ConfigurationError(f"BROKER_URL scheme not supported: {self.url.split(':')[0]}")
+
+    @property
+    def embedded(self) -> bool:
+        return not self.url
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    """Outgoing e-mail: SMTP when ``SMTP_HOST`` is set, else files under ``var/mail``."""
+
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    sender: str = "Quita <nao-responda@quita.local>"
+    outbox_dir: str = "var/mail"
+
+
+@dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    """Secrets and the knobs of authentication."""
+
+    secret_key: str = DEV_SECRET
+    cpf_hash_key: str = DEV_SECRET
+    session_hours: int = 12
+    secure_cookies: bool = False
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    reset_token_minutes: int = 60
+    invite_token_days: int = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the app needs to know about its environment."""
+
+    env: str = "development"
+    base_url: str = "http://127.0.0.1:8000"
+    var_dir: Path = Path("var")
+    log_level: str = "INFO"
+    log_json: bool = True
+    database: DatabaseSettings = field(
+        default_factory=lambda: DatabaseSettings(url="sqlite+aiosqlite:///var/quita.db")
+    )
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    max_upload_bytes: int = 200 * 1024 * 1024
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def embedded(self) -> bool:
+        """One process: SQLite-or-not, in-memory broker, workers inside the web process."""
+        return self.broker.embedded
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with some fields replaced (tests use it)."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read the settings from environment variables with development defaults."""
+        env = dict(os.environ if environ is None else environ)
+        var_dir = Path(env.get("QUITA_VAR_DIR", "var"))
+        db_url = env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'quita.db'}"
+        if db_url.startswith(("postgres://", "postgresql://")):
+            db_url = "postgresql+asyncpg://" + db_url.split("://", 1)[1]
+        secret = env.get("SECRET_KEY", DEV_SECRET)
+        settings = cls(
+            env=env.get("QUITA_ENV", "development"),
+            base_url=env.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            var_dir=var_dir,
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            log_json=_bool(env.get("LOG_JSON"), True),
+            database=DatabaseSettings(url=db_url, echo=_bool(env.get("DATABASE_ECHO"))),
+            broker=BrokerSettings(url=env.get("BROKER_URL", "")),
+            mail=MailSettings(
+                smtp_host=env.get("SMTP_HOST", ""),
+                smtp_port=int(env.get("SMTP_PORT", "25")),
+                smtp_user=env.get("SMTP_USER", ""),
+                smtp_password=env.get("SMTP_PASSWORD", ""),
+                smtp_starttls=_bool(env.get("SMTP_STARTTLS")),
+                sender=env.get("MAIL_SENDER", MailSettings.sender),
+                outbox_dir=str(var_dir / "mail"),
+            ),
+            security=SecuritySettings(
+                secret_key=secret,
+                cpf_hash_key=env.get("CPF_HASH_KEY", secret),
+                secure_cookies=_bool(
+                    env.get("SECURE_COOKIES"), env.get("QUITA_ENV") == "production"
+                ),
+            ),
+            max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", str(200 * 1024 * 1024))),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse configurations that are unsafe in production."""
+        if not self.production:
+            return
+        for name, value in (
+            ("SECRET_KEY", self.security.secret_key),
+            ("CPF_HASH_KEY", self.security.cpf_hash_key),
+        ):
+            if not value or value == DEV_SECRET or len(value) < 32:
+                raise ConfigurationError(
+                    f"{name} must be set to a random value of at least 32 characters "
+                    "in production"
+                )
+        if self.database.is_sqlite:
+            raise ConfigurationError("DATABASE_URL must point to PostgreSQL in production")

@@ -1,0 +1,107 @@
+"""Tenant scoping, applied in one place for every query.
+
+Every tenant-owned table mixes in ``TenantOwned``. A session opened with
+``Scope.tenant(t)`` gets ``tenant_id = t`` added to every ORM select, update and delete
+that touches such a table (``with_loader_criteria``), and new rows are stamped with
+``t`` (a row for another tenant is refused). A ``Scope.system()`` session sees
+everything: it is used by the debtor site (which filters by the verified CPF), the
+workers and the CLI. A session with no scope at all refuses to query.
+
+On PostgreSQL the same rule is repeated by row-level security: each transaction runs as
+the ``quita_app`` role with ``quita.tenant_id`` / ``quita.scope`` set locally, and the
+policies created by the migrations compare each row with them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy import ForeignKey
+
+from core.db import Scope
+
+APP_ROLE = "quita_app"
+
+
+class TenantScopeError(RuntimeError):
+    """A query or a write that would cross the tenant boundary."""
+
+
+class TenantOwned:
+    """Mixin of every table that belongs to one tenant."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - SQLAlchemy declared_attr
+        return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+def session_scope(session: Session) -> Scope:
+    scope = session.info.get("scope")
+    if not isinstance(scope, Scope):
+        raise TenantScopeError("session opened without a scope")
+    return scope
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_queries(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        # The parent statement already carried the criteria (propagated to loaders).
+        return
+    scope = session_scope(state.session)
+    if scope.is_system:
+        return
+    tenant_id = scope.tenant_id
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantOwned,
+            lambda cls: cls.tenant_id == tenant_id,
+            include_aliases=True,
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_tenant(session: Session, _context: Any, _instances: Any) -> None:
+    scope = session_scope(session)
+    if scope.is_system:
+        return
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, TenantOwned):
+            continue
+        current = obj.tenant_id
+        if current is None:
+            obj.tenant_id = scope.tenant_id  # type: ignore[assignment]
+        elif current != scope.tenant_id:
+            raise TenantScopeError("write to another tenant's row refused")
+
+
+@event.listens_for(Session, "after_begin")
+def _postgres_rls_settings(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    scope = session_scope(session)
+    connection.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+    connection.execute(
+        text("SELECT set_config('quita.scope', :scope, true), "
+             "set_config('quita.tenant_id', :tenant, true)"),
+        {
+            "scope": "system" if scope.is_system else "tenant",
+            "tenant": "" if scope.tenant_id is None else str(scope.tenant_id),
+        },
+    )

@@ -1,0 +1,1 @@
+"""The public site where consumers find and settle their debts."""

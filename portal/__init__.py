@@ -1,0 +1,1 @@
+"""The staff portal: creditor users and agency staff (web UI)."""

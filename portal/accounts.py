@@ -1,0 +1,63 @@
+"""Accounts: the tenant's debtors and debts (list with htmx search, detail pages)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from collection.domain.documents import mask_cpf
+from collection.services import accounts
+from portal.auth import provide_principal, provide_tenant_session, requires
+from tenants.roles import Permission
+from tenants.services import audit
+from tenants.services.auth import Principal
+
+AnyRequest = Request[Any, Any, Any]
+
+
+class AccountsController(Controller):
+    path = "/portal"
+    guards = [requires(Permission.ACCOUNTS_READ)]
+    dependencies = {"principal": Provide(provide_principal),
+                    "session": Provide(provide_tenant_session)}
+
+    @get("/debtors", name="portal.debtors")
+    async def debtors(self, request: AnyRequest, session: AsyncSession, principal: Principal,
+                      q: str = "", page: int = 1) -> Template:
+        result = await accounts.list_debtors(session, query=q[:100], page=page)
+        context = {"principal": principal, "page": result, "q": q, "mask_cpf": mask_cpf}
+        # One view serves the page and, for htmx, the table alone.
+        name = "portal/_debtor_table.html" if request.headers.get("hx-request") else \
+            "portal/debtors.html"
+        return Template(name, context=context)
+
+    @get("/debtors/{debtor_id:uuid}", name="portal.debtor")
+    async def debtor(self, session: AsyncSession, principal: Principal,
+                     debtor_id: uuid.UUID) -> Template:
+        try:
+            debtor = await accounts.get_debtor(session, debtor_id)
+        except accounts.AccountNotFound as exc:
+            raise NotFoundException() from exc
+        return Template("portal/debtor.html", context={
+            "principal": principal, "debtor": debtor, "mask_cpf": mask_cpf})
+
+    @get("/debts/{debt_id:uuid}", name="portal.debt")
+    async def debt(self, session: AsyncSession, principal: Principal,
+                   debt_id: uuid.UUID) -> Template:
+        try:
+            debt = await accounts.get_debt(session, debt_id)
+        except accounts.AccountNotFound as exc:
+            raise NotFoundException() from exc
+        return Template("portal/debt.html", context={
+            "principal": principal, "debt": debt, "mask_cpf": mask_cpf})
+
+    @get("/audit", name="portal.audit", guards=[requires(Permission.AUDIT_READ)])
+    async def audit_log(self, session: AsyncSession, principal: Principal) -> Template:
+        events = await audit.recent(session, limit=200)
+        return Template("portal/audit.html", context={"principal": principal, "events": events})

@@ -1,0 +1,106 @@
+"""Who is asking: the staff session cookie, resolved once per request, and the guards."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import Database
+from core.db import Scope as DbScope
+from tenants.roles import Permission
+from tenants.services.auth import AuthService, Principal
+
+SESSION_COOKIE = "quita_staff"
+
+
+class StaffAuthMiddleware(ASGIMiddleware):
+    """Puts the signed-in ``Principal`` (or None) in ``scope["user"]`` for portal paths."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, auth: Callable[[], AuthService]) -> None:
+        self._auth = auth
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        principal: Principal | None = None
+        if scope["path"].startswith("/portal"):
+            token = _cookie(scope, SESSION_COOKIE)
+            if token:
+                principal = await self._auth().principal(token)
+        scope["user"] = principal
+        scope["auth"] = None
+        await next_app(scope, receive, send)
+
+
+def _cookie(scope: Scope, name: str) -> str:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                k, _, v = part.strip().partition("=")
+                if k == name:
+                    return v
+    return ""
+
+
+def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    principal = connection.scope.get("user")
+    return principal if isinstance(principal, Principal) else None
+
+
+def requires_signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: a fully signed-in staff person (second factor done)."""
+    principal = current_principal(connection)
+    if principal is None or principal.mfa_pending:
+        raise NotAuthorizedException()
+
+
+def requires_tenant(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: signed in and working in a tenant."""
+    requires_signed_in(connection, _)
+    principal = current_principal(connection)
+    if principal is None or principal.tenant is None:
+        raise PermissionDeniedException("Sem acesso a nenhum credor.")
+
+
+def requires(permission: Permission) -> Callable[[ASGIConnection[Any, Any, Any, Any],
+                                                   BaseRouteHandler], None]:
+    """Guard factory: the principal may do ``permission`` in the current tenant."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        requires_tenant(connection, handler)
+        principal = current_principal(connection)
+        if principal is None or not principal.can(permission):
+            raise PermissionDeniedException("Seu papel não permite esta ação.")
+
+    return guard
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = current_principal(request)
+    if principal is None:
+        raise NotAuthorizedException()
+    return principal
+
+
+async def provide_tenant_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession]:
+    """A unit of work scoped to the principal's current tenant."""
+    principal = current_principal(request)
+    if principal is None or principal.tenant_id is None:
+        raise NotAuthorizedException()
+    db: Database = request.app.state.db
+    async with db.session(DbScope.tenant(principal.tenant_id)) as session:
+        yield session
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    """The client's address (behind a proxy, uvicorn's --proxy-headers sets it)."""
+    return request.client.host if request.client else ""

@@ -1,0 +1,108 @@
+"""The signed-in home, the tenant switcher and one's own security settings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from collection.services import accounts
+from core.i18n import gettext as _
+from portal.auth import (
+    client_ip,
+    provide_principal,
+    provide_tenant_session,
+    requires_signed_in,
+    requires_tenant,
+)
+from tenants.services.auth import AuthService, PasswordError, Principal
+
+AnyRequest = Request[Any, Any, Any]
+
+
+class WorkspaceController(Controller):
+    path = "/portal"
+    guards = [requires_signed_in]
+    dependencies = {"principal": Provide(provide_principal),
+                    "session": Provide(provide_tenant_session)}
+
+    @get("/home", name="portal.home", guards=[requires_tenant])
+    async def home(self, principal: Principal, session: AsyncSession) -> Template:
+        totals = await accounts.portfolio_totals(session)
+        return Template("portal/home.html", context={"principal": principal, "totals": totals})
+
+    @post("/tenant", name="portal.switch_tenant")
+    async def switch_tenant(self, request: AnyRequest, principal: Principal) -> Redirect:
+        form = await request.form()
+        try:
+            tenant_id = uuid.UUID(str(form.get("tenant_id", "")))
+        except ValueError:
+            return Redirect("/portal/home")
+        auth: AuthService = request.app.state.auth
+        await auth.switch_tenant(principal, tenant_id, ip=client_ip(request))
+        return Redirect("/portal/home")
+
+    @get("/security", name="portal.security")
+    async def security_page(self, request: AnyRequest, principal: Principal) -> Template:
+        return Template("portal/security.html",
+                        context=await self._security_context(request, principal))
+
+    async def _security_context(self, request: AnyRequest, principal: Principal,
+                                **extra: Any) -> dict[str, Any]:
+        auth: AuthService = request.app.state.auth
+        context: dict[str, Any] = {"principal": principal, "errors": {}, **extra}
+        if not principal.has_totp:
+            secret = extra.get("secret") or auth.new_totp_secret()
+            context["secret"] = secret
+            context["otpauth"] = auth.totp_uri(secret, principal.email)
+        return context
+
+    @post("/security/password", name="portal.change_password")
+    async def change_password(self, request: AnyRequest, principal: Principal) -> Template:
+        form = await request.form()
+        auth: AuthService = request.app.state.auth
+        new = str(form.get("new", ""))
+        errors: dict[str, str] = {}
+        if new != str(form.get("confirm", "")):
+            errors["confirm"] = _("The passwords do not match.")
+        else:
+            try:
+                if not await auth.change_password(principal, str(form.get("current", "")), new,
+                                                  ip=client_ip(request)):
+                    errors["current"] = _("Current password incorrect.")
+            except PasswordError as exc:
+                errors["new"] = str(exc)
+        context = await self._security_context(request, principal)
+        context["errors"] = errors
+        if not errors:
+            context["notice"] = _("Password changed. Your other sessions were ended.")
+        return Template("portal/security.html", context=context,
+                        status_code=400 if errors else 200)
+
+    @post("/security/totp", name="portal.enable_totp")
+    async def enable_totp(self, request: AnyRequest, principal: Principal) -> Template | Redirect:
+        form = await request.form()
+        auth: AuthService = request.app.state.auth
+        secret = str(form.get("secret", ""))
+        if len(secret) < 16 or not await auth.enable_totp(
+            principal, secret, str(form.get("code", "")), ip=client_ip(request)
+        ):
+            context = await self._security_context(request, principal, secret=secret)
+            context["errors"] = {"code": _("Invalid code.")}
+            return Template("portal/security.html", context=context, status_code=400)
+        return Redirect("/portal/security?totp=on")
+
+    @post("/security/totp/disable", name="portal.disable_totp")
+    async def disable_totp(self, request: AnyRequest, principal: Principal) -> Template | Redirect:
+        form = await request.form()
+        auth: AuthService = request.app.state.auth
+        if not await auth.disable_totp(principal, str(form.get("password", "")),
+                                       ip=client_ip(request)):
+            context = await self._security_context(request, principal)
+            context["errors"] = {"disable_password": _("Current password incorrect.")}
+            return Template("portal/security.html", context=context, status_code=400)
+        return Redirect("/portal/security?totp=off")

@@ -1,0 +1,1 @@
+"""Quita: the composition root (application factory, settings wiring, CLI)."""

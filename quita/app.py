@@ -1,0 +1,164 @@
+"""The composition root: builds the Litestar app and wires adapters to ports."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import structlog
+from litestar import Litestar, Request, Response, get
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from sqlalchemy import text
+
+from core.clock import Clock, SystemClock
+from core.db import Database, Scope
+from core.i18n import install_translations
+from core.settings import Settings
+from core.tasks import set_task_sender
+from debtor_site.pages import PublicPagesController
+from integrations.mail import transport_for
+from portal.accounts import AccountsController
+from portal.auth import StaffAuthMiddleware
+from portal.members import MembersController
+from portal.signin import SignInController
+from portal.workspace import WorkspaceController
+from quita.logging import configure_logging
+from quita.web import RequestLogMiddleware, SecurityHeadersMiddleware
+from tenants.services.auth import AuthService
+from workers.actors import BrokerTaskSender, register
+from workers.broker import broker_is_reachable, build_broker
+from workers.runtime import Runtime
+from workers.scheduler import Scheduler
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_DIRS = [ROOT / "quita" / "templates", ROOT / "portal" / "templates",
+                 ROOT / "debtor_site" / "templates"]
+STATIC_DIR = ROOT / "quita" / "static"
+
+log = structlog.get_logger("quita.app")
+
+
+@get("/healthz", name="healthz")
+async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+    """Database and broker reachability, for load balancers and orchestrators."""
+    db: Database = request.app.state.db
+    checks = {"database": "ok", "broker": "ok"}
+    try:
+        async with db.session(Scope.system()) as session:
+            await session.execute(text("SELECT 1"))
+    except Exception:
+        checks["database"] = "unavailable"
+    broker: dramatiq.Broker = request.app.state.broker
+    if not await asyncio.to_thread(broker_is_reachable, broker):
+        checks["broker"] = "unavailable"
+    healthy = all(v == "ok" for v in checks.values())
+    return Response({"status": "ok" if healthy else "degraded", **checks},
+                    status_code=200 if healthy else 503)
+
+
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    return not request.url.path.startswith(("/api", "/healthz"))
+
+
+def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if not _wants_html(request):
+        return Response({"status": exc.status_code, "detail": exc.detail},
+                        status_code=exc.status_code)
+    return Template("errors/error.html", status_code=exc.status_code,
+                    context={"status": exc.status_code, "detail": exc.detail})
+
+
+def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
+    if request.url.path.startswith("/portal") and request.method == "GET":
+        return Redirect(f"/portal/?next={request.url.path}")
+    return _error_page(request, exc)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               run_workers: bool | None = None) -> Litestar:
+    """Build the web app. In the embedded mode workers run inside this process."""
+    settings = settings or Settings.from_env()
+    settings.check()
+    configure_logging(settings.log_level, json=settings.log_json)
+    clock = clock or SystemClock()
+    broker = build_broker(settings.broker)
+    runtime = Runtime(settings=settings, transport=transport_for(settings.mail), clock=clock)
+    actors = register(broker, runtime)
+    set_task_sender(BrokerTaskSender(actors))
+    in_process = settings.embedded if run_workers is None else run_workers
+    worker: dramatiq.Worker | None = None
+    scheduler: Scheduler | None = None
+
+    async def startup(app: Litestar) -> None:
+        nonlocal worker, scheduler
+        db = Database(settings.database.url, echo=settings.database.echo,
+                      pool_size=settings.database.pool_size)
+        app.state.db = db
+        app.state.auth = AuthService(db, settings.security, clock, settings.base_url)
+        if in_process:
+            worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
+            worker.start()
+            scheduler = Scheduler(actors)
+            scheduler.start()
+            log.info("workers.started", mode="in-process")
+
+    async def shutdown(app: Litestar) -> None:
+        if scheduler is not None:
+            scheduler.stop()
+        if worker is not None:
+            await asyncio.to_thread(worker.stop)
+        await app.state.db.dispose()
+
+    def engine_callback(engine: JinjaTemplateEngine) -> None:
+        install_translations(engine.engine)
+        engine.engine.globals["settings"] = settings
+
+    app = Litestar(
+        route_handlers=[
+            healthz,
+            PublicPagesController,
+            SignInController,
+            WorkspaceController,
+            MembersController,
+            AccountsController,
+            create_static_files_router(path="/static", directories=[STATIC_DIR],
+                                       name="static", opt={"exclude_from_csrf": True}),
+        ],
+        middleware=[RequestLogMiddleware(), SecurityHeadersMiddleware(),
+                    StaffAuthMiddleware(lambda: app.state.auth)],
+        csrf_config=CSRFConfig(
+            secret=settings.security.secret_key,
+            cookie_secure=settings.security.secure_cookies,
+            cookie_samesite="strict",
+            cookie_httponly=False,
+            exclude=["/api", "/webhooks"],
+        ),
+        template_config=TemplateConfig(directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine,
+                                       engine_callback=engine_callback),
+        exception_handlers={
+            NotAuthorizedException: _not_authorized,
+            NotFoundException: _error_page,
+            PermissionDeniedException: _error_page,
+        },
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        request_max_body_size=settings.max_upload_bytes,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.broker = broker
+    app.state.actors = actors
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,181 @@
+"""The ``quita`` command: database, demo data, servers, workers and tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from core.settings import Settings
+
+
+def _settings() -> Settings:
+    settings = Settings.from_env()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from quita import migrate
+
+    url = _settings().database.url
+    if args.action == "upgrade":
+        migrate.upgrade(url, args.revision or "head")
+    elif args.action == "downgrade":
+        migrate.downgrade(url, args.revision or "-1")
+    elif args.action == "check":
+        migrate.check(url)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from quita.demo import load_demo
+
+    return asyncio.run(load_demo(_settings(), debtors=args.debtors))
+
+
+def _serve(settings: Settings, host: str, port: int, run_workers: bool | None) -> int:
+    import uvicorn
+
+    from quita.app import create_app
+
+    app = create_app(settings, run_workers=run_workers)
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True,
+                forwarded_allow_ips="127.0.0.1", server_header=False)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    mode = "embedded" if settings.embedded else "web + in-process workers"
+    print(f"Quita em http://{args.host}:{args.port}/ (portal: /portal) — modo {mode}. "
+          "Ctrl-C para parar.", flush=True)
+    return _serve(settings, args.host, args.port, run_workers=True)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    return _serve(_settings(), args.host, args.port, run_workers=None)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import dramatiq
+
+    from integrations.mail import transport_for
+    from quita.logging import configure_logging
+    from workers.actors import BrokerTaskSender, register
+    from workers.broker import build_broker
+    from workers.runtime import Runtime
+
+    from core.tasks import set_task_sender
+
+    settings = _settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    broker = build_broker(settings.broker)
+    actors = register(broker, Runtime(settings=settings, transport=transport_for(settings.mail)))
+    set_task_sender(BrokerTaskSender(actors))
+    worker = dramatiq.Worker(broker, worker_threads=args.threads, worker_timeout=1000)
+    worker.start()
+    stop = asyncio.Event()
+    print(f"worker started ({args.threads} threads, broker {settings.broker.kind})", flush=True)
+
+    def _stop(*_: Any) -> None:
+        loop.call_soon_threadsafe(stop.set)
+
+    loop = asyncio.new_event_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop)
+    loop.run_until_complete(stop.wait())
+    worker.stop()
+    broker.close()
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from integrations.mail import transport_for
+    from quita.logging import configure_logging
+    from workers.actors import register
+    from workers.broker import build_broker
+    from workers.runtime import Runtime
+    from workers.scheduler import Scheduler
+
+    settings = _settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    broker = build_broker(settings.broker)
+    actors = register(broker, Runtime(settings=settings, transport=transport_for(settings.mail)))
+    scheduler = Scheduler(actors, interval=args.interval)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: scheduler.stop())
+    scheduler.run_forever()
+    return 0
+
+
+def cmd_offers(args: argparse.Namespace) -> int:
+    from collection.domain.policy import PolicyError
+    from collection.domain.policy_file import load_policy_toml
+    from collection.domain.simulation import simulate
+
+    try:
+        policy = load_policy_toml(Path(args.policy).read_text(encoding="utf-8"))
+    except PolicyError as exc:
+        print(json.dumps({"error": str(exc)}, ensure_ascii=False), file=sys.stderr)
+        return 2
+    on = date.fromisoformat(args.on) if args.on else date.today()
+    result = simulate(policy, args.amount, date.fromisoformat(args.due), on)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="quita", description="Quita command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "check"])
+    db.add_argument("revision", nargs="?")
+    db.set_defaults(func=cmd_db)
+
+    demo = sub.add_parser("demo", help="demo data")
+    demo.add_argument("action", choices=["load"])
+    demo.add_argument("--debtors", type=int, default=300)
+    demo.set_defaults(func=cmd_demo)
+
+    for name, func, help_text in (
+        ("run", cmd_run, "web, debtor site and workers in one process (development)"),
+        ("web", cmd_web, "web server only (production: run several)"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        p.set_defaults(func=func)
+
+    worker = sub.add_parser("worker", help="background worker (production: run several)")
+    worker.add_argument("--threads", type=int, default=4)
+    worker.set_defaults(func=cmd_worker)
+
+    scheduler = sub.add_parser("scheduler", help="periodic jobs (one per site)")
+    scheduler.add_argument("--interval", type=float, default=60.0)
+    scheduler.set_defaults(func=cmd_scheduler)
+
+    offers = sub.add_parser("offers", help="negotiation tools")
+    offers.add_argument("action", choices=["simulate"])
+    offers.add_argument("--policy", required=True)
+    offers.add_argument("--amount", type=int, required=True, help="centavos")
+    offers.add_argument("--due", required=True, help="YYYY-MM-DD")
+    offers.add_argument("--on", help="YYYY-MM-DD (default: today)")
+    offers.set_defaults(func=cmd_offers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

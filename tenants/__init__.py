@@ -1,0 +1,1 @@
+"""Tenancy and identity: creditors, agencies, staff users, roles, sessions, audit."""

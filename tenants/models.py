@@ -1,0 +1,162 @@
+"""ORM models of tenancy and identity."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, Timestamped, UUIDPrimaryKey, utcnow
+from core.tenancy import TenantOwned
+from tenants.roles import Role
+
+ROLE_ENUM = Enum(Role, name="role", native_enum=False, length=20,
+                 values_callable=lambda e: [m.value for m in e])
+
+
+class Tenant(UUIDPrimaryKey, Timestamped, Base):
+    """A creditor company: owns portfolios, policies and staff memberships."""
+
+    __tablename__ = "tenants"
+
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    legal_name: Mapped[str] = mapped_column(String(200))
+    cnpj: Mapped[str] = mapped_column(String(14), unique=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Agency(UUIDPrimaryKey, Timestamped, Base):
+    """A collection agency that works accounts of the tenants that granted it access."""
+
+    __tablename__ = "agencies"
+
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cnpj: Mapped[str] = mapped_column(String(14), unique=True)
+
+
+class AgencyGrant(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """A tenant lets an agency work its accounts."""
+
+    __tablename__ = "agency_grants"
+    __table_args__ = (UniqueConstraint("tenant_id", "agency_id"),)
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"))
+    commission_rate: Mapped[str] = mapped_column(String(12), default="0")
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+class User(UUIDPrimaryKey, Timestamped, Base):
+    """A staff person; one account across every tenant and agency they belong to."""
+
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class TenantMembership(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """A user's role at a creditor tenant."""
+
+    __tablename__ = "tenant_memberships"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                               index=True)
+    role: Mapped[Role] = mapped_column(ROLE_ENUM)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class AgencyMembership(UUIDPrimaryKey, Timestamped, Base):
+    """A user's role at an agency (supervisor or agent)."""
+
+    __tablename__ = "agency_memberships"
+    __table_args__ = (UniqueConstraint("agency_id", "user_id"),)
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"),
+                                                 index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                               index=True)
+    role: Mapped[Role] = mapped_column(ROLE_ENUM)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class StaffSession(Base):
+    """A signed-in browser. The cookie holds a token; we keep only its digest."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                               index=True)
+    active_tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="SET NULL"), default=None
+    )
+    mfa_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class LoginAttempt(UUIDPrimaryKey, Base):
+    """One try to sign in; failures in a window throttle the account and the address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_account_at", "account_key", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
+
+    account_key: Mapped[str] = mapped_column(String(64))  # keyed hash of the e-mail
+    ip: Mapped[str] = mapped_column(String(45))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OneTimeToken(Base):
+    """A single-use link: password reset or invitation. Only the digest is stored."""
+
+    __tablename__ = "one_time_tokens"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # "reset" | "invite"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                               index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(UUIDPrimaryKey, TenantOwned, Base):
+    """Who did what, when, where. Tenant-scoped when the action belongs to a tenant."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_tenant_at", "tenant_id", "at"),)
+
+    # Sign-in events have no tenant: they are written in system scope and no tenant
+    # scope ever sees them.
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), default=None
+    )
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    actor_label: Mapped[str] = mapped_column(String(254), default="")
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,141 @@
+"""A tenant's own staff: invitations, roles, deactivation. Runs in the tenant's scope."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.mail import queue_email
+from tenants.models import StaffSession, Tenant, TenantMembership, User
+from tenants.roles import ASSIGNABLE_BY, Role
+from tenants.services import audit
+from tenants.services.auth import AuthService, Principal
+from tenants.services.directory import DirectoryError, ensure_user
+
+
+class MemberError(ValueError):
+    """A refused change to the staff list; ``field`` names the form field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class NotFound(LookupError):
+    """No such row in the current tenant (shown as 404)."""
+
+
+async def list_members(session: AsyncSession) -> Sequence[TenantMembership]:
+    """Every membership of the session's tenant, with its user."""
+    rows = await session.scalars(
+        select(TenantMembership).join(User).order_by(User.name)
+    )
+    return rows.unique().all()
+
+
+async def get_member(session: AsyncSession, membership_id: uuid.UUID) -> TenantMembership:
+    membership = await session.scalar(
+        select(TenantMembership).where(TenantMembership.id == membership_id)
+    )
+    if membership is None:
+        raise NotFound(membership_id)
+    return membership
+
+
+def _check_assignable(principal: Principal, role: Role) -> None:
+    allowed = ASSIGNABLE_BY.get(principal.role) if principal.role else None
+    if not allowed or role not in allowed:
+        raise MemberError("role", "Você não pode atribuir este papel.")
+
+
+async def invite(session: AsyncSession, auth: AuthService, principal: Principal, *,
+                 email: str, name: str, role: Role, ip: str) -> TenantMembership:
+    """Add someone to the tenant with a role and e-mail them a link to join."""
+    _check_assignable(principal, role)
+    email = email.strip().lower()
+    if "@" not in email or "." not in email.split("@")[-1] or len(email) > 254:
+        raise MemberError("email", "Informe um e-mail válido.")
+    if not name.strip():
+        raise MemberError("name", "Informe o nome.")
+    try:
+        user = await ensure_user(session, email=email, name=name.strip())
+    except DirectoryError as exc:  # pragma: no cover - ensure_user validates nothing yet
+        raise MemberError(exc.field, exc.message) from exc
+    await session.flush()
+    exists = await session.scalar(
+        select(TenantMembership.id).where(TenantMembership.user_id == user.id)
+    )
+    if exists:
+        raise MemberError("email", "Esta pessoa já faz parte da equipe.")
+    membership = TenantMembership(user_id=user.id, role=role)
+    session.add(membership)
+    tenant = await session.get_one(Tenant, principal.tenant_id)
+    context = {"name": user.name, "tenant": tenant.name, "inviter": principal.name, "link": ""}
+    if user.password_hash is None:
+        token = auth.issue_token(session, user, "invite",
+                                 timedelta(days=auth.security.invite_token_days))
+        context["link"] = f"{auth.base_url}/portal/invite/{token}"
+    else:
+        context["link"] = f"{auth.base_url}/portal/login"
+    queue_email(session, to=user.email, template="invitation", context=context)
+    audit.record(session, principal.actor(ip), "user.invited", target=str(user.id),
+                 details={"role": role.value})
+    return membership
+
+
+async def _owners_left(session: AsyncSession, excluding: uuid.UUID) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(TenantMembership).where(
+            TenantMembership.role == Role.OWNER, TenantMembership.is_active.is_(True),
+            TenantMembership.id != excluding)
+    )
+    return int(count or 0)
+
+
+async def change_role(session: AsyncSession, principal: Principal, membership_id: uuid.UUID,
+                      role: Role, *, ip: str) -> TenantMembership:
+    """Give a member another role (never leaving the tenant without an owner)."""
+    membership = await get_member(session, membership_id)
+    _check_assignable(principal, role)
+    if membership.role == Role.OWNER and principal.role != Role.OWNER:
+        raise MemberError("role", "Somente um proprietário pode alterar outro proprietário.")
+    if membership.role == Role.OWNER and role != Role.OWNER and not await _owners_left(
+        session, membership.id
+    ):
+        raise MemberError("role", "O credor precisa de pelo menos um proprietário.")
+    before = membership.role
+    membership.role = role
+    audit.record(session, principal.actor(ip), "user.role_changed",
+                 target=str(membership.user_id),
+                 details={"from": before.value, "to": role.value})
+    return membership
+
+
+async def set_active(session: AsyncSession, principal: Principal, membership_id: uuid.UUID,
+                     active: bool, *, ip: str) -> TenantMembership:
+    """Deactivate (or reactivate) a member; a deactivated member loses access at once."""
+    membership = await get_member(session, membership_id)
+    if membership.user_id == principal.user_id:
+        raise MemberError("active", "Você não pode desativar a si mesmo.")
+    if membership.role == Role.OWNER and principal.role != Role.OWNER:
+        raise MemberError("active", "Somente um proprietário pode desativar outro proprietário.")
+    if membership.role == Role.OWNER and not active and not await _owners_left(
+        session, membership.id
+    ):
+        raise MemberError("active", "O credor precisa de pelo menos um proprietário.")
+    membership.is_active = active
+    if not active:
+        # Sessions resolve memberships on every request; ending the sessions that are
+        # working in this tenant makes the person sign in again for any other one.
+        await session.execute(delete(StaffSession).where(
+            StaffSession.user_id == membership.user_id,
+            StaffSession.active_tenant_id == principal.tenant_id))
+    audit.record(session, principal.actor(ip),
+                 "user.activated" if active else "user.deactivated",
+                 target=str(membership.user_id))
+    return membership

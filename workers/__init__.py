@@ -1,0 +1,1 @@
+"""Background work: the Dramatiq broker, thin actors and the periodic scheduler."""

@@ -1,0 +1,76 @@
+"""Actors, named ``area.verb``. Thin: decode ids, call a service, done.
+
+They are declared on a given broker by ``register`` (not at import time), so the
+composition root and the tests choose the broker.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import dramatiq
+import structlog
+from sqlalchemy import or_, select
+
+from core.db import Scope
+from core.mail import MAX_ATTEMPTS, EmailStatus, OutboundEmail, deliver
+from core.tasks import TaskSender
+from tenants.services.auth import AuthService
+from workers.runtime import Runtime
+
+log = structlog.get_logger("quita.workers")
+
+MAIL_DELIVER = "mail.deliver"
+MAINTENANCE_SWEEP = "maintenance.sweep"
+
+
+def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Actor[Any, Any]]:
+    """Declare every actor on ``broker``; returns them by name."""
+
+    async def deliver_email(email_id: str) -> None:
+        status = await deliver(runtime.db(), runtime.transport, uuid.UUID(email_id),
+                               runtime.clock.now())
+        log.info("mail.delivered", email_id=email_id, status=status)
+
+    async def sweep() -> None:
+        """Re-send what is due and unprocessed; purge expired sessions and tokens."""
+        db = runtime.db()
+        now = runtime.clock.now()
+        async with db.session(Scope.system()) as session:
+            pending = await session.scalars(
+                select(OutboundEmail.id).where(
+                    or_(OutboundEmail.status == EmailStatus.PENDING,
+                        (OutboundEmail.status == EmailStatus.SENDING)
+                        & (OutboundEmail.claimed_at < now - timedelta(minutes=10))),
+                    OutboundEmail.attempts < MAX_ATTEMPTS,
+                    OutboundEmail.created_at < now - timedelta(seconds=30),
+                ).limit(1000)
+            )
+            ids = [str(i) for i in pending.all()]
+        for email_id in ids:
+            actors[MAIL_DELIVER].send(email_id)
+        auth = AuthService(db, runtime.settings.security, runtime.clock,
+                           runtime.settings.base_url)
+        await auth.purge_expired(now)
+        log.info("maintenance.swept", requeued=len(ids))
+
+    actors: dict[str, dramatiq.Actor[Any, Any]] = {
+        MAIL_DELIVER: dramatiq.actor(deliver_email, broker=broker, actor_name=MAIL_DELIVER,
+                                     queue_name="mail", max_retries=MAX_ATTEMPTS,
+                                     min_backoff=5_000, max_backoff=600_000),
+        MAINTENANCE_SWEEP: dramatiq.actor(sweep, broker=broker, actor_name=MAINTENANCE_SWEEP,
+                                          queue_name="maintenance", max_retries=0),
+    }
+    return actors
+
+
+class BrokerTaskSender(TaskSender):
+    """Sends jobs through a broker by actor name (installed into ``core.tasks``)."""
+
+    def __init__(self, actors: dict[str, dramatiq.Actor[Any, Any]]) -> None:
+        self.actors = actors
+
+    def send(self, actor_name: str, *args: str | int) -> None:
+        self.actors[actor_name].send(*args)
