@@ -144,7 +144,8 @@ class Database:
         try:
             yield session
         finally:
-            await session.rollback()
+            # close() rolls back whatever was not committed; unlike rollback() it
+            # leaves loaded objects readable (detached) for the caller's rendering.
             await session.close()
 
     async def dispose(self) -> None:

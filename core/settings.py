@@ -47,6 +47,8 @@ class BrokerSettings:
     """The message broker: Dramatiq's in-memory broker unless ``BROKER_URL`` is set."""
 
     url: str = ""
+    # Prefixes every queue name, so several deployments (or test runs) can share a broker.
+    queue_prefix: str = ""
 
     @property
     def kind(self) -> str:
@@ -136,7 +138,8 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             log_json=_bool(env.get("LOG_JSON"), True),
             database=DatabaseSettings(url=db_url, echo=_bool(env.get("DATABASE_ECHO"))),
-            broker=BrokerSettings(url=env.get("BROKER_URL", "")),
+            broker=BrokerSettings(url=env.get("BROKER_URL", ""),
+                                  queue_prefix=env.get("BROKER_QUEUE_PREFIX", "")),
             mail=MailSettings(
                 smtp_host=env.get("SMTP_HOST", ""),
                 smtp_port=int(env.get("SMTP_PORT", "25")),

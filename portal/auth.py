@@ -14,6 +14,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.i18n import gettext as _
 from core.db import Database
 from core.db import Scope as DbScope
 from tenants.roles import Permission
@@ -68,7 +69,7 @@ def requires_tenant(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
     requires_signed_in(connection, _)
     principal = current_principal(connection)
     if principal is None or principal.tenant is None:
-        raise PermissionDeniedException("Sem acesso a nenhum credor.")
+        raise PermissionDeniedException(_("You have access to no creditor."))
 
 
 def requires(permission: Permission) -> Callable[[ASGIConnection[Any, Any, Any, Any],
@@ -79,7 +80,7 @@ def requires(permission: Permission) -> Callable[[ASGIConnection[Any, Any, Any, 
         requires_tenant(connection, handler)
         principal = current_principal(connection)
         if principal is None or not principal.can(permission):
-            raise PermissionDeniedException("Seu papel não permite esta ação.")
+            raise PermissionDeniedException(_("Your role does not allow this action."))
 
     return guard
 

@@ -28,6 +28,7 @@ MAINTENANCE_SWEEP = "maintenance.sweep"
 
 def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Actor[Any, Any]]:
     """Declare every actor on ``broker``; returns them by name."""
+    prefix = runtime.settings.broker.queue_prefix
 
     async def deliver_email(email_id: str) -> None:
         status = await deliver(runtime.db(), runtime.transport, uuid.UUID(email_id),
@@ -58,10 +59,10 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
 
     actors: dict[str, dramatiq.Actor[Any, Any]] = {
         MAIL_DELIVER: dramatiq.actor(deliver_email, broker=broker, actor_name=MAIL_DELIVER,
-                                     queue_name="mail", max_retries=MAX_ATTEMPTS,
+                                     queue_name=f"{prefix}mail", max_retries=MAX_ATTEMPTS,
                                      min_backoff=5_000, max_backoff=600_000),
         MAINTENANCE_SWEEP: dramatiq.actor(sweep, broker=broker, actor_name=MAINTENANCE_SWEEP,
-                                          queue_name="maintenance", max_retries=0),
+                                          queue_name=f"{prefix}maintenance", max_retries=0),
     }
     return actors
 

@@ -17,6 +17,7 @@ import pyotp
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.i18n import gettext as _
 from core.clock import Clock
 from core.db import Database, Scope
 from core.mail import queue_email
@@ -123,11 +124,11 @@ def _account_key(security: SecuritySettings, email: str) -> str:
 def check_password_strength(password: str, email: str = "") -> None:
     """Refuse passwords that are short or trivially guessable."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise PasswordError("A senha deve ter pelo menos 10 caracteres.")
+        raise PasswordError(_("The password must have at least 10 characters."))
     if email and email.split("@")[0].lower() in password.lower():
-        raise PasswordError("A senha não pode conter o seu e-mail.")
+        raise PasswordError(_("The password cannot contain your e-mail."))
     if len(set(password)) < 4:
-        raise PasswordError("A senha é fácil demais de adivinhar.")
+        raise PasswordError(_("The password is too easy to guess."))
 
 
 class AuthService:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import InvalidDocument, normalize_cnpj
+from core.i18n import gettext as _
 from core.security import hash_password
 from tenants.models import Agency, AgencyGrant, AgencyMembership, Tenant, TenantMembership, User
 from tenants.roles import Role
@@ -30,15 +31,15 @@ async def create_tenant(
 ) -> Tenant:
     """Register a creditor company (system scope). The CNPJ must be valid."""
     if not _SLUG.match(slug):
-        raise DirectoryError("slug", "Use letras minúsculas, números e hífens (3 a 60).")
+        raise DirectoryError("slug", _("Use lower-case letters, digits and hyphens (3 to 60)."))
     try:
         cnpj = normalize_cnpj(cnpj)
     except InvalidDocument as exc:
         raise DirectoryError("cnpj", str(exc)) from exc
     if await session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
-        raise DirectoryError("slug", "Já existe um credor com este identificador.")
+        raise DirectoryError("slug", _("A creditor with this identifier already exists."))
     if await session.scalar(select(Tenant.id).where(Tenant.cnpj == cnpj)):
-        raise DirectoryError("cnpj", "Já existe um credor com este CNPJ.")
+        raise DirectoryError("cnpj", _("A creditor with this CNPJ already exists."))
     tenant = Tenant(id=uuid.uuid4(), slug=slug, name=name, legal_name=legal_name, cnpj=cnpj,
                     address=address)
     session.add(tenant)
@@ -79,11 +80,11 @@ async def ensure_user(session: AsyncSession, *, email: str, name: str,
 
 def add_tenant_member(session: AsyncSession, tenant: Tenant, user: User, role: Role) -> None:
     if not role.is_tenant_role:
-        raise DirectoryError("role", "Papel inválido para um credor.")
+        raise DirectoryError("role", _("Invalid role for a creditor."))
     session.add(TenantMembership(tenant_id=tenant.id, user_id=user.id, role=role))
 
 
 def add_agency_member(session: AsyncSession, agency: Agency, user: User, role: Role) -> None:
     if not role.is_agency_role:
-        raise DirectoryError("role", "Papel inválido para uma assessoria.")
+        raise DirectoryError("role", _("Invalid role for an agency."))
     session.add(AgencyMembership(agency_id=agency.id, user_id=user.id, role=role))

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.i18n import gettext as _
 from core.mail import queue_email
 from tenants.models import StaffSession, Tenant, TenantMembership, User
 from tenants.roles import ASSIGNABLE_BY, Role
@@ -50,7 +51,7 @@ async def get_member(session: AsyncSession, membership_id: uuid.UUID) -> TenantM
 def _check_assignable(principal: Principal, role: Role) -> None:
     allowed = ASSIGNABLE_BY.get(principal.role) if principal.role else None
     if not allowed or role not in allowed:
-        raise MemberError("role", "Você não pode atribuir este papel.")
+        raise MemberError("role", _("You cannot assign this role."))
 
 
 async def invite(session: AsyncSession, auth: AuthService, principal: Principal, *,
@@ -59,9 +60,9 @@ async def invite(session: AsyncSession, auth: AuthService, principal: Principal,
     _check_assignable(principal, role)
     email = email.strip().lower()
     if "@" not in email or "." not in email.split("@")[-1] or len(email) > 254:
-        raise MemberError("email", "Informe um e-mail válido.")
+        raise MemberError("email", _("Enter a valid e-mail address."))
     if not name.strip():
-        raise MemberError("name", "Informe o nome.")
+        raise MemberError("name", _("Enter the name."))
     try:
         user = await ensure_user(session, email=email, name=name.strip())
     except DirectoryError as exc:  # pragma: no cover - ensure_user validates nothing yet
@@ -71,7 +72,7 @@ async def invite(session: AsyncSession, auth: AuthService, principal: Principal,
         select(TenantMembership.id).where(TenantMembership.user_id == user.id)
     )
     if exists:
-        raise MemberError("email", "Esta pessoa já faz parte da equipe.")
+        raise MemberError("email", _("This person is already on the team."))
     membership = TenantMembership(user_id=user.id, role=role)
     session.add(membership)
     tenant = await session.get_one(Tenant, principal.tenant_id)
@@ -103,11 +104,11 @@ async def change_role(session: AsyncSession, principal: Principal, membership_id
     membership = await get_member(session, membership_id)
     _check_assignable(principal, role)
     if membership.role == Role.OWNER and principal.role != Role.OWNER:
-        raise MemberError("role", "Somente um proprietário pode alterar outro proprietário.")
+        raise MemberError("role", _("Only an owner can change another owner."))
     if membership.role == Role.OWNER and role != Role.OWNER and not await _owners_left(
         session, membership.id
     ):
-        raise MemberError("role", "O credor precisa de pelo menos um proprietário.")
+        raise MemberError("role", _("The creditor needs at least one owner."))
     before = membership.role
     membership.role = role
     audit.record(session, principal.actor(ip), "user.role_changed",
@@ -121,13 +122,13 @@ async def set_active(session: AsyncSession, principal: Principal, membership_id:
     """Deactivate (or reactivate) a member; a deactivated member loses access at once."""
     membership = await get_member(session, membership_id)
     if membership.user_id == principal.user_id:
-        raise MemberError("active", "Você não pode desativar a si mesmo.")
+        raise MemberError("active", _("You cannot deactivate yourself."))
     if membership.role == Role.OWNER and principal.role != Role.OWNER:
-        raise MemberError("active", "Somente um proprietário pode desativar outro proprietário.")
+        raise MemberError("active", _("Only an owner can deactivate another owner."))
     if membership.role == Role.OWNER and not active and not await _owners_left(
         session, membership.id
     ):
-        raise MemberError("active", "O credor precisa de pelo menos um proprietário.")
+        raise MemberError("active", _("The creditor needs at least one owner."))
     membership.is_active = active
     if not active:
         # Sessions resolve memberships on every request; ending the sessions that are

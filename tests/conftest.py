@@ -1,0 +1,197 @@
+"""Shared fixtures: databases (SQLite always; PostgreSQL with CI=true), the app, factories.
+
+Every database test runs once per backend. Each backend's database is created and
+migrated once per test process (the Alembic migrations, not ``create_all``) and dropped
+at the end. Tests make their own tenants with unique slugs, so they never depend on
+each other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from core.db import Database, Scope
+from core.settings import BrokerSettings, DatabaseSettings, MailSettings, SecuritySettings, Settings
+from quita import migrate
+from quita.app import create_app
+
+from tests.factories import TenantWorld, make_world
+
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_ADMIN_URL = os.environ.get("QUITA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"] if CI or os.environ.get("QUITA_TEST_PG") else ["sqlite"]
+TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+
+
+def _worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[str]:
+    """A migrated, empty database of each backend for this test process."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "quita.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        migrate.upgrade(url)
+        yield url
+        return
+    name = f"quita_test_{_worker_id()}_{uuid.uuid4().hex[:8]}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # CI must fail, not skip, when PostgreSQL is missing
+        pytest.fail(f"PostgreSQL is required (CI=true) but unreachable: {exc!r}")
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{base}/{name}"
+    migrate.upgrade(url)
+    yield url
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def make_settings(database_url: str, tmp: Path, **changes: Any) -> Settings:
+    settings = Settings(
+        env="test",
+        base_url="https://testserver.local",
+        var_dir=tmp,
+        log_json=True,
+        database=DatabaseSettings(url=database_url, pool_size=5),
+        broker=BrokerSettings(),
+        mail=MailSettings(outbox_dir=str(tmp / "mail")),
+        security=SecuritySettings(secret_key=TEST_SECRET, cpf_hash_key=TEST_SECRET,
+                                  secure_cookies=True),
+    )
+    return settings.with_changes(**changes) if changes else settings
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(database_url, tmp_path_factory.mktemp("var"))
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Litestar:
+    return create_app(settings, run_workers=False)
+
+
+@pytest.fixture(scope="session")
+async def _client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app, base_url="https://testserver.local") as client:
+        client.follow_redirects = False
+        yield client
+
+
+async def _forget_login_attempts(db: Database) -> None:
+    # Every test client speaks from one address; each test starts with a clean window.
+    from sqlalchemy import delete
+
+    from tenants.models import LoginAttempt
+
+    async with db.session(Scope.system()) as session:
+        await session.execute(delete(LoginAttempt))
+        await session.commit()
+
+
+@pytest.fixture
+async def client(db: Database, _client: AsyncTestClient[Litestar]
+                 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The app's test client with a clean cookie jar and no recent sign-in failures."""
+    _client.cookies.clear()
+    await _forget_login_attempts(db)
+    yield _client
+    _client.cookies.clear()
+
+
+@pytest.fixture
+async def other_client(_client: AsyncTestClient[Litestar]) -> AsyncIterator[httpx.AsyncClient]:
+    """A second browser (own cookies) on the same running app and event loop."""
+    # Not closed: closing would close the shared transport of the main client.
+    yield httpx.AsyncClient(transport=_client._transport, base_url=str(_client.base_url),
+                            follow_redirects=False)
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """The test's own handle on the app's database.
+
+    The app runs on the test client's event loop (a blocking portal); an async engine
+    belongs to one loop, so the tests keep a separate one on theirs.
+    """
+    database = Database(settings.database.url, pool_size=3)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def world(db: Database, settings: Settings) -> TenantWorld:
+    """Two tenants with staff of every role and a few debtors each, unique to this test."""
+    return await make_world(db, settings)
+
+
+_CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+async def csrf(client: AsyncTestClient[Litestar], path: str = "/portal/") -> str:
+    """Load a page and return the CSRF token its forms carry."""
+    response = await client.get(path)
+    return csrf_from(response.text)
+
+
+async def login(client: AsyncTestClient[Litestar], email: str, password: str,
+                expect: int = 302) -> Any:
+    token = await csrf(client)
+    response = await client.post("/portal/login", data={
+        "email": email, "password": password, "_csrf_token": token})
+    assert response.status_code == expect, response.text[:500]
+    return response
+
+
+@dataclass
+class Outbox:
+    """Recent e-mails of the outbox, read straight from the database."""
+
+    db: Database
+    seen: list[Any] = field(default_factory=list)
+
+    async def to(self, address: str) -> list[Any]:
+        from sqlalchemy import select
+
+        from core.mail import OutboundEmail
+
+        async with self.db.session(Scope.system()) as session:
+            rows = await session.scalars(select(OutboundEmail).where(
+                OutboundEmail.to_address == address).order_by(OutboundEmail.created_at))
+            return list(rows.all())
+
+
+@pytest.fixture
+def outbox(db: Database) -> Outbox:
+    return Outbox(db)

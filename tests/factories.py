@@ -1,0 +1,147 @@
+"""Test data: tenants, staff and debtors made through the real services."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from collection.models import Contact, ContactKind, Debt, DebtItem, Debtor, Portfolio
+from core.db import Database, Scope
+from core.security import keyed_hash
+from core.settings import Settings
+from tenants.models import Tenant, TenantMembership
+from tenants.roles import Role
+from tenants.services.directory import (
+    add_agency_member,
+    add_tenant_member,
+    create_agency,
+    create_tenant,
+    ensure_user,
+    grant_agency,
+)
+
+PASSWORD = "correct horse battery staple"
+
+
+def valid_cpf(rng: random.Random) -> str:
+    while True:
+        body = [rng.randrange(10) for _ in range(9)]
+        if len(set(body)) > 1:
+            break
+    for start in (10, 11):
+        body.append(sum(d * (start - i) for i, d in enumerate(body)) * 10 % 11 % 10)
+    return "".join(map(str, body))
+
+
+def valid_cnpj(rng: random.Random) -> str:
+    body = [rng.randrange(10) for _ in range(8)] + [0, 0, 0, 1]
+    for weights in ([5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]):
+        rest = sum(d * w for d, w in zip(body, weights, strict=True)) % 11
+        body.append(0 if rest < 2 else 11 - rest)
+    return "".join(map(str, body))
+
+
+@dataclass
+class TenantData:
+    """A tenant with one user per role and its debtors, as created for a test."""
+
+    tenant: Tenant
+    users: dict[Role, str] = field(default_factory=dict)  # role → e-mail
+    memberships: dict[Role, uuid.UUID] = field(default_factory=dict)
+    debtor_ids: list[uuid.UUID] = field(default_factory=list)
+    debt_ids: list[uuid.UUID] = field(default_factory=list)
+    debtor_names: list[str] = field(default_factory=list)
+    contracts: list[str] = field(default_factory=list)
+    portfolio_id: uuid.UUID | None = None
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.tenant.id
+
+    def all_ids(self) -> list[uuid.UUID]:
+        return [*self.debtor_ids, *self.debt_ids, *self.memberships.values(),
+                *([self.portfolio_id] if self.portfolio_id else [])]
+
+
+@dataclass
+class TenantWorld:
+    a: TenantData
+    b: TenantData
+    agency_users: dict[Role, str]
+    shared_cpf: str
+
+
+async def make_tenant(db: Database, settings: Settings, rng: random.Random, label: str,
+                      shared_cpf: str) -> TenantData:
+    suffix = uuid.uuid4().hex[:8]
+    async with db.session(Scope.system()) as session:
+        tenant = await create_tenant(
+            session, slug=f"{label}-{suffix}", name=f"Credor {label.upper()} {suffix}",
+            legal_name=f"Credor {label.upper()} {suffix} Ltda.", cnpj=valid_cnpj(rng),
+            address="Rua Teste, 1, São Paulo/SP")
+        data = TenantData(tenant=tenant)
+        for role in (Role.OWNER, Role.ADMIN, Role.ANALYST, Role.VIEWER):
+            email = f"{role.value}-{label}-{suffix}@example.test"
+            user = await ensure_user(session, email=email, name=f"{role.value.title()} {label}",
+                                     password=PASSWORD)
+            await session.flush()
+            add_tenant_member(session, tenant, user, role)
+            data.users[role] = email
+        portfolio = Portfolio(id=uuid.uuid4(), tenant_id=tenant.id, name=f"Carteira {suffix}")
+        session.add(portfolio)
+        data.portfolio_id = portfolio.id
+        for n in range(3):
+            cpf = shared_cpf if n == 0 else valid_cpf(rng)
+            name = f"Devedor{label.upper()}{suffix}N{n}"
+            debtor = Debtor(id=uuid.uuid4(), tenant_id=tenant.id, cpf=cpf,
+                            cpf_hash=keyed_hash(settings.security.cpf_hash_key, cpf),
+                            name=name, birth_date=date(1980, 1, 1 + n), state="SP",
+                            city="São Paulo")
+            debtor.contacts.append(Contact(tenant_id=tenant.id, kind=ContactKind.EMAIL,
+                                           value=f"{name.lower()}@example.test"))
+            session.add(debtor)
+            contract = f"CT-{label.upper()}-{suffix}-{n}"
+            due = date(2026, 1, 10) - timedelta(days=30 * n)
+            debt = Debt(id=uuid.uuid4(), tenant_id=tenant.id, portfolio_id=portfolio.id,
+                        debtor=debtor, contract=contract, product="Cartão",
+                        original_amount=150_000, due_date=due,
+                        items=[DebtItem(tenant_id=tenant.id, number=1, due_date=due,
+                                        amount=150_000)])
+            session.add(debt)
+            data.debtor_ids.append(debtor.id)
+            data.debt_ids.append(debt.id)
+            data.debtor_names.append(name)
+            data.contracts.append(contract)
+        await session.commit()
+    async with db.session(Scope.tenant(tenant.id)) as session:
+        from sqlalchemy import select
+
+        rows = await session.execute(select(TenantMembership.role, TenantMembership.id))
+        data.memberships = {Role(r): i for r, i in rows.all()}
+    return data
+
+
+async def make_world(db: Database, settings: Settings) -> TenantWorld:
+    rng = random.Random()
+    shared = valid_cpf(rng)
+    a = await make_tenant(db, settings, rng, "a", shared)
+    b = await make_tenant(db, settings, rng, "b", shared)
+    suffix = uuid.uuid4().hex[:8]
+    agency_users: dict[Role, str] = {}
+    async with db.session(Scope.system()) as session:
+        agency = await create_agency(session, slug=f"ag-{suffix}", name=f"Assessoria {suffix}",
+                                     cnpj=valid_cnpj(rng))
+        await session.flush()
+        tenant_a = await session.get_one(Tenant, a.id)
+        grant_agency(session, tenant_a, agency)
+        for role in (Role.SUPERVISOR, Role.AGENT):
+            email = f"{role.value}-ag-{suffix}@example.test"
+            user = await ensure_user(session, email=email, name=f"{role.value} agência",
+                                     password=PASSWORD)
+            await session.flush()
+            add_agency_member(session, agency, user, role)
+            agency_users[role] = email
+        await session.commit()
+    return TenantWorld(a=a, b=b, agency_users=agency_users, shared_cpf=shared)

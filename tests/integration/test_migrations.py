@@ -1,0 +1,57 @@
+"""The Alembic migrations and the models agree, and migrations go down and up."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from quita import migrate
+from tests.conftest import PG_ADMIN_URL, _pg_admin
+
+
+def test_models_and_migrations_agree(database_url):
+    migrate.check(database_url)  # raises when autogenerate would find a change
+
+
+def test_migrations_downgrade_to_nothing_and_upgrade_again(database_url, tmp_path):
+    if database_url.startswith("sqlite"):
+        url = f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+        migrate.upgrade(url)
+        migrate.downgrade(url, "base")
+        migrate.upgrade(url)
+        migrate.check(url)
+        return
+    name = f"quita_scratch_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        url = f"{base}/{name}"
+        migrate.upgrade(url)
+        migrate.downgrade(url, "base")
+        migrate.upgrade(url)
+        migrate.check(url)
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.mark.parametrize("bad", ["", "dev-insecure-secret-change-me", "short"])
+def test_production_refuses_a_default_or_empty_secret(bad):
+    from core.settings import ConfigurationError, Settings
+
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({"QUITA_ENV": "production", "SECRET_KEY": bad,
+                           "DATABASE_URL": "postgresql://x@127.0.0.1/db"})
+
+
+def test_production_accepts_real_secrets():
+    from core.settings import Settings
+
+    settings = Settings.from_env({"QUITA_ENV": "production", "SECRET_KEY": "s" * 40,
+                                  "CPF_HASH_KEY": "k" * 40,
+                                  "DATABASE_URL": "postgresql://x@127.0.0.1/db",
+                                  "BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/"})
+    assert settings.database.url.startswith("postgresql+asyncpg://")
+    assert settings.broker.kind == "rabbitmq"
+    assert settings.security.secure_cookies

@@ -1,0 +1,78 @@
+"""Crawl every staff route as a user of tenant A with tenant B's ids: B is nowhere."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from litestar.routes import HTTPRoute
+from sqlalchemy import select
+
+from core.db import Scope
+from tenants.models import TenantMembership
+from tenants.roles import Role
+from tests.conftest import csrf, login
+from tests.factories import PASSWORD
+
+PARAM = re.compile(r"\{(\w+):(\w+)\}")
+
+
+def _staff_routes(app):
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        if not route.path.startswith(("/portal", "/api")):
+            continue
+        for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+            yield method, route.path
+
+
+def _fill(path: str, value: uuid.UUID) -> str:
+    return PARAM.sub(lambda m: str(value) if m.group(2) == "uuid" else value.hex * 2, path)
+
+
+def _markers(world) -> list[str]:
+    b = world.b
+    return [*b.debtor_names, *b.contracts, *b.users.values(), b.tenant.name]
+
+
+@pytest.mark.parametrize("who", ["owner", "agency_supervisor"])
+async def test_no_route_shows_or_changes_another_tenants_data(client, app, world, db, who):
+    email = world.a.users[Role.OWNER] if who == "owner" else world.agency_users[Role.SUPERVISOR]
+    await login(client, email, PASSWORD)
+    token = await csrf(client, "/portal/home")
+    markers = _markers(world)
+    b_ids = [world.b.id, *world.b.all_ids()]
+    crawled = 0
+    for method, path in _staff_routes(app):
+        targets = [_fill(path, i) for i in b_ids] if PARAM.search(path) else [path]
+        for url in targets:
+            if method == "GET":
+                response = await client.get(url, params={"q": world.b.debtor_names[0][:12]})
+            else:
+                response = await client.request(method, url, data={
+                    "_csrf_token": token, "tenant_id": str(world.b.id), "role": "viewer",
+                    "active": "0", "email": f"probe-{uuid.uuid4().hex[:6]}@example.test",
+                    "name": "Probe", "everywhere": "0"})
+            crawled += 1
+            body = response.text
+            for marker in markers:
+                assert marker not in body, f"{method} {url} leaked {marker!r}"
+            if PARAM.search(path):
+                assert response.status_code in (400, 403, 404, 405), (
+                    f"{method} {url} answered {response.status_code}")
+        # Sign in again if a probe ended the session (logout routes).
+        if (await client.get("/portal/home")).status_code != 200:
+            await login(client, email, PASSWORD)
+            token = await csrf(client, "/portal/home")
+    assert crawled > 20
+    # Nothing of B changed.
+    async with db.session(Scope.tenant(world.b.id)) as session:
+        rows = (await session.execute(select(TenantMembership.id, TenantMembership.role,
+                                             TenantMembership.is_active))).all()
+    assert {r[0]: (r[1], r[2]) for r in rows} == {
+        mid: (role, True) for role, mid in world.b.memberships.items()}
+    # And the tenant switcher refused B.
+    home = await client.get("/portal/home")
+    assert world.b.tenant.name not in home.text
