@@ -43,8 +43,13 @@ class OutboundEmail(UUIDPrimaryKey, Timestamped, Base):
     body_html: Mapped[str] = mapped_column(Text, default="")
     template: Mapped[str] = mapped_column(String(60))
     status: Mapped[EmailStatus] = mapped_column(
-        Enum(EmailStatus, name="email_status", native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            EmailStatus,
+            name="email_status",
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
         default=EmailStatus.PENDING,
         index=True,
     )
@@ -84,16 +89,24 @@ def render_email(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
     subject = _env.get_template(f"email/{name}/subject.txt").render(context).strip()
     text = _env.get_template(f"email/{name}/body.txt").render(context)
     html_path = EMAIL_TEMPLATES / "email" / name / "body.html"
-    html = _env.get_template(f"email/{name}/body.html").render(context) if html_path.exists() else ""
+    html = (
+        _env.get_template(f"email/{name}/body.html").render(context) if html_path.exists() else ""
+    )
     return subject, text, html
 
 
-def queue_email(session: AsyncSession, *, to: str, template: str, context: dict[str, Any]) -> OutboundEmail:
+def queue_email(
+    session: AsyncSession, *, to: str, template: str, context: dict[str, Any]
+) -> OutboundEmail:
     """Write an e-mail to the outbox and ask a worker to deliver it after commit."""
     subject, text, html = render_email(template, context)
     email = OutboundEmail(
         id=uuid.uuid4(),
-        to_address=to, subject=subject, body_text=text, body_html=html, template=template
+        to_address=to,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        template=template,
     )
     session.add(email)
     email_id = email.id
@@ -109,7 +122,9 @@ MAX_ATTEMPTS = 8
 _STALE_CLAIM = 600  # seconds after which a "sending" row is considered abandoned
 
 
-async def deliver(db: Database, transport: MailTransport, email_id: uuid.UUID, now: datetime) -> str:
+async def deliver(
+    db: Database, transport: MailTransport, email_id: uuid.UUID, now: datetime
+) -> str:
     """Send one outbox e-mail exactly when it is still pending; returns its final status.
 
     A row is claimed with a conditional update, so two workers given the same job
@@ -121,11 +136,14 @@ async def deliver(db: Database, transport: MailTransport, email_id: uuid.UUID, n
         claimed = await session.execute(
             update(OutboundEmail)
             .where(OutboundEmail.id == email_id)
-            .where(or_(OutboundEmail.status == EmailStatus.PENDING,
-                       (OutboundEmail.status == EmailStatus.SENDING)
-                       & (OutboundEmail.claimed_at < stale_before)))
-            .values(status=EmailStatus.SENDING, claimed_at=now,
-                    attempts=OutboundEmail.attempts + 1)
+            .where(
+                or_(
+                    OutboundEmail.status == EmailStatus.PENDING,
+                    (OutboundEmail.status == EmailStatus.SENDING)
+                    & (OutboundEmail.claimed_at < stale_before),
+                )
+            )
+            .values(status=EmailStatus.SENDING, claimed_at=now, attempts=OutboundEmail.attempts + 1)
         )
         await session.commit()
         if getattr(claimed, "rowcount", 0) != 1:

@@ -55,9 +55,7 @@ def constant_time_equals(a: str, b: str) -> bool:
 
 _CPF_RE = re.compile(r"(?<!\d)(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})(?!\d)")
 _EMAIL_RE = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-_PHONE_RE = re.compile(
-    r"(?<![\w])(?:\+?55\s?)?\(?\d{2}\)?\s?9?\d{4}[\s-]?(\d{4})(?![\w])"
-)
+_PHONE_RE = re.compile(r"(?<![\w])(?:\+?55\s?)?\(?\d{2}\)?\s?9?\d{4}[\s-]?(\d{4})(?![\w])")
 
 
 def mask_email(email: str) -> str:

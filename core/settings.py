@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - the known development default
+DEFAULT_SENDER = "Quita <nao-responda@quita.local>"
 
 
 class ConfigurationError(RuntimeError):
@@ -74,7 +75,7 @@ class MailSettings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
-    sender: str = "Quita <nao-responda@quita.local>"
+    sender: str = DEFAULT_SENDER
     outbox_dir: str = "var/mail"
 
 
@@ -138,15 +139,16 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             log_json=_bool(env.get("LOG_JSON"), True),
             database=DatabaseSettings(url=db_url, echo=_bool(env.get("DATABASE_ECHO"))),
-            broker=BrokerSettings(url=env.get("BROKER_URL", ""),
-                                  queue_prefix=env.get("BROKER_QUEUE_PREFIX", "")),
+            broker=BrokerSettings(
+                url=env.get("BROKER_URL", ""), queue_prefix=env.get("BROKER_QUEUE_PREFIX", "")
+            ),
             mail=MailSettings(
                 smtp_host=env.get("SMTP_HOST", ""),
                 smtp_port=int(env.get("SMTP_PORT", "25")),
                 smtp_user=env.get("SMTP_USER", ""),
                 smtp_password=env.get("SMTP_PASSWORD", ""),
                 smtp_starttls=_bool(env.get("SMTP_STARTTLS")),
-                sender=env.get("MAIL_SENDER", MailSettings.sender),
+                sender=env.get("MAIL_SENDER", DEFAULT_SENDER),
                 outbox_dir=str(var_dir / "mail"),
             ),
             security=SecuritySettings(
@@ -171,8 +173,7 @@ class Settings:
         ):
             if not value or value == DEV_SECRET or len(value) < 32:
                 raise ConfigurationError(
-                    f"{name} must be set to a random value of at least 32 characters "
-                    "in production"
+                    f"{name} must be set to a random value of at least 32 characters in production"
                 )
         if self.database.is_sqlite:
             raise ConfigurationError("DATABASE_URL must point to PostgreSQL in production")

@@ -17,7 +17,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import ForeignKey, event, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -27,8 +28,6 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
-from sqlalchemy.engine import Connection
-from sqlalchemy import ForeignKey
 
 from core.db import Scope
 
@@ -43,7 +42,7 @@ class TenantOwned:
     """Mixin of every table that belongs to one tenant."""
 
     @declared_attr
-    def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - SQLAlchemy declared_attr
+    def tenant_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
 
 
@@ -98,8 +97,10 @@ def _postgres_rls_settings(
     scope = session_scope(session)
     connection.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
     connection.execute(
-        text("SELECT set_config('quita.scope', :scope, true), "
-             "set_config('quita.tenant_id', :tenant, true)"),
+        text(
+            "SELECT set_config('quita.scope', :scope, true), "
+            "set_config('quita.tenant_id', :tenant, true)"
+        ),
         {
             "scope": "system" if scope.is_system else "tenant",
             "tenant": "" if scope.tenant_id is None else str(scope.tenant_id),

@@ -6,8 +6,9 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,40 +25,64 @@ AnyRequest = Request[Any, Any, Any]
 class AccountsController(Controller):
     path = "/portal"
     guards = [requires(Permission.ACCOUNTS_READ)]
-    dependencies = {"principal": Provide(provide_principal),
-                    "session": Provide(provide_tenant_session)}
+    dependencies = {
+        "principal": Provide(provide_principal),
+        "session": Provide(provide_tenant_session),
+    }
 
     @get("/debtors", name="portal.debtors")
-    async def debtors(self, request: AnyRequest, session: AsyncSession, principal: Principal,
-                      q: str = "", page: int = 1) -> Template:
+    async def debtors(
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        q: FromQuery[str] = "",
+        page: FromQuery[int] = 1,
+    ) -> Template:
         result = await accounts.list_debtors(session, query=q[:100], page=page)
         context = {"principal": principal, "page": result, "q": q, "mask_cpf": mask_cpf}
         # One view serves the page and, for htmx, the table alone.
-        name = "portal/_debtor_table.html" if request.headers.get("hx-request") else \
-            "portal/debtors.html"
+        name = (
+            "portal/_debtor_table.html"
+            if request.headers.get("hx-request")
+            else "portal/debtors.html"
+        )
         return Template(name, context=context)
 
     @get("/debtors/{debtor_id:uuid}", name="portal.debtor")
-    async def debtor(self, session: AsyncSession, principal: Principal,
-                     debtor_id: uuid.UUID) -> Template:
+    async def debtor(
+        self,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        debtor_id: FromPath[uuid.UUID],
+    ) -> Template:
         try:
             debtor = await accounts.get_debtor(session, debtor_id)
         except accounts.AccountNotFound as exc:
             raise NotFoundException() from exc
-        return Template("portal/debtor.html", context={
-            "principal": principal, "debtor": debtor, "mask_cpf": mask_cpf})
+        return Template(
+            "portal/debtor.html",
+            context={"principal": principal, "debtor": debtor, "mask_cpf": mask_cpf},
+        )
 
     @get("/debts/{debt_id:uuid}", name="portal.debt")
-    async def debt(self, session: AsyncSession, principal: Principal,
-                   debt_id: uuid.UUID) -> Template:
+    async def debt(
+        self,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        debt_id: FromPath[uuid.UUID],
+    ) -> Template:
         try:
             debt = await accounts.get_debt(session, debt_id)
         except accounts.AccountNotFound as exc:
             raise NotFoundException() from exc
-        return Template("portal/debt.html", context={
-            "principal": principal, "debt": debt, "mask_cpf": mask_cpf})
+        return Template(
+            "portal/debt.html", context={"principal": principal, "debt": debt, "mask_cpf": mask_cpf}
+        )
 
     @get("/audit", name="portal.audit", guards=[requires(Permission.AUDIT_READ)])
-    async def audit_log(self, session: AsyncSession, principal: Principal) -> Template:
+    async def audit_log(
+        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> Template:
         events = await audit.recent(session, limit=200)
         return Template("portal/audit.html", context={"principal": principal, "events": events})

@@ -14,9 +14,9 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.i18n import gettext as _
 from core.db import Database
 from core.db import Scope as DbScope
+from core.i18n import gettext as _
 from tenants.roles import Permission
 from tenants.services.auth import AuthService, Principal
 
@@ -57,23 +57,28 @@ def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
     return principal if isinstance(principal, Principal) else None
 
 
-def requires_signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def requires_signed_in(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     """Guard: a fully signed-in staff person (second factor done)."""
     principal = current_principal(connection)
     if principal is None or principal.mfa_pending:
         raise NotAuthorizedException()
 
 
-def requires_tenant(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def requires_tenant(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     """Guard: signed in and working in a tenant."""
-    requires_signed_in(connection, _)
+    requires_signed_in(connection, handler)
     principal = current_principal(connection)
     if principal is None or principal.tenant is None:
         raise PermissionDeniedException(_("You have access to no creditor."))
 
 
-def requires(permission: Permission) -> Callable[[ASGIConnection[Any, Any, Any, Any],
-                                                   BaseRouteHandler], None]:
+def requires(
+    permission: Permission,
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
     """Guard factory: the principal may do ``permission`` in the current tenant."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
 
@@ -20,11 +21,16 @@ def _auth(request: AnyRequest) -> AuthService:
     return service
 
 
-def set_session_cookie(request: AnyRequest, response: Response[Any], token: str) -> None:
+def set_session_cookie(request: AnyRequest, response: Response[Any], token: FromPath[str]) -> None:
     """HttpOnly, SameSite=Lax, Secure whenever the site is served over HTTPS."""
     secure = request.app.state.settings.security.secure_cookies or request.url.scheme == "https"
     response.set_cookie(
-        SESSION_COOKIE, token, path="/portal", httponly=True, secure=secure, samesite="lax",
+        SESSION_COOKIE,
+        token,
+        path="/portal",
+        httponly=True,
+        secure=secure,
+        samesite="lax",
         max_age=request.app.state.settings.security.session_hours * 3600,
     )
 
@@ -40,14 +46,16 @@ class SignInController(Controller):
     path = "/portal"
 
     @get("/", name="portal.login_page")
-    async def login_page(self, request: AnyRequest, next: str | None = None) -> Template | Redirect:
+    async def login_page(
+        self, request: AnyRequest, next: FromQuery[str | None] = None
+    ) -> Template | Redirect:
         principal = current_principal(request)
         if principal is not None and not principal.mfa_pending:
             return Redirect(_safe_next(next))
         return Template("portal/login.html", context={"next": next or "", "email": ""})
 
     @get("/login", name="portal.login_alias")
-    async def login_alias(self, next: str | None = None) -> Redirect:
+    async def login_alias(self, next: FromQuery[str | None] = None) -> Redirect:
         return Redirect("/portal/" + (f"?next={next}" if next else ""))
 
     @post("/login", name="portal.login")
@@ -58,13 +66,16 @@ class SignInController(Controller):
         target = _safe_next(str(form.get("next", "")) or None)
         try:
             result = await _auth(request).sign_in(
-                email, password, ip=client_ip(request),
+                email,
+                password,
+                ip=client_ip(request),
                 user_agent=request.headers.get("user-agent", ""),
             )
         except SignInError as exc:
             throttled = exc.reason == SignInError.Reason.THROTTLED
             message = (
-                _("Too many attempts. Wait 15 minutes and try again.") if throttled
+                _("Too many attempts. Wait 15 minutes and try again.")
+                if throttled
                 else _("E-mail or password incorrect.")
             )
             return Template(
@@ -72,14 +83,14 @@ class SignInController(Controller):
                 context={"error": message, "email": email, "next": target},
                 status_code=HTTP_429_TOO_MANY_REQUESTS if throttled else HTTP_400_BAD_REQUEST,
             )
-        response = Redirect(
-            f"/portal/login/totp?next={target}" if result.mfa_required else target
-        )
+        response = Redirect(f"/portal/login/totp?next={target}" if result.mfa_required else target)
         set_session_cookie(request, response, result.token)
         return response
 
     @get("/login/totp", name="portal.totp_page")
-    async def totp_page(self, request: AnyRequest, next: str | None = None) -> Template | Redirect:
+    async def totp_page(
+        self, request: AnyRequest, next: FromQuery[str | None] = None
+    ) -> Template | Redirect:
         principal = current_principal(request)
         if principal is None:
             return Redirect("/portal/")
@@ -96,11 +107,20 @@ class SignInController(Controller):
             )
         except SignInError as exc:
             if exc.reason == SignInError.Reason.THROTTLED:
-                return Template("portal/login.html", status_code=HTTP_429_TOO_MANY_REQUESTS,
-                                context={"error": _("Too many attempts. Wait 15 minutes and "
-                                                    "try again."), "email": "", "next": target})
-            return Template("portal/totp.html", status_code=HTTP_400_BAD_REQUEST,
-                            context={"error": _("Invalid code."), "next": target})
+                return Template(
+                    "portal/login.html",
+                    status_code=HTTP_429_TOO_MANY_REQUESTS,
+                    context={
+                        "error": _("Too many attempts. Wait 15 minutes and try again."),
+                        "email": "",
+                        "next": target,
+                    },
+                )
+            return Template(
+                "portal/totp.html",
+                status_code=HTTP_400_BAD_REQUEST,
+                context={"error": _("Invalid code."), "next": target},
+            )
         response = Redirect(target)
         set_session_cookie(request, response, new_token)
         return response
@@ -125,38 +145,54 @@ class SignInController(Controller):
         form = await request.form()
         email = str(form.get("email", "")).strip()
         if "@" not in email:
-            return Template("portal/forgot.html", status_code=HTTP_400_BAD_REQUEST,
-                            context={"errors": {"email": _("Enter a valid e-mail address.")},
-                                     "email": email})
+            return Template(
+                "portal/forgot.html",
+                status_code=HTTP_400_BAD_REQUEST,
+                context={"errors": {"email": _("Enter a valid e-mail address.")}, "email": email},
+            )
         await _auth(request).request_password_reset(email, ip=client_ip(request))
         return Template("portal/forgot.html", context={"sent": True})
 
     @get("/password/reset/{token:str}", name="portal.reset_page")
-    async def reset_page(self, request: AnyRequest, token: str) -> Template:
+    async def reset_page(self, request: AnyRequest, token: FromPath[str]) -> Template:
         user = await _auth(request).token_user(token, ("reset",))
-        return Template("portal/set_password.html", status_code=HTTP_200_OK if user else 400,
-                        context={"valid": user is not None, "action": request.url.path,
-                                 "title": _("Choose a new password")})
+        return Template(
+            "portal/set_password.html",
+            status_code=HTTP_200_OK if user else 400,
+            context={
+                "valid": user is not None,
+                "action": request.url.path,
+                "title": _("Choose a new password"),
+            },
+        )
 
     @post("/password/reset/{token:str}", name="portal.reset")
-    async def reset(self, request: AnyRequest, token: str) -> Template | Redirect:
+    async def reset(self, request: AnyRequest, token: FromPath[str]) -> Template | Redirect:
         return await self._set_password(request, token, ("reset",), _("Choose a new password"))
 
     @get("/invite/{token:str}", name="portal.invite_page")
-    async def invite_page(self, request: AnyRequest, token: str) -> Template:
+    async def invite_page(self, request: AnyRequest, token: FromPath[str]) -> Template:
         user = await _auth(request).token_user(token, ("invite",))
-        return Template("portal/set_password.html", status_code=HTTP_200_OK if user else 400,
-                        context={"valid": user is not None, "action": request.url.path,
-                                 "title": _("Welcome to Quita: choose your password"),
-                                 "invited": user.name if user else ""})
+        return Template(
+            "portal/set_password.html",
+            status_code=HTTP_200_OK if user else 400,
+            context={
+                "valid": user is not None,
+                "action": request.url.path,
+                "title": _("Welcome to Quita: choose your password"),
+                "invited": user.name if user else "",
+            },
+        )
 
     @post("/invite/{token:str}", name="portal.invite")
-    async def invite(self, request: AnyRequest, token: str) -> Template | Redirect:
-        return await self._set_password(request, token, ("invite",),
-                                        _("Welcome to Quita: choose your password"))
+    async def invite(self, request: AnyRequest, token: FromPath[str]) -> Template | Redirect:
+        return await self._set_password(
+            request, token, ("invite",), _("Welcome to Quita: choose your password")
+        )
 
-    async def _set_password(self, request: AnyRequest, token: str, purposes: tuple[str, ...],
-                            title: str) -> Template | Redirect:
+    async def _set_password(
+        self, request: AnyRequest, token: FromPath[str], purposes: tuple[str, ...], title: str
+    ) -> Template | Redirect:
         form = await request.form()
         password = str(form.get("password", ""))
         context: dict[str, Any] = {"valid": True, "action": request.url.path, "title": title}
@@ -165,7 +201,8 @@ class SignInController(Controller):
             return Template("portal/set_password.html", status_code=400, context=context)
         try:
             ok = await _auth(request).set_password_with_token(
-                token, password, ip=client_ip(request), purposes=purposes)
+                token, password, ip=client_ip(request), purposes=purposes
+            )
         except PasswordError as exc:
             context["errors"] = {"password": str(exc)}
             return Template("portal/set_password.html", status_code=400, context=context)

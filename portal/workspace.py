@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,16 +27,22 @@ AnyRequest = Request[Any, Any, Any]
 class WorkspaceController(Controller):
     path = "/portal"
     guards = [requires_signed_in]
-    dependencies = {"principal": Provide(provide_principal),
-                    "session": Provide(provide_tenant_session)}
+    dependencies = {
+        "principal": Provide(provide_principal),
+        "session": Provide(provide_tenant_session),
+    }
 
     @get("/home", name="portal.home", guards=[requires_tenant])
-    async def home(self, principal: Principal, session: AsyncSession) -> Template:
+    async def home(
+        self, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession]
+    ) -> Template:
         totals = await accounts.portfolio_totals(session)
         return Template("portal/home.html", context={"principal": principal, "totals": totals})
 
     @post("/tenant", name="portal.switch_tenant")
-    async def switch_tenant(self, request: AnyRequest, principal: Principal) -> Redirect:
+    async def switch_tenant(
+        self, request: AnyRequest, principal: NamedDependency[Principal]
+    ) -> Redirect:
         form = await request.form()
         try:
             tenant_id = uuid.UUID(str(form.get("tenant_id", "")))
@@ -47,12 +53,16 @@ class WorkspaceController(Controller):
         return Redirect("/portal/home")
 
     @get("/security", name="portal.security")
-    async def security_page(self, request: AnyRequest, principal: Principal) -> Template:
-        return Template("portal/security.html",
-                        context=await self._security_context(request, principal))
+    async def security_page(
+        self, request: AnyRequest, principal: NamedDependency[Principal]
+    ) -> Template:
+        return Template(
+            "portal/security.html", context=await self._security_context(request, principal)
+        )
 
-    async def _security_context(self, request: AnyRequest, principal: Principal,
-                                **extra: Any) -> dict[str, Any]:
+    async def _security_context(
+        self, request: AnyRequest, principal: NamedDependency[Principal], **extra: Any
+    ) -> dict[str, Any]:
         auth: AuthService = request.app.state.auth
         context: dict[str, Any] = {"principal": principal, "errors": {}, **extra}
         if not principal.has_totp:
@@ -62,7 +72,9 @@ class WorkspaceController(Controller):
         return context
 
     @post("/security/password", name="portal.change_password")
-    async def change_password(self, request: AnyRequest, principal: Principal) -> Template:
+    async def change_password(
+        self, request: AnyRequest, principal: NamedDependency[Principal]
+    ) -> Template:
         form = await request.form()
         auth: AuthService = request.app.state.auth
         new = str(form.get("new", ""))
@@ -71,8 +83,9 @@ class WorkspaceController(Controller):
             errors["confirm"] = _("The passwords do not match.")
         else:
             try:
-                if not await auth.change_password(principal, str(form.get("current", "")), new,
-                                                  ip=client_ip(request)):
+                if not await auth.change_password(
+                    principal, str(form.get("current", "")), new, ip=client_ip(request)
+                ):
                     errors["current"] = _("Current password incorrect.")
             except PasswordError as exc:
                 errors["new"] = str(exc)
@@ -80,11 +93,12 @@ class WorkspaceController(Controller):
         context["errors"] = errors
         if not errors:
             context["notice"] = _("Password changed. Your other sessions were ended.")
-        return Template("portal/security.html", context=context,
-                        status_code=400 if errors else 200)
+        return Template("portal/security.html", context=context, status_code=400 if errors else 200)
 
     @post("/security/totp", name="portal.enable_totp")
-    async def enable_totp(self, request: AnyRequest, principal: Principal) -> Template | Redirect:
+    async def enable_totp(
+        self, request: AnyRequest, principal: NamedDependency[Principal]
+    ) -> Template | Redirect:
         form = await request.form()
         auth: AuthService = request.app.state.auth
         secret = str(form.get("secret", ""))
@@ -97,11 +111,14 @@ class WorkspaceController(Controller):
         return Redirect("/portal/security?totp=on")
 
     @post("/security/totp/disable", name="portal.disable_totp")
-    async def disable_totp(self, request: AnyRequest, principal: Principal) -> Template | Redirect:
+    async def disable_totp(
+        self, request: AnyRequest, principal: NamedDependency[Principal]
+    ) -> Template | Redirect:
         form = await request.form()
         auth: AuthService = request.app.state.auth
-        if not await auth.disable_totp(principal, str(form.get("password", "")),
-                                       ip=client_ip(request)):
+        if not await auth.disable_totp(
+            principal, str(form.get("password", "")), ip=client_ip(request)
+        ):
             context = await self._security_context(request, principal)
             context["errors"] = {"disable_password": _("Current password incorrect.")}
             return Template("portal/security.html", context=context, status_code=400)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,11 @@ from workers.runtime import Runtime
 from workers.scheduler import Scheduler
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DIRS = [ROOT / "quita" / "templates", ROOT / "portal" / "templates",
-                 ROOT / "debtor_site" / "templates"]
+TEMPLATE_DIRS: list[Path | os.PathLike[Any] | str] = [
+    ROOT / "quita" / "templates",
+    ROOT / "portal" / "templates",
+    ROOT / "debtor_site" / "templates",
+]
 STATIC_DIR = ROOT / "quita" / "static"
 
 log = structlog.get_logger("quita.app")
@@ -64,8 +68,9 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
     if not await asyncio.to_thread(broker_is_reachable, broker):
         checks["broker"] = "unavailable"
     healthy = all(v == "ok" for v in checks.values())
-    return Response({"status": "ok" if healthy else "degraded", **checks},
-                    status_code=200 if healthy else 503)
+    return Response(
+        {"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503
+    )
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
@@ -74,10 +79,14 @@ def _wants_html(request: Request[Any, Any, Any]) -> bool:
 
 def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if not _wants_html(request):
-        return Response({"status": exc.status_code, "detail": exc.detail},
-                        status_code=exc.status_code)
-    return Template("errors/error.html", status_code=exc.status_code,
-                    context={"status": exc.status_code, "detail": exc.detail})
+        return Response(
+            {"status": exc.status_code, "detail": exc.detail}, status_code=exc.status_code
+        )
+    return Template(
+        "errors/error.html",
+        status_code=exc.status_code,
+        context={"status": exc.status_code, "detail": exc.detail},
+    )
 
 
 def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
@@ -86,8 +95,9 @@ def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException
     return _error_page(request, exc)
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
-               run_workers: bool | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, run_workers: bool | None = None
+) -> Litestar:
     """Build the web app. In the embedded mode workers run inside this process."""
     settings = settings or Settings.from_env()
     settings.check()
@@ -103,8 +113,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
 
     async def startup(app: Litestar) -> None:
         nonlocal worker, scheduler
-        db = Database(settings.database.url, echo=settings.database.echo,
-                      pool_size=settings.database.pool_size)
+        db = Database(
+            settings.database.url,
+            echo=settings.database.echo,
+            pool_size=settings.database.pool_size,
+        )
         app.state.db = db
         app.state.auth = AuthService(db, settings.security, clock, settings.base_url)
         if in_process:
@@ -133,11 +146,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             WorkspaceController,
             MembersController,
             AccountsController,
-            create_static_files_router(path="/static", directories=[STATIC_DIR],
-                                       name="static", opt={"exclude_from_csrf": True}),
+            create_static_files_router(
+                path="/static",
+                directories=[STATIC_DIR],
+                name="static",
+                opt={"exclude_from_csrf": True},
+            ),
         ],
-        middleware=[RequestLogMiddleware(), SecurityHeadersMiddleware(),
-                    StaffAuthMiddleware(lambda: app.state.auth)],
+        middleware=[
+            RequestLogMiddleware(),
+            SecurityHeadersMiddleware(),
+            StaffAuthMiddleware(lambda: app.state.auth),
+        ],
         csrf_config=CSRFConfig(
             secret=settings.security.secret_key,
             cookie_secure=settings.security.secure_cookies,
@@ -145,8 +165,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             cookie_httponly=False,
             exclude=["/api", "/webhooks"],
         ),
-        template_config=TemplateConfig(directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine,
-                                       engine_callback=engine_callback),
+        template_config=TemplateConfig(
+            directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=engine_callback
+        ),
         exception_handlers={
             NotAuthorizedException: _not_authorized,
             NotFoundException: _error_page,
@@ -156,6 +177,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         on_shutdown=[shutdown],
         request_max_body_size=settings.max_upload_bytes,
         debug=False,
+        logging_config=None,  # structlog is configured by configure_logging()
     )
     app.state.settings = settings
     app.state.broker = broker

@@ -45,16 +45,26 @@ def _serve(settings: Settings, host: str, port: int, run_workers: bool | None) -
     from quita.app import create_app
 
     app = create_app(settings, run_workers=run_workers)
-    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1", server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+    )
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings()
     mode = "embedded" if settings.embedded else "web + in-process workers"
-    print(f"Quita em http://{args.host}:{args.port}/ (portal: /portal) — modo {mode}. "
-          "Ctrl-C para parar.", flush=True)
+    print(
+        f"Quita em http://{args.host}:{args.port}/ (portal: /portal) — modo {mode}. "
+        "Ctrl-C para parar.",
+        flush=True,
+    )
     return _serve(settings, args.host, args.port, run_workers=True)
 
 
@@ -65,13 +75,12 @@ def cmd_web(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import dramatiq
 
+    from core.tasks import set_task_sender
     from integrations.mail import transport_for
     from quita.logging import configure_logging
     from workers.actors import BrokerTaskSender, register
     from workers.broker import build_broker
     from workers.runtime import Runtime
-
-    from core.tasks import set_task_sender
 
     settings = _settings()
     configure_logging(settings.log_level, json=settings.log_json)

@@ -47,7 +47,8 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     fmt = (
         '{"level":"%(levelname)s","logger":"%(name)s","event":"%(message)s"}'
-        if json else "%(levelname)s %(name)s %(message)s"
+        if json
+        else "%(levelname)s %(name)s %(message)s"
     )
     handler.setFormatter(_MaskingFormatter(fmt))
     root = logging.getLogger()

@@ -50,7 +50,10 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 headers = list(message.get("headers", []))
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
-                if scope["path"].startswith(("/portal", "/api")) and b"cache-control" not in present:
+                if (
+                    scope["path"].startswith(("/portal", "/api"))
+                    and b"cache-control" not in present
+                ):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
@@ -73,8 +76,10 @@ class RequestLogMiddleware(ASGIMiddleware):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []),
-                                      (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -82,6 +87,11 @@ class RequestLogMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send_with_id)
         finally:
             if scope["path"] != "/healthz" and not scope["path"].startswith("/static"):
-                log.info("request", method=scope["method"], path=loggable_path(scope["path"]),
-                         status=status, ms=round((time.perf_counter() - started) * 1000, 1))
+                log.info(
+                    "request",
+                    method=scope.get("method", ""),
+                    path=loggable_path(scope["path"]),
+                    status=status,
+                    ms=round((time.perf_counter() - started) * 1000, 1),
+                )
             structlog.contextvars.unbind_contextvars("request_id")

@@ -33,8 +33,11 @@ def fetch(spec: str, sha256: str, member: str, target: Path) -> None:
     if npm is None:
         sys.exit("npm is needed to fetch htmx (Debian: apt-get install -y npm)")
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([npm, "pack", spec, "--pack-destination", tmp, "--silent"], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [npm, "pack", spec, "--pack-destination", tmp, "--silent"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         (tarball,) = Path(tmp).glob("*.tgz")
         digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
         if digest != sha256:

@@ -13,8 +13,9 @@ from core.db import Base, Timestamped, UUIDPrimaryKey, utcnow
 from core.tenancy import TenantOwned
 from tenants.roles import Role
 
-ROLE_ENUM = Enum(Role, name="role", native_enum=False, length=20,
-                 values_callable=lambda e: [m.value for m in e])
+ROLE_ENUM = Enum(
+    Role, name="role", native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+)
 
 
 class Tenant(UUIDPrimaryKey, Timestamped, Base):
@@ -71,8 +72,9 @@ class TenantMembership(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     __tablename__ = "tenant_memberships"
     __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                               index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     role: Mapped[Role] = mapped_column(ROLE_ENUM)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     user: Mapped[User] = relationship(lazy="joined")
@@ -84,10 +86,12 @@ class AgencyMembership(UUIDPrimaryKey, Timestamped, Base):
     __tablename__ = "agency_memberships"
     __table_args__ = (UniqueConstraint("agency_id", "user_id"),)
 
-    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"),
-                                                 index=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                               index=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agencies.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     role: Mapped[Role] = mapped_column(ROLE_ENUM)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -98,8 +102,9 @@ class StaffSession(Base):
     __tablename__ = "staff_sessions"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                               index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     active_tenant_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("tenants.id", ondelete="SET NULL"), default=None
     )
@@ -133,8 +138,9 @@ class OneTimeToken(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     purpose: Mapped[str] = mapped_column(String(20))  # "reset" | "invite"
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                               index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -148,7 +154,7 @@ class AuditEvent(UUIDPrimaryKey, TenantOwned, Base):
 
     # Sign-in events have no tenant: they are written in system scope and no tenant
     # scope ever sees them.
-    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(  # type: ignore[assignment]
         ForeignKey("tenants.id", ondelete="CASCADE"), default=None
     )
     actor_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -26,7 +26,6 @@ from core.db import Database, Scope
 from core.settings import BrokerSettings, DatabaseSettings, MailSettings, SecuritySettings, Settings
 from quita import migrate
 from quita.app import create_app
-
 from tests.factories import TenantWorld, make_world
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -50,8 +49,9 @@ async def _pg_admin(sql: str) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated, empty database of each backend for this test process."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "quita.db"
@@ -80,8 +80,9 @@ def make_settings(database_url: str, tmp: Path, **changes: Any) -> Settings:
         database=DatabaseSettings(url=database_url, pool_size=5),
         broker=BrokerSettings(),
         mail=MailSettings(outbox_dir=str(tmp / "mail")),
-        security=SecuritySettings(secret_key=TEST_SECRET, cpf_hash_key=TEST_SECRET,
-                                  secure_cookies=True),
+        security=SecuritySettings(
+            secret_key=TEST_SECRET, cpf_hash_key=TEST_SECRET, secure_cookies=True
+        ),
     )
     return settings.with_changes(**changes) if changes else settings
 
@@ -115,8 +116,9 @@ async def _forget_login_attempts(db: Database) -> None:
 
 
 @pytest.fixture
-async def client(db: Database, _client: AsyncTestClient[Litestar]
-                 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
+async def client(
+    db: Database, _client: AsyncTestClient[Litestar]
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The app's test client with a clean cookie jar and no recent sign-in failures."""
     _client.cookies.clear()
     await _forget_login_attempts(db)
@@ -128,8 +130,9 @@ async def client(db: Database, _client: AsyncTestClient[Litestar]
 async def other_client(_client: AsyncTestClient[Litestar]) -> AsyncIterator[httpx.AsyncClient]:
     """A second browser (own cookies) on the same running app and event loop."""
     # Not closed: closing would close the shared transport of the main client.
-    yield httpx.AsyncClient(transport=_client._transport, base_url=str(_client.base_url),
-                            follow_redirects=False)
+    yield httpx.AsyncClient(
+        transport=_client._transport, base_url=str(_client.base_url), follow_redirects=False
+    )
 
 
 @pytest.fixture(scope="session")
@@ -165,11 +168,13 @@ async def csrf(client: AsyncTestClient[Litestar], path: str = "/portal/") -> str
     return csrf_from(response.text)
 
 
-async def login(client: AsyncTestClient[Litestar], email: str, password: str,
-                expect: int = 302) -> Any:
+async def login(
+    client: AsyncTestClient[Litestar], email: str, password: str, expect: int = 302
+) -> Any:
     token = await csrf(client)
-    response = await client.post("/portal/login", data={
-        "email": email, "password": password, "_csrf_token": token})
+    response = await client.post(
+        "/portal/login", data={"email": email, "password": password, "_csrf_token": token}
+    )
     assert response.status_code == expect, response.text[:500]
     return response
 
@@ -187,8 +192,11 @@ class Outbox:
         from core.mail import OutboundEmail
 
         async with self.db.session(Scope.system()) as session:
-            rows = await session.scalars(select(OutboundEmail).where(
-                OutboundEmail.to_address == address).order_by(OutboundEmail.created_at))
+            rows = await session.scalars(
+                select(OutboundEmail)
+                .where(OutboundEmail.to_address == address)
+                .order_by(OutboundEmail.created_at)
+            )
             return list(rows.all())
 
 

@@ -61,8 +61,12 @@ class TenantData:
         return self.tenant.id
 
     def all_ids(self) -> list[uuid.UUID]:
-        return [*self.debtor_ids, *self.debt_ids, *self.memberships.values(),
-                *([self.portfolio_id] if self.portfolio_id else [])]
+        return [
+            *self.debtor_ids,
+            *self.debt_ids,
+            *self.memberships.values(),
+            *([self.portfolio_id] if self.portfolio_id else []),
+        ]
 
 
 @dataclass
@@ -73,19 +77,25 @@ class TenantWorld:
     shared_cpf: str
 
 
-async def make_tenant(db: Database, settings: Settings, rng: random.Random, label: str,
-                      shared_cpf: str) -> TenantData:
+async def make_tenant(
+    db: Database, settings: Settings, rng: random.Random, label: str, shared_cpf: str
+) -> TenantData:
     suffix = uuid.uuid4().hex[:8]
     async with db.session(Scope.system()) as session:
         tenant = await create_tenant(
-            session, slug=f"{label}-{suffix}", name=f"Credor {label.upper()} {suffix}",
-            legal_name=f"Credor {label.upper()} {suffix} Ltda.", cnpj=valid_cnpj(rng),
-            address="Rua Teste, 1, São Paulo/SP")
+            session,
+            slug=f"{label}-{suffix}",
+            name=f"Credor {label.upper()} {suffix}",
+            legal_name=f"Credor {label.upper()} {suffix} Ltda.",
+            cnpj=valid_cnpj(rng),
+            address="Rua Teste, 1, São Paulo/SP",
+        )
         data = TenantData(tenant=tenant)
         for role in (Role.OWNER, Role.ADMIN, Role.ANALYST, Role.VIEWER):
             email = f"{role.value}-{label}-{suffix}@example.test"
-            user = await ensure_user(session, email=email, name=f"{role.value.title()} {label}",
-                                     password=PASSWORD)
+            user = await ensure_user(
+                session, email=email, name=f"{role.value.title()} {label}", password=PASSWORD
+            )
             await session.flush()
             add_tenant_member(session, tenant, user, role)
             data.users[role] = email
@@ -95,20 +105,37 @@ async def make_tenant(db: Database, settings: Settings, rng: random.Random, labe
         for n in range(3):
             cpf = shared_cpf if n == 0 else valid_cpf(rng)
             name = f"Devedor{label.upper()}{suffix}N{n}"
-            debtor = Debtor(id=uuid.uuid4(), tenant_id=tenant.id, cpf=cpf,
-                            cpf_hash=keyed_hash(settings.security.cpf_hash_key, cpf),
-                            name=name, birth_date=date(1980, 1, 1 + n), state="SP",
-                            city="São Paulo")
-            debtor.contacts.append(Contact(tenant_id=tenant.id, kind=ContactKind.EMAIL,
-                                           value=f"{name.lower()}@example.test"))
+            debtor = Debtor(
+                id=uuid.uuid4(),
+                tenant_id=tenant.id,
+                cpf=cpf,
+                cpf_hash=keyed_hash(settings.security.cpf_hash_key, cpf),
+                name=name,
+                birth_date=date(1980, 1, 1 + n),
+                state="SP",
+                city="São Paulo",
+            )
+            debtor.contacts.append(
+                Contact(
+                    tenant_id=tenant.id,
+                    kind=ContactKind.EMAIL,
+                    value=f"{name.lower()}@example.test",
+                )
+            )
             session.add(debtor)
             contract = f"CT-{label.upper()}-{suffix}-{n}"
             due = date(2026, 1, 10) - timedelta(days=30 * n)
-            debt = Debt(id=uuid.uuid4(), tenant_id=tenant.id, portfolio_id=portfolio.id,
-                        debtor=debtor, contract=contract, product="Cartão",
-                        original_amount=150_000, due_date=due,
-                        items=[DebtItem(tenant_id=tenant.id, number=1, due_date=due,
-                                        amount=150_000)])
+            debt = Debt(
+                id=uuid.uuid4(),
+                tenant_id=tenant.id,
+                portfolio_id=portfolio.id,
+                debtor=debtor,
+                contract=contract,
+                product="Cartão",
+                original_amount=150_000,
+                due_date=due,
+                items=[DebtItem(tenant_id=tenant.id, number=1, due_date=due, amount=150_000)],
+            )
             session.add(debt)
             data.debtor_ids.append(debtor.id)
             data.debt_ids.append(debt.id)
@@ -131,15 +158,17 @@ async def make_world(db: Database, settings: Settings) -> TenantWorld:
     suffix = uuid.uuid4().hex[:8]
     agency_users: dict[Role, str] = {}
     async with db.session(Scope.system()) as session:
-        agency = await create_agency(session, slug=f"ag-{suffix}", name=f"Assessoria {suffix}",
-                                     cnpj=valid_cnpj(rng))
+        agency = await create_agency(
+            session, slug=f"ag-{suffix}", name=f"Assessoria {suffix}", cnpj=valid_cnpj(rng)
+        )
         await session.flush()
         tenant_a = await session.get_one(Tenant, a.id)
         grant_agency(session, tenant_a, agency)
         for role in (Role.SUPERVISOR, Role.AGENT):
             email = f"{role.value}-ag-{suffix}@example.test"
-            user = await ensure_user(session, email=email, name=f"{role.value} agência",
-                                     password=PASSWORD)
+            user = await ensure_user(
+                session, email=email, name=f"{role.value} agência", password=PASSWORD
+            )
             await session.flush()
             add_agency_member(session, agency, user, role)
             agency_users[role] = email

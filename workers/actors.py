@@ -31,8 +31,9 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
     prefix = runtime.settings.broker.queue_prefix
 
     async def deliver_email(email_id: str) -> None:
-        status = await deliver(runtime.db(), runtime.transport, uuid.UUID(email_id),
-                               runtime.clock.now())
+        status = await deliver(
+            runtime.db(), runtime.transport, uuid.UUID(email_id), runtime.clock.now()
+        )
         log.info("mail.delivered", email_id=email_id, status=status)
 
     async def sweep() -> None:
@@ -41,28 +42,40 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
         now = runtime.clock.now()
         async with db.session(Scope.system()) as session:
             pending = await session.scalars(
-                select(OutboundEmail.id).where(
-                    or_(OutboundEmail.status == EmailStatus.PENDING,
+                select(OutboundEmail.id)
+                .where(
+                    or_(
+                        OutboundEmail.status == EmailStatus.PENDING,
                         (OutboundEmail.status == EmailStatus.SENDING)
-                        & (OutboundEmail.claimed_at < now - timedelta(minutes=10))),
+                        & (OutboundEmail.claimed_at < now - timedelta(minutes=10)),
+                    ),
                     OutboundEmail.attempts < MAX_ATTEMPTS,
                     OutboundEmail.created_at < now - timedelta(seconds=30),
-                ).limit(1000)
+                )
+                .limit(1000)
             )
             ids = [str(i) for i in pending.all()]
         for email_id in ids:
             actors[MAIL_DELIVER].send(email_id)
-        auth = AuthService(db, runtime.settings.security, runtime.clock,
-                           runtime.settings.base_url)
+        auth = AuthService(db, runtime.settings.security, runtime.clock, runtime.settings.base_url)
         await auth.purge_expired(now)
         log.info("maintenance.swept", requeued=len(ids))
 
     actors: dict[str, dramatiq.Actor[Any, Any]] = {
-        MAIL_DELIVER: dramatiq.actor(deliver_email, broker=broker, actor_name=MAIL_DELIVER,
-                                     queue_name=f"{prefix}mail", max_retries=MAX_ATTEMPTS,
-                                     min_backoff=5_000, max_backoff=600_000),
-        MAINTENANCE_SWEEP: dramatiq.actor(sweep, broker=broker, actor_name=MAINTENANCE_SWEEP,
-                                          queue_name=f"{prefix}maintenance", max_retries=0),
+        MAIL_DELIVER: dramatiq.actor(
+            broker=broker,
+            actor_name=MAIL_DELIVER,
+            queue_name=f"{prefix}mail",
+            max_retries=MAX_ATTEMPTS,
+            min_backoff=5_000,
+            max_backoff=600_000,
+        )(deliver_email),
+        MAINTENANCE_SWEEP: dramatiq.actor(
+            broker=broker,
+            actor_name=MAINTENANCE_SWEEP,
+            queue_name=f"{prefix}maintenance",
+            max_retries=0,
+        )(sweep),
     }
     return actors
 

@@ -20,7 +20,7 @@ def build_broker(settings: BrokerSettings) -> dramatiq.Broker:
     elif settings.kind == "rabbitmq":
         broker = RabbitmqBroker(url=settings.url, confirm_delivery=True)
     else:
-        broker = RedisBroker(url=settings.url)
+        broker = RedisBroker(url=settings.url)  # type: ignore[no-untyped-call]
     broker.add_middleware(AsyncIO())
     return broker
 

@@ -25,8 +25,9 @@ class Runtime:
         loop = asyncio.get_running_loop()
         key = id(loop)
         if key not in self._dbs:
-            self._dbs[key] = Database(self.settings.database.url,
-                                      pool_size=self.settings.database.pool_size)
+            self._dbs[key] = Database(
+                self.settings.database.url, pool_size=self.settings.database.pool_size
+            )
         return self._dbs[key]
 
     async def close(self) -> None:

@@ -39,8 +39,9 @@ class Scheduler:
             self._stop.wait(self.interval)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name="quita-scheduler",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.run_forever, name="quita-scheduler", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

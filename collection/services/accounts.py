@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from collection.models import Debt, DebtItem, DebtStatus, Debtor
+from collection.models import Debt, DebtItem, Debtor, DebtStatus
 
 
 class AccountNotFound(LookupError):
@@ -41,14 +41,21 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-async def list_debtors(session: AsyncSession, *, query: str = "", page: int = 1,
-                       per_page: int = 25) -> Page:
+async def list_debtors(
+    session: AsyncSession, *, query: str = "", page: int = 1, per_page: int = 25
+) -> Page:
     """Debtors of the tenant with their open totals, by name, optionally filtered."""
     page = max(1, page)
     open_debt = (Debt.debtor_id == Debtor.id) & (Debt.status == DebtStatus.OPEN)
     stmt = (
-        select(Debtor.id, Debtor.name, Debtor.cpf, Debtor.state,
-               func.count(Debt.id), func.coalesce(func.sum(Debt.original_amount), 0))
+        select(
+            Debtor.id,
+            Debtor.name,
+            Debtor.cpf,
+            Debtor.state,
+            func.count(Debt.id),
+            func.coalesce(func.sum(Debt.original_amount), 0),
+        )
         .outerjoin(Debt, open_debt)
         .group_by(Debtor.id, Debtor.name, Debtor.cpf, Debtor.state)
         .order_by(Debtor.name, Debtor.id)
@@ -64,8 +71,12 @@ async def list_debtors(session: AsyncSession, *, query: str = "", page: int = 1,
         count_stmt = count_stmt.where(or_(*conditions))
     total = int(await session.scalar(count_stmt) or 0)
     result = await session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
-    rows = [DebtorRow(id=r[0], name=r[1], cpf=r[2], state=r[3], open_debts=int(r[4]),
-                      open_amount=int(r[5])) for r in result.all()]
+    rows = [
+        DebtorRow(
+            id=r[0], name=r[1], cpf=r[2], state=r[3], open_debts=int(r[4]), open_amount=int(r[5])
+        )
+        for r in result.all()
+    ]
     return Page(rows=rows, total=total, page=page, per_page=per_page)
 
 
@@ -74,9 +85,11 @@ async def get_debtor(session: AsyncSession, debtor_id: uuid.UUID) -> Debtor:
     debtor = await session.scalar(
         select(Debtor)
         .where(Debtor.id == debtor_id)
-        .options(selectinload(Debtor.contacts),
-                 selectinload(Debtor.debts).selectinload(Debt.items),
-                 selectinload(Debtor.debts).selectinload(Debt.portfolio))
+        .options(
+            selectinload(Debtor.contacts),
+            selectinload(Debtor.debts).selectinload(Debt.items),
+            selectinload(Debtor.debts).selectinload(Debt.portfolio),
+        )
     )
     if debtor is None:
         raise AccountNotFound(debtor_id)
@@ -86,9 +99,9 @@ async def get_debtor(session: AsyncSession, debtor_id: uuid.UUID) -> Debtor:
 async def get_debt(session: AsyncSession, debt_id: uuid.UUID) -> Debt:
     """A debt of the current tenant with its installments, or AccountNotFound."""
     debt = await session.scalar(
-        select(Debt).where(Debt.id == debt_id)
-        .options(selectinload(Debt.items), selectinload(Debt.debtor),
-                 selectinload(Debt.portfolio))
+        select(Debt)
+        .where(Debt.id == debt_id)
+        .options(selectinload(Debt.items), selectinload(Debt.debtor), selectinload(Debt.portfolio))
     )
     if debt is None:
         raise AccountNotFound(debt_id)
@@ -98,9 +111,17 @@ async def get_debt(session: AsyncSession, debt_id: uuid.UUID) -> Debt:
 async def portfolio_totals(session: AsyncSession) -> dict[str, int]:
     """Headline numbers for the tenant's home page."""
     debtors = await session.scalar(select(func.count()).select_from(Debtor))
-    open_count, open_amount = (await session.execute(
-        select(func.count(Debt.id), func.coalesce(func.sum(Debt.original_amount), 0))
-        .where(Debt.status == DebtStatus.OPEN))).one()
+    open_count, open_amount = (
+        await session.execute(
+            select(func.count(Debt.id), func.coalesce(func.sum(Debt.original_amount), 0)).where(
+                Debt.status == DebtStatus.OPEN
+            )
+        )
+    ).one()
     items = await session.scalar(select(func.count()).select_from(DebtItem))
-    return {"debtors": int(debtors or 0), "open_debts": int(open_count),
-            "open_amount": int(open_amount), "installments": int(items or 0)}
+    return {
+        "debtors": int(debtors or 0),
+        "open_debts": int(open_count),
+        "open_amount": int(open_amount),
+        "installments": int(items or 0),
+    }

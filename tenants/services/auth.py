@@ -17,9 +17,9 @@ import pyotp
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.i18n import gettext as _
 from core.clock import Clock
 from core.db import Database, Scope
+from core.i18n import gettext as _
 from core.mail import queue_email
 from core.security import (
     hash_password,
@@ -144,8 +144,10 @@ class AuthService:
 
     async def _failures(self, session: AsyncSession, account_key: str, ip: str) -> tuple[int, int]:
         since = self.clock.now() - timedelta(minutes=self.security.login_window_minutes)
-        base = select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since
+        base = (
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since)
         )
         by_account = await session.scalar(base.where(LoginAttempt.account_key == account_key))
         by_ip = await session.scalar(base.where(LoginAttempt.ip == ip))
@@ -166,8 +168,9 @@ class AuthService:
             user = await session.scalar(select(User).where(User.email == email))
             ok = verify_password(user.password_hash if user else None, password)
             if not ok or user is None or not user.is_active:
-                session.add(LoginAttempt(account_key=key, ip=ip, succeeded=False,
-                                         at=self.clock.now()))
+                session.add(
+                    LoginAttempt(account_key=key, ip=ip, succeeded=False, at=self.clock.now())
+                )
                 audit.record(session, actor, "login.failed")
                 await session.commit()
                 raise SignInError(SignInError.Reason.INVALID)
@@ -175,24 +178,48 @@ class AuthService:
                 user.password_hash = hash_password(password)
             await session.execute(delete(LoginAttempt).where(LoginAttempt.account_key == key))
             session.add(LoginAttempt(account_key=key, ip=ip, succeeded=True, at=self.clock.now()))
-            token = self._open(session, user, ip=ip, user_agent=user_agent,
-                               mfa_pending=user.totp_secret is not None)
+            token = self._open(
+                session,
+                user,
+                ip=ip,
+                user_agent=user_agent,
+                mfa_pending=user.totp_secret is not None,
+            )
             user.last_login_at = self.clock.now()
-            audit.record(session, Actor(user.id, user.email, ip), "login.succeeded",
-                         details={"mfa": user.totp_secret is not None})
+            audit.record(
+                session,
+                Actor(user.id, user.email, ip),
+                "login.succeeded",
+                details={"mfa": user.totp_secret is not None},
+            )
             await session.commit()
             return SignIn(token=token, mfa_required=user.totp_secret is not None)
 
-    def _open(self, session: AsyncSession, user: User, *, ip: str, user_agent: str,
-              mfa_pending: bool, tenant_id: uuid.UUID | None = None) -> str:
+    def _open(
+        self,
+        session: AsyncSession,
+        user: User,
+        *,
+        ip: str,
+        user_agent: str,
+        mfa_pending: bool,
+        tenant_id: uuid.UUID | None = None,
+    ) -> str:
         token = new_token()
         now = self.clock.now()
-        session.add(StaffSession(
-            id=token_digest(token), user_id=user.id, mfa_pending=mfa_pending,
-            active_tenant_id=tenant_id, created_at=now, last_seen_at=now,
-            expires_at=now + timedelta(hours=self.security.session_hours),
-            ip=ip[:45], user_agent=user_agent[:300],
-        ))
+        session.add(
+            StaffSession(
+                id=token_digest(token),
+                user_id=user.id,
+                mfa_pending=mfa_pending,
+                active_tenant_id=tenant_id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=self.security.session_hours),
+                ip=ip[:45],
+                user_agent=user_agent[:300],
+            )
+        )
         return token
 
     async def verify_second_factor(self, token: str, code: str, *, ip: str) -> str:
@@ -213,14 +240,16 @@ class AuthService:
             if not user.totp_secret or not pyotp.TOTP(user.totp_secret).verify(
                 code.strip(), for_time=self.clock.now(), valid_window=1
             ):
-                session.add(LoginAttempt(account_key=key, ip=ip, succeeded=False,
-                                         at=self.clock.now()))
+                session.add(
+                    LoginAttempt(account_key=key, ip=ip, succeeded=False, at=self.clock.now())
+                )
                 audit.record(session, Actor(user.id, user.email, ip), "login.mfa_failed")
                 await session.commit()
                 raise SignInError(SignInError.Reason.INVALID)
             await session.delete(staff_session)
-            new = self._open(session, user, ip=ip, user_agent=staff_session.user_agent,
-                             mfa_pending=False)
+            new = self._open(
+                session, user, ip=ip, user_agent=staff_session.user_agent, mfa_pending=False
+            )
             audit.record(session, Actor(user.id, user.email, ip), "login.mfa_succeeded")
             await session.commit()
             return new
@@ -254,17 +283,26 @@ class AuthService:
                 staff_session.last_seen_at = now
                 await session.commit()
             return Principal(
-                user_id=user.id, email=user.email, name=user.name, session_id=staff_session.id,
-                is_platform_admin=user.is_platform_admin, mfa_pending=staff_session.mfa_pending,
-                has_totp=user.totp_secret is not None, tenant=current, choices=tuple(choices),
+                user_id=user.id,
+                email=user.email,
+                name=user.name,
+                session_id=staff_session.id,
+                is_platform_admin=user.is_platform_admin,
+                mfa_pending=staff_session.mfa_pending,
+                has_totp=user.totp_secret is not None,
+                tenant=current,
+                choices=tuple(choices),
             )
 
     async def _choices(self, session: AsyncSession, user_id: uuid.UUID) -> list[TenantChoice]:
         direct = await session.execute(
             select(Tenant.id, Tenant.name, TenantMembership.role)
             .join(TenantMembership, TenantMembership.tenant_id == Tenant.id)
-            .where(TenantMembership.user_id == user_id, TenantMembership.is_active.is_(True),
-                   Tenant.is_active.is_(True))
+            .where(
+                TenantMembership.user_id == user_id,
+                TenantMembership.is_active.is_(True),
+                Tenant.is_active.is_(True),
+            )
             .order_by(Tenant.name)
         )
         via_agency = await session.execute(
@@ -272,8 +310,11 @@ class AuthService:
             .join(AgencyGrant, AgencyGrant.tenant_id == Tenant.id)
             .join(Agency, Agency.id == AgencyGrant.agency_id)
             .join(AgencyMembership, AgencyMembership.agency_id == Agency.id)
-            .where(AgencyMembership.user_id == user_id, AgencyMembership.is_active.is_(True),
-                   Tenant.is_active.is_(True))
+            .where(
+                AgencyMembership.user_id == user_id,
+                AgencyMembership.is_active.is_(True),
+                Tenant.is_active.is_(True),
+            )
             .order_by(Tenant.name)
         )
         choices = [TenantChoice(t, n, Role(r)) for t, n, r in direct.all()]
@@ -291,8 +332,9 @@ class AuthService:
         async with self.db.session(Scope.system()) as session:
             staff_session = await session.get_one(StaffSession, principal.session_id)
             staff_session.active_tenant_id = tenant_id
-            audit.record(session, principal.actor(ip), "session.tenant_switched",
-                         tenant_id=tenant_id)
+            audit.record(
+                session, principal.actor(ip), "session.tenant_switched", tenant_id=tenant_id
+            )
             await session.commit()
         return True
 
@@ -309,8 +351,11 @@ class AuthService:
                 await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
             else:
                 await session.delete(staff_session)
-            audit.record(session, Actor(user.id, user.email, ip),
-                         "logout.everywhere" if everywhere else "logout")
+            audit.record(
+                session,
+                Actor(user.id, user.email, ip),
+                "logout.everywhere" if everywhere else "logout",
+            )
             await session.commit()
 
     # -- second factor -------------------------------------------------------------------
@@ -351,24 +396,40 @@ class AuthService:
         email = email.strip().lower()
         async with self.db.session(Scope.system()) as session:
             user = await session.scalar(select(User).where(User.email == email))
-            audit.record(session, Actor(user.id if user else None, mask_email(email), ip),
-                         "password.reset_requested")
+            audit.record(
+                session,
+                Actor(user.id if user else None, mask_email(email), ip),
+                "password.reset_requested",
+            )
             if user is not None and user.is_active:
-                token = self.issue_token(session, user, "reset",
-                                         timedelta(minutes=self.security.reset_token_minutes))
-                queue_email(session, to=user.email, template="password_reset", context={
-                    "name": user.name,
-                    "link": f"{self.base_url}/portal/password/reset/{token}",
-                    "minutes": self.security.reset_token_minutes,
-                })
+                token = self.issue_token(
+                    session, user, "reset", timedelta(minutes=self.security.reset_token_minutes)
+                )
+                queue_email(
+                    session,
+                    to=user.email,
+                    template="password_reset",
+                    context={
+                        "name": user.name,
+                        "link": f"{self.base_url}/portal/password/reset/{token}",
+                        "minutes": self.security.reset_token_minutes,
+                    },
+                )
             await session.commit()
 
-    def issue_token(self, session: AsyncSession, user: User, purpose: str,
-                    lifetime: timedelta) -> str:
+    def issue_token(
+        self, session: AsyncSession, user: User, purpose: str, lifetime: timedelta
+    ) -> str:
         """Create a single-use link token; returns the token (only its digest is kept)."""
         token = new_token()
-        session.add(OneTimeToken(id=token_digest(token), purpose=purpose, user_id=user.id,
-                                 expires_at=self.clock.now() + lifetime))
+        session.add(
+            OneTimeToken(
+                id=token_digest(token),
+                purpose=purpose,
+                user_id=user.id,
+                expires_at=self.clock.now() + lifetime,
+            )
+        )
         return token
 
     async def token_user(self, token: str, purposes: tuple[str, ...]) -> User | None:
@@ -377,18 +438,24 @@ class AuthService:
             row = await self._valid_token(session, token, purposes)
             return None if row is None else await session.get(User, row.user_id)
 
-    async def _valid_token(self, session: AsyncSession, token: str,
-                           purposes: tuple[str, ...]) -> OneTimeToken | None:
+    async def _valid_token(
+        self, session: AsyncSession, token: str, purposes: tuple[str, ...]
+    ) -> OneTimeToken | None:
         if not token or len(token) > 100:
             return None
         row = await session.get(OneTimeToken, token_digest(token))
-        if (row is None or row.purpose not in purposes or row.used_at is not None
-                or row.expires_at <= self.clock.now()):
+        if (
+            row is None
+            or row.purpose not in purposes
+            or row.used_at is not None
+            or row.expires_at <= self.clock.now()
+        ):
             return None
         return row
 
-    async def set_password_with_token(self, token: str, password: str, *, ip: str,
-                                      purposes: tuple[str, ...] = ("reset", "invite")) -> bool:
+    async def set_password_with_token(
+        self, token: str, password: str, *, ip: str, purposes: tuple[str, ...] = ("reset", "invite")
+    ) -> bool:
         """Use a reset or invitation link: set the password and end every old session."""
         async with self.db.session(Scope.system()) as session:
             row = await self._valid_token(session, token, purposes)
@@ -399,13 +466,17 @@ class AuthService:
             user.password_hash = hash_password(password)
             row.used_at = self.clock.now()
             await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
-            audit.record(session, Actor(user.id, user.email, ip),
-                         "password.reset" if row.purpose == "reset" else "invite.accepted")
+            audit.record(
+                session,
+                Actor(user.id, user.email, ip),
+                "password.reset" if row.purpose == "reset" else "invite.accepted",
+            )
             await session.commit()
         return True
 
-    async def change_password(self, principal: Principal, current: str, new: str, *,
-                              ip: str) -> bool:
+    async def change_password(
+        self, principal: Principal, current: str, new: str, *, ip: str
+    ) -> bool:
         """Change one's own password; other sessions are ended."""
         async with self.db.session(Scope.system()) as session:
             user = await session.get_one(User, principal.user_id)
@@ -413,8 +484,11 @@ class AuthService:
                 return False
             check_password_strength(new, user.email)
             user.password_hash = hash_password(new)
-            await session.execute(delete(StaffSession).where(
-                StaffSession.user_id == user.id, StaffSession.id != principal.session_id))
+            await session.execute(
+                delete(StaffSession).where(
+                    StaffSession.user_id == user.id, StaffSession.id != principal.session_id
+                )
+            )
             audit.record(session, principal.actor(ip), "password.changed")
             await session.commit()
         return True
@@ -422,9 +496,12 @@ class AuthService:
     async def purge_expired(self, now: datetime) -> int:
         """Delete expired sessions, old attempts and used tokens (periodic job)."""
         async with self.db.session(Scope.system()) as session:
-            result = await session.execute(delete(StaffSession).where(StaffSession.expires_at < now))
-            await session.execute(delete(LoginAttempt).where(
-                LoginAttempt.at < now - timedelta(days=1)))
+            result = await session.execute(
+                delete(StaffSession).where(StaffSession.expires_at < now)
+            )
+            await session.execute(
+                delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=1))
+            )
             await session.execute(delete(OneTimeToken).where(OneTimeToken.expires_at < now))
             await session.commit()
             return int(getattr(result, "rowcount", 0) or 0)

@@ -40,8 +40,9 @@ async def create_tenant(
         raise DirectoryError("slug", _("A creditor with this identifier already exists."))
     if await session.scalar(select(Tenant.id).where(Tenant.cnpj == cnpj)):
         raise DirectoryError("cnpj", _("A creditor with this CNPJ already exists."))
-    tenant = Tenant(id=uuid.uuid4(), slug=slug, name=name, legal_name=legal_name, cnpj=cnpj,
-                    address=address)
+    tenant = Tenant(
+        id=uuid.uuid4(), slug=slug, name=name, legal_name=legal_name, cnpj=cnpj, address=address
+    )
     session.add(tenant)
     return tenant
 
@@ -57,23 +58,34 @@ async def create_agency(session: AsyncSession, *, slug: str, name: str, cnpj: st
     return agency
 
 
-def grant_agency(session: AsyncSession, tenant: Tenant, agency: Agency,
-                 commission_rate: str = "0") -> AgencyGrant:
+def grant_agency(
+    session: AsyncSession, tenant: Tenant, agency: Agency, commission_rate: str = "0"
+) -> AgencyGrant:
     """Let an agency work a tenant's accounts."""
     grant = AgencyGrant(tenant_id=tenant.id, agency_id=agency.id, commission_rate=commission_rate)
     session.add(grant)
     return grant
 
 
-async def ensure_user(session: AsyncSession, *, email: str, name: str,
-                      password: str | None = None, platform_admin: bool = False) -> User:
+async def ensure_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    name: str,
+    password: str | None = None,
+    platform_admin: bool = False,
+) -> User:
     """Find a user by e-mail or create one (without a password unless given)."""
     email = email.strip().lower()
     user = await session.scalar(select(User).where(User.email == email))
     if user is None:
-        user = User(id=uuid.uuid4(), email=email, name=name,
-                    password_hash=hash_password(password) if password else None,
-                    is_platform_admin=platform_admin)
+        user = User(
+            id=uuid.uuid4(),
+            email=email,
+            name=name,
+            password_hash=hash_password(password) if password else None,
+            is_platform_admin=platform_admin,
+        )
         session.add(user)
     return user
 

@@ -33,9 +33,7 @@ class NotFound(LookupError):
 
 async def list_members(session: AsyncSession) -> Sequence[TenantMembership]:
     """Every membership of the session's tenant, with its user."""
-    rows = await session.scalars(
-        select(TenantMembership).join(User).order_by(User.name)
-    )
+    rows = await session.scalars(select(TenantMembership).join(User).order_by(User.name))
     return rows.unique().all()
 
 
@@ -54,8 +52,16 @@ def _check_assignable(principal: Principal, role: Role) -> None:
         raise MemberError("role", _("You cannot assign this role."))
 
 
-async def invite(session: AsyncSession, auth: AuthService, principal: Principal, *,
-                 email: str, name: str, role: Role, ip: str) -> TenantMembership:
+async def invite(
+    session: AsyncSession,
+    auth: AuthService,
+    principal: Principal,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    ip: str,
+) -> TenantMembership:
     """Add someone to the tenant with a role and e-mail them a link to join."""
     _check_assignable(principal, role)
     email = email.strip().lower()
@@ -78,65 +84,91 @@ async def invite(session: AsyncSession, auth: AuthService, principal: Principal,
     tenant = await session.get_one(Tenant, principal.tenant_id)
     context = {"name": user.name, "tenant": tenant.name, "inviter": principal.name, "link": ""}
     if user.password_hash is None:
-        token = auth.issue_token(session, user, "invite",
-                                 timedelta(days=auth.security.invite_token_days))
+        token = auth.issue_token(
+            session, user, "invite", timedelta(days=auth.security.invite_token_days)
+        )
         context["link"] = f"{auth.base_url}/portal/invite/{token}"
     else:
         context["link"] = f"{auth.base_url}/portal/login"
     queue_email(session, to=user.email, template="invitation", context=context)
-    audit.record(session, principal.actor(ip), "user.invited", target=str(user.id),
-                 details={"role": role.value})
+    audit.record(
+        session,
+        principal.actor(ip),
+        "user.invited",
+        target=str(user.id),
+        details={"role": role.value},
+    )
     return membership
 
 
 async def _owners_left(session: AsyncSession, excluding: uuid.UUID) -> int:
     count = await session.scalar(
-        select(func.count()).select_from(TenantMembership).where(
-            TenantMembership.role == Role.OWNER, TenantMembership.is_active.is_(True),
-            TenantMembership.id != excluding)
+        select(func.count())
+        .select_from(TenantMembership)
+        .where(
+            TenantMembership.role == Role.OWNER,
+            TenantMembership.is_active.is_(True),
+            TenantMembership.id != excluding,
+        )
     )
     return int(count or 0)
 
 
-async def change_role(session: AsyncSession, principal: Principal, membership_id: uuid.UUID,
-                      role: Role, *, ip: str) -> TenantMembership:
+async def change_role(
+    session: AsyncSession, principal: Principal, membership_id: uuid.UUID, role: Role, *, ip: str
+) -> TenantMembership:
     """Give a member another role (never leaving the tenant without an owner)."""
     membership = await get_member(session, membership_id)
     _check_assignable(principal, role)
     if membership.role == Role.OWNER and principal.role != Role.OWNER:
         raise MemberError("role", _("Only an owner can change another owner."))
-    if membership.role == Role.OWNER and role != Role.OWNER and not await _owners_left(
-        session, membership.id
+    if (
+        membership.role == Role.OWNER
+        and role != Role.OWNER
+        and not await _owners_left(session, membership.id)
     ):
         raise MemberError("role", _("The creditor needs at least one owner."))
     before = membership.role
     membership.role = role
-    audit.record(session, principal.actor(ip), "user.role_changed",
-                 target=str(membership.user_id),
-                 details={"from": before.value, "to": role.value})
+    audit.record(
+        session,
+        principal.actor(ip),
+        "user.role_changed",
+        target=str(membership.user_id),
+        details={"from": before.value, "to": role.value},
+    )
     return membership
 
 
-async def set_active(session: AsyncSession, principal: Principal, membership_id: uuid.UUID,
-                     active: bool, *, ip: str) -> TenantMembership:
+async def set_active(
+    session: AsyncSession, principal: Principal, membership_id: uuid.UUID, active: bool, *, ip: str
+) -> TenantMembership:
     """Deactivate (or reactivate) a member; a deactivated member loses access at once."""
     membership = await get_member(session, membership_id)
     if membership.user_id == principal.user_id:
         raise MemberError("active", _("You cannot deactivate yourself."))
     if membership.role == Role.OWNER and principal.role != Role.OWNER:
         raise MemberError("active", _("Only an owner can deactivate another owner."))
-    if membership.role == Role.OWNER and not active and not await _owners_left(
-        session, membership.id
+    if (
+        membership.role == Role.OWNER
+        and not active
+        and not await _owners_left(session, membership.id)
     ):
         raise MemberError("active", _("The creditor needs at least one owner."))
     membership.is_active = active
     if not active:
         # Sessions resolve memberships on every request; ending the sessions that are
         # working in this tenant makes the person sign in again for any other one.
-        await session.execute(delete(StaffSession).where(
-            StaffSession.user_id == membership.user_id,
-            StaffSession.active_tenant_id == principal.tenant_id))
-    audit.record(session, principal.actor(ip),
-                 "user.activated" if active else "user.deactivated",
-                 target=str(membership.user_id))
+        await session.execute(
+            delete(StaffSession).where(
+                StaffSession.user_id == membership.user_id,
+                StaffSession.active_tenant_id == principal.tenant_id,
+            )
+        )
+    audit.record(
+        session,
+        principal.actor(ip),
+        "user.activated" if active else "user.deactivated",
+        target=str(membership.user_id),
+    )
     return membership

@@ -41,17 +41,27 @@ def test_production_refuses_a_default_or_empty_secret(bad):
     from core.settings import ConfigurationError, Settings
 
     with pytest.raises(ConfigurationError):
-        Settings.from_env({"QUITA_ENV": "production", "SECRET_KEY": bad,
-                           "DATABASE_URL": "postgresql://x@127.0.0.1/db"})
+        Settings.from_env(
+            {
+                "QUITA_ENV": "production",
+                "SECRET_KEY": bad,
+                "DATABASE_URL": "postgresql://x@127.0.0.1/db",
+            }
+        )
 
 
 def test_production_accepts_real_secrets():
     from core.settings import Settings
 
-    settings = Settings.from_env({"QUITA_ENV": "production", "SECRET_KEY": "s" * 40,
-                                  "CPF_HASH_KEY": "k" * 40,
-                                  "DATABASE_URL": "postgresql://x@127.0.0.1/db",
-                                  "BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/"})
+    settings = Settings.from_env(
+        {
+            "QUITA_ENV": "production",
+            "SECRET_KEY": "s" * 40,
+            "CPF_HASH_KEY": "k" * 40,
+            "DATABASE_URL": "postgresql://x@127.0.0.1/db",
+            "BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/",
+        }
+    )
     assert settings.database.url.startswith("postgresql+asyncpg://")
     assert settings.broker.kind == "rabbitmq"
     assert settings.security.secure_cookies

@@ -22,8 +22,15 @@ async def test_debtor_site_home_is_portuguese_and_served_with_strict_csp(client)
 
 async def test_pages_have_no_inline_script(client, world):
     await login(client, world.a.users[Role.OWNER], PASSWORD)
-    for path in ("/", "/privacidade", "/portal/home", "/portal/debtors", "/portal/users",
-                 "/portal/security", "/portal/audit"):
+    for path in (
+        "/",
+        "/privacidade",
+        "/portal/home",
+        "/portal/debtors",
+        "/portal/users",
+        "/portal/security",
+        "/portal/audit",
+    ):
         html = (await client.get(path)).text
         for tag in html.split("<script")[1:]:
             assert tag.lstrip().startswith("src="), f"inline script on {path}"
@@ -58,8 +65,9 @@ async def test_debtor_search_answers_htmx_with_the_table_only(client, world):
     await login(client, world.a.users[Role.ANALYST], PASSWORD)
     name = world.a.debtor_names[1]
     full = await client.get("/portal/debtors", params={"q": name})
-    partial = await client.get("/portal/debtors", params={"q": name},
-                               headers={"HX-Request": "true"})
+    partial = await client.get(
+        "/portal/debtors", params={"q": name}, headers={"HX-Request": "true"}
+    )
     assert full.status_code == partial.status_code == 200
     assert name in full.text and name in partial.text
     assert "<html" in full.text and "<html" not in partial.text
@@ -105,8 +113,9 @@ async def test_tenant_switcher_for_people_with_several_memberships(client, world
     assert 'id="tenant-switch"' in home.text
     from tests.conftest import csrf_from
 
-    switched = await client.post("/portal/tenant", data={
-        "tenant_id": str(world.b.id), "_csrf_token": csrf_from(home.text)})
+    switched = await client.post(
+        "/portal/tenant", data={"tenant_id": str(world.b.id), "_csrf_token": csrf_from(home.text)}
+    )
     assert switched.status_code in (302, 303)
     assert (await client.get(f"/portal/debtors/{world.b.debtor_ids[0]}")).status_code == 200
     assert (await client.get(f"/portal/debtors/{world.a.debtor_ids[0]}")).status_code == 404

@@ -27,12 +27,14 @@ async def test_owner_signs_in_and_sees_the_tenant_home(client, world):
 
 async def test_wrong_password_and_unknown_email_get_the_same_generic_answer(client, world):
     wrong = await login(client, world.a.users[Role.OWNER], "not the password", expect=400)
-    unknown = await login(client, f"nobody-{uuid.uuid4().hex}@example.test", "whatever1234",
-                          expect=400)
+    unknown = await login(
+        client, f"nobody-{uuid.uuid4().hex}@example.test", "whatever1234", expect=400
+    )
     assert GENERIC in wrong.text and GENERIC in unknown.text
     strip = lambda t: re.sub(r'value="[^"]*"', "", t)  # noqa: E731 - email/csrf differ
     assert strip(wrong.text).replace(world.a.users[Role.OWNER], "") == strip(unknown.text).replace(
-        re.search(r"nobody-\w+@example.test", unknown.text).group(0), "")  # type: ignore[union-attr]
+        re.search(r"nobody-\w+@example.test", unknown.text).group(0), ""
+    )  # type: ignore[union-attr]
 
 
 async def test_session_cookie_is_secure_httponly_and_samesite(client, world):
@@ -65,30 +67,43 @@ async def test_failed_and_successful_logins_are_audited(client, world, db):
     async with db.session(Scope.system()) as session:
         user = await session.scalar(select(User).where(User.email == email))
         assert user is not None
-        actions = set((await session.scalars(
-            select(AuditEvent.action).where(AuditEvent.actor_id == user.id))).all())
-        failed = await session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "login.failed", AuditEvent.actor_label.like(email[0] + "***@%")))
+        actions = set(
+            (
+                await session.scalars(
+                    select(AuditEvent.action).where(AuditEvent.actor_id == user.id)
+                )
+            ).all()
+        )
+        failed = await session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "login.failed", AuditEvent.actor_label.like(email[0] + "***@%")
+            )
+        )
     assert "login.succeeded" in actions
     assert failed and failed >= 1
 
 
 async def test_login_without_csrf_token_is_refused(client, world):
     await client.get("/portal/")
-    response = await client.post("/portal/login", data={
-        "email": world.a.users[Role.OWNER], "password": PASSWORD})
+    response = await client.post(
+        "/portal/login", data={"email": world.a.users[Role.OWNER], "password": PASSWORD}
+    )
     assert response.status_code == 403
     assert "quita_staff" not in response.headers.get("set-cookie", "")
 
 
 async def test_a_session_cookie_planted_before_login_is_not_adopted(client, world, db):
-    client.cookies.set("quita_staff", "attacker-chosen-value", domain="testserver.local",
-                       path="/portal")
+    client.cookies.set(
+        "quita_staff", "attacker-chosen-value", domain="testserver.local", path="/portal"
+    )
     response = await login(client, world.a.users[Role.OWNER], PASSWORD)
     issued = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
     assert issued != "attacker-chosen-value" and len(issued) >= 40
     async with db.session(Scope.system()) as session:
         from core.security import token_digest
+
         assert await session.get(StaffSession, token_digest("attacker-chosen-value")) is None
 
 
@@ -118,8 +133,9 @@ async def test_logout_everywhere_ends_every_session_of_the_user(client, other_cl
 async def test_password_reset_by_emailed_single_use_link(client, world, outbox):
     email = world.a.users[Role.VIEWER]
     page = await client.get("/portal/password/forgot")
-    response = await client.post("/portal/password/forgot", data={
-        "email": email, "_csrf_token": csrf_from(page.text)})
+    response = await client.post(
+        "/portal/password/forgot", data={"email": email, "_csrf_token": csrf_from(page.text)}
+    )
     assert response.status_code == 200
     (message,) = await outbox.to(email)
     link = re.search(r"https://testserver.local(/portal/password/reset/\S+)", message.body_text)
@@ -128,8 +144,14 @@ async def test_password_reset_by_emailed_single_use_link(client, world, outbox):
     form = await client.get(path)
     assert form.status_code == 200
     new_password = "a brand new passphrase"
-    done = await client.post(path, data={"password": new_password, "confirm": new_password,
-                                         "_csrf_token": csrf_from(form.text)})
+    done = await client.post(
+        path,
+        data={
+            "password": new_password,
+            "confirm": new_password,
+            "_csrf_token": csrf_from(form.text),
+        },
+    )
     assert done.status_code in (302, 303)
     await login(client, email, PASSWORD, expect=400)
     await login(client, email, new_password)
@@ -141,8 +163,9 @@ async def test_password_reset_by_emailed_single_use_link(client, world, outbox):
 async def test_password_reset_for_unknown_email_answers_the_same_and_sends_nothing(client, outbox):
     address = f"ghost-{uuid.uuid4().hex}@example.test"
     page = await client.get("/portal/password/forgot")
-    response = await client.post("/portal/password/forgot", data={
-        "email": address, "_csrf_token": csrf_from(page.text)})
+    response = await client.post(
+        "/portal/password/forgot", data={"email": address, "_csrf_token": csrf_from(page.text)}
+    )
     assert response.status_code == 200
     assert "Se este e-mail pertence a uma conta" in response.text
     assert await outbox.to(address) == []
@@ -151,13 +174,15 @@ async def test_password_reset_for_unknown_email_answers_the_same_and_sends_nothi
 async def test_short_new_password_is_refused_with_the_reason(client, world, outbox):
     email = world.b.users[Role.VIEWER]
     page = await client.get("/portal/password/forgot")
-    await client.post("/portal/password/forgot", data={
-        "email": email, "_csrf_token": csrf_from(page.text)})
+    await client.post(
+        "/portal/password/forgot", data={"email": email, "_csrf_token": csrf_from(page.text)}
+    )
     (message,) = await outbox.to(email)
     path = re.search(r"https://testserver.local(\S+)", message.body_text).group(1)  # type: ignore[union-attr]
     form = await client.get(path)
-    response = await client.post(path, data={"password": "short", "confirm": "short",
-                                             "_csrf_token": csrf_from(form.text)})
+    response = await client.post(
+        path, data={"password": "short", "confirm": "short", "_csrf_token": csrf_from(form.text)}
+    )
     assert response.status_code == 400
     assert "pelo menos 10 caracteres" in response.text
 
@@ -167,11 +192,19 @@ async def test_totp_second_factor(client, world):
     await login(client, email, PASSWORD)
     page = await client.get("/portal/security")
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text).group(1)  # type: ignore[union-attr]
-    wrong = await client.post("/portal/security/totp", data={
-        "secret": secret, "code": "000000", "_csrf_token": csrf_from(page.text)})
+    wrong = await client.post(
+        "/portal/security/totp",
+        data={"secret": secret, "code": "000000", "_csrf_token": csrf_from(page.text)},
+    )
     assert wrong.status_code == 400
-    enabled = await client.post("/portal/security/totp", data={
-        "secret": secret, "code": pyotp.TOTP(secret).now(), "_csrf_token": csrf_from(page.text)})
+    enabled = await client.post(
+        "/portal/security/totp",
+        data={
+            "secret": secret,
+            "code": pyotp.TOTP(secret).now(),
+            "_csrf_token": csrf_from(page.text),
+        },
+    )
     assert enabled.status_code in (302, 303)
     client.cookies.clear()
     first = await login(client, email, PASSWORD)
@@ -179,11 +212,14 @@ async def test_totp_second_factor(client, world):
     # Half signed in: no access yet.
     assert (await client.get("/portal/home")).status_code in (302, 303)
     form = await client.get("/portal/login/totp")
-    bad = await client.post("/portal/login/totp", data={
-        "code": "123456", "_csrf_token": csrf_from(form.text)})
+    bad = await client.post(
+        "/portal/login/totp", data={"code": "123456", "_csrf_token": csrf_from(form.text)}
+    )
     assert bad.status_code == 400
-    good = await client.post("/portal/login/totp", data={
-        "code": pyotp.TOTP(secret).now(), "_csrf_token": csrf_from(form.text)})
+    good = await client.post(
+        "/portal/login/totp",
+        data={"code": pyotp.TOTP(secret).now(), "_csrf_token": csrf_from(form.text)},
+    )
     assert good.status_code in (302, 303)
     assert (await client.get("/portal/home")).status_code == 200
 
@@ -195,8 +231,10 @@ async def test_deactivated_member_loses_access_at_once(client, other_client, wor
     await login(client, world.a.users[Role.OWNER], PASSWORD)
     page = await client.get("/portal/users")
     membership = world.a.memberships[Role.ANALYST]
-    response = await client.post(f"/portal/users/{membership}/active", data={
-        "active": "0", "_csrf_token": csrf_from(page.text)})
+    response = await client.post(
+        f"/portal/users/{membership}/active",
+        data={"active": "0", "_csrf_token": csrf_from(page.text)},
+    )
     assert response.status_code in (302, 303)
     assert (await other_client.get("/portal/debtors")).status_code != 200
     async with db.session(Scope.tenant(world.a.id)) as session:

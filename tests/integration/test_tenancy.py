@@ -18,9 +18,15 @@ async def test_a_tenant_session_sees_only_its_own_rows(db, world):
         assert set(world.a.debtor_names) <= names
         assert not names & set(world.b.debtor_names)
         # Even by primary key, even through a join.
-        assert await session.scalar(select(Debtor).where(Debtor.id == world.b.debtor_ids[0])) is None
-        joined = await session.scalar(select(func.count()).select_from(Debt).join(Debtor).where(
-            Debtor.cpf == world.shared_cpf))
+        assert (
+            await session.scalar(select(Debtor).where(Debtor.id == world.b.debtor_ids[0])) is None
+        )
+        joined = await session.scalar(
+            select(func.count())
+            .select_from(Debt)
+            .join(Debtor)
+            .where(Debtor.cpf == world.shared_cpf)
+        )
         assert joined == 1
 
 
@@ -40,8 +46,15 @@ async def test_orm_updates_are_scoped_too(db, world):
 
 async def test_writing_a_row_of_another_tenant_is_refused(db, world):
     async with db.session(Scope.tenant(world.a.id)) as session:
-        session.add(Debtor(id=uuid.uuid4(), tenant_id=world.b.id, cpf="11144477735",
-                           cpf_hash="x" * 64, name="Intruso"))
+        session.add(
+            Debtor(
+                id=uuid.uuid4(),
+                tenant_id=world.b.id,
+                cpf="11144477735",
+                cpf_hash="x" * 64,
+                name="Intruso",
+            )
+        )
         with pytest.raises(TenantScopeError):
             await session.flush()
 
@@ -69,9 +82,13 @@ async def test_row_level_security_repeats_the_rule_on_postgresql(db, world):
         assert set(world.a.debtor_names) <= names
         assert not names & set(world.b.debtor_names)
         with pytest.raises(Exception, match="row-level security"):
-            await session.execute(text(
-                "INSERT INTO portfolios (id, tenant_id, name, created_at) "
-                "VALUES (:id, :tenant, 'x', now())"), {"id": uuid.uuid4(), "tenant": world.b.id})
+            await session.execute(
+                text(
+                    "INSERT INTO portfolios (id, tenant_id, name, created_at) "
+                    "VALUES (:id, :tenant, 'x', now())"
+                ),
+                {"id": uuid.uuid4(), "tenant": world.b.id},
+            )
 
 
 async def test_every_tenant_owned_table_has_row_level_security(db):
@@ -80,10 +97,12 @@ async def test_every_tenant_owned_table_has_row_level_security(db):
     from core.db import Base
     from core.tenancy import TenantOwned
 
-    tables = {m.class_.__tablename__ for m in Base.registry.mappers
-              if issubclass(m.class_, TenantOwned)}
+    tables = {
+        m.class_.__tablename__ for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)
+    }
     async with db.session(Scope.system()) as session:
-        rows = await session.execute(text(
-            "SELECT relname FROM pg_class WHERE relrowsecurity AND relforcerowsecurity"))
+        rows = await session.execute(
+            text("SELECT relname FROM pg_class WHERE relrowsecurity AND relforcerowsecurity")
+        )
         protected = set(rows.scalars().all())
     assert tables <= protected, tables - protected

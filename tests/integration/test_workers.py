@@ -43,9 +43,16 @@ class CapturingTransport:
 async def _pending_email(db: Database, *, age: timedelta = timedelta()) -> uuid.UUID:
     email_id = uuid.uuid4()
     async with db.session(Scope.system()) as session:
-        session.add(OutboundEmail(id=email_id, to_address=f"{email_id.hex[:6]}@example.test",
-                                  subject="Teste", body_text="Olá", template="test",
-                                  created_at=utcnow() - age))
+        session.add(
+            OutboundEmail(
+                id=email_id,
+                to_address=f"{email_id.hex[:6]}@example.test",
+                subject="Teste",
+                body_text="Olá",
+                template="test",
+                created_at=utcnow() - age,
+            )
+        )
         await session.commit()
     return email_id
 
@@ -56,13 +63,13 @@ async def _status(db: Database, email_id: uuid.UUID) -> EmailStatus:
         return row.status
 
 
-async def _wait_sent(db: Database, email_id: uuid.UUID, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_sent(db: Database, email_id: uuid.UUID, within: float = 20) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if await _status(db, email_id) == EmailStatus.SENT:
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"e-mail {email_id} not sent within {timeout}s")
+    raise AssertionError(f"e-mail {email_id} not sent within {within}s")
 
 
 @pytest.fixture(params=list(BROKERS))
@@ -92,18 +99,19 @@ def broker_setup(request, settings):
 
 
 async def test_mail_job_is_delivered_once_even_when_sent_twice(db, broker_setup):
-    broker, actors, transport = broker_setup
+    _broker, actors, transport = broker_setup
     email_id = await _pending_email(db)
     actors[MAIL_DELIVER].send(str(email_id))
     actors[MAIL_DELIVER].send(str(email_id))  # a duplicate message changes nothing
     await _wait_sent(db, email_id)
     await asyncio.sleep(0.5)
     assert [m.subject for m in transport.sent if m.to_address.startswith(email_id.hex[:6])] == [
-        "Teste"]
+        "Teste"
+    ]
 
 
 async def test_sweeper_resends_what_was_never_enqueued(db, broker_setup):
-    _broker, actors, transport = broker_setup
+    _broker, actors, _transport = broker_setup
     email_id = await _pending_email(db, age=timedelta(minutes=2))  # its message was lost
     actors[MAINTENANCE_SWEEP].send()
     await _wait_sent(db, email_id)
@@ -124,7 +132,7 @@ async def test_smtp_transport_talks_to_a_real_smtp_server(tmp_path):
     received: list[bytes] = []
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+        async def handle_DATA(self, server, session, envelope):
             received.append(envelope.content)
             return "250 OK"
 
@@ -137,7 +145,9 @@ async def test_smtp_transport_talks_to_a_real_smtp_server(tmp_path):
     controller.start()
     try:
         transport = SmtpTransport(MailSettings(smtp_host="127.0.0.1", smtp_port=port))
-        await transport.send(EmailMessage("pessoa@example.test", "Assunto", "Corpo", "<p>Corpo</p>"))
+        await transport.send(
+            EmailMessage("pessoa@example.test", "Assunto", "Corpo", "<p>Corpo</p>")
+        )
     finally:
         controller.stop()
     assert received and b"Subject: Assunto" in received[0]
@@ -151,11 +161,14 @@ async def test_password_reset_mail_is_enqueued_after_commit(client, app, world, 
     queue = f"{app.state.settings.broker.queue_prefix}mail"
     before = broker.queues[queue].qsize()
     page = await client.get("/portal/password/forgot")
-    await client.post("/portal/password/forgot", data={
-        "email": world.a.users[Role.OWNER], "_csrf_token": csrf_from(page.text)})
+    await client.post(
+        "/portal/password/forgot",
+        data={"email": world.a.users[Role.OWNER], "_csrf_token": csrf_from(page.text)},
+    )
     (email,) = await outbox.to(world.a.users[Role.OWNER])
     messages = list(broker.queues[queue].queue)[before:]
     assert any(str(email.id) in str(m) for m in messages)
     async with db.session(Scope.system()) as session:
-        assert (await session.scalar(select(OutboundEmail.status).where(
-            OutboundEmail.id == email.id))) == EmailStatus.PENDING
+        assert (
+            await session.scalar(select(OutboundEmail.status).where(OutboundEmail.id == email.id))
+        ) == EmailStatus.PENDING

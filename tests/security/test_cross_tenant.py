@@ -51,17 +51,27 @@ async def test_no_route_shows_or_changes_another_tenants_data(client, app, world
             if method == "GET":
                 response = await client.get(url, params={"q": world.b.debtor_names[0][:12]})
             else:
-                response = await client.request(method, url, data={
-                    "_csrf_token": token, "tenant_id": str(world.b.id), "role": "viewer",
-                    "active": "0", "email": f"probe-{uuid.uuid4().hex[:6]}@example.test",
-                    "name": "Probe", "everywhere": "0"})
+                response = await client.request(
+                    method,
+                    url,
+                    data={
+                        "_csrf_token": token,
+                        "tenant_id": str(world.b.id),
+                        "role": "viewer",
+                        "active": "0",
+                        "email": f"probe-{uuid.uuid4().hex[:6]}@example.test",
+                        "name": "Probe",
+                        "everywhere": "0",
+                    },
+                )
             crawled += 1
             body = response.text
             for marker in markers:
                 assert marker not in body, f"{method} {url} leaked {marker!r}"
             if PARAM.search(path):
                 assert response.status_code in (400, 403, 404, 405), (
-                    f"{method} {url} answered {response.status_code}")
+                    f"{method} {url} answered {response.status_code}"
+                )
         # Sign in again if a probe ended the session (logout routes).
         if (await client.get("/portal/home")).status_code != 200:
             await login(client, email, PASSWORD)
@@ -69,10 +79,14 @@ async def test_no_route_shows_or_changes_another_tenants_data(client, app, world
     assert crawled > 20
     # Nothing of B changed.
     async with db.session(Scope.tenant(world.b.id)) as session:
-        rows = (await session.execute(select(TenantMembership.id, TenantMembership.role,
-                                             TenantMembership.is_active))).all()
+        rows = (
+            await session.execute(
+                select(TenantMembership.id, TenantMembership.role, TenantMembership.is_active)
+            )
+        ).all()
     assert {r[0]: (r[1], r[2]) for r in rows} == {
-        mid: (role, True) for role, mid in world.b.memberships.items()}
+        mid: (role, True) for role, mid in world.b.memberships.items()
+    }
     # And the tenant switcher refused B.
     home = await client.get("/portal/home")
     assert world.b.tenant.name not in home.text
