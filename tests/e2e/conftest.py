@@ -1,0 +1,103 @@
+"""A live server on loopback with seeded data, and headless Debian Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import Browser, async_playwright
+
+from core.db import Database
+from quita import migrate
+from quita.app import create_app
+from tests.conftest import make_settings
+from tests.factories import TenantWorld, make_world
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, url: str, world: TenantWorld) -> None:
+        self.url = url
+        self.world = world
+
+
+@pytest.fixture(scope="session")
+async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveServer]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite+aiosqlite:///{tmp / 'e2e.db'}"
+    await asyncio.to_thread(migrate.upgrade, url)
+    settings = make_settings(url, tmp).with_changes(base_url="http://127.0.0.1")
+    settings = settings.with_changes(
+        security=settings.security.__class__(
+            secret_key=settings.security.secret_key,
+            cpf_hash_key=settings.security.cpf_hash_key,
+            secure_cookies=False,
+        )
+    )
+
+    db = Database(url)
+    try:
+        world = await make_world(db, settings)
+    finally:
+        await db.dispose()
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, run_workers=False),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("live server did not start")
+        await asyncio.sleep(0.05)
+    yield LiveServer(f"http://127.0.0.1:{port}", world)
+    server.should_exit = True
+    await asyncio.to_thread(thread.join, 10)
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is required for browser tests (apt-get install chromium)")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+def shots() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

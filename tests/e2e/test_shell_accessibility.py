@@ -1,0 +1,103 @@
+"""The shells of both sites in headless Chromium: axe (WCAG 2.2 AA), keyboard, viewports."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.async_playwright import Axe
+
+from tenants.roles import Role
+from tests.factories import PASSWORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
+
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+AXE_OPTIONS = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+    }
+}
+
+
+async def _serious(page) -> list[str]:
+    results = await Axe().run(page, options=AXE_OPTIONS)
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])})"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def _sign_in(page, base: str, email: str) -> None:
+    await page.goto(f"{base}/portal/")
+    await page.fill("#f-email", email)
+    await page.fill("#f-password", PASSWORD)
+    await page.click("main button[type=submit]")
+    await page.wait_for_url(f"{base}/portal/home")
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+async def test_every_shell_page_passes_axe(browser, live_server, shots, viewport):
+    context = await browser.new_context(viewport=VIEWPORTS[viewport], locale="pt-BR")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    base = live_server.url
+    world = live_server.world
+    public = ["/", "/privacidade", "/portal/", "/portal/password/forgot", "/nao-existe"]
+    for path in public:
+        await page.goto(base + path)
+        assert await _serious(page) == [], path
+        await page.screenshot(
+            path=str(shots / f"shell-{viewport}{path.replace('/', '_')}.png"), full_page=True
+        )
+    await _sign_in(page, base, world.a.users[Role.OWNER])
+    staff = [
+        "/portal/home",
+        "/portal/debtors",
+        "/portal/users",
+        "/portal/security",
+        "/portal/audit",
+        f"/portal/debtors/{world.a.debtor_ids[0]}",
+        f"/portal/debts/{world.a.debt_ids[0]}",
+    ]
+    for path in staff:
+        await page.goto(base + path)
+        assert await _serious(page) == [], path
+        await page.screenshot(
+            path=str(shots / f"shell-{viewport}{path.replace('/', '_')[:40]}.png"), full_page=True
+        )
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    await context.close()
+
+
+async def test_sign_in_and_search_by_keyboard_alone(browser, live_server, shots):
+    context = await browser.new_context(viewport=VIEWPORTS["desktop"], locale="pt-BR")
+    page = await context.new_page()
+    base = live_server.url
+    await page.goto(f"{base}/portal/")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.className") == "skip-link"
+    await page.keyboard.press("Enter")
+    for _ in range(6):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.id") == "f-email":
+            break
+    assert await page.evaluate("document.activeElement.id") == "f-email"
+    await page.keyboard.type(live_server.world.a.users[Role.ANALYST])
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/portal/home")
+    await page.goto(f"{base}/portal/debtors")
+    await page.focus("#q")
+    name = live_server.world.a.debtor_names[2]
+    await page.keyboard.type(name)
+    # htmx swaps the table in place as the person types.
+    await page.wait_for_function(
+        "n => document.querySelectorAll('#debtor-table tbody tr').length === 1 && "
+        "document.querySelector('#debtor-table').innerText.includes(n)",
+        arg=name,
+    )
+    await page.screenshot(path=str(shots / "portal-search-htmx.png"))
+    await context.close()
