@@ -97,7 +97,7 @@ def test_separate_web_and_worker_processes_deliver_a_password_reset(tmp_path):
     received: list[bytes] = []
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+        async def handle_DATA(self, server, session, envelope):
             received.append(envelope.content)
             return "250 OK"
 
