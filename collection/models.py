@@ -5,8 +5,10 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Date,
     Enum,
@@ -134,3 +136,61 @@ class DebtItem(UUIDPrimaryKey, TenantOwned, Base):
     amount: Mapped[int] = mapped_column(BigInteger)  # centavos
 
     debt: Mapped[Debt] = relationship(back_populates="items")
+
+
+class ImportStatus(enum.StrEnum):
+    """An import job goes preview → confirm → import; each phase is a worker job."""
+
+    NEEDS_MAPPING = "needs_mapping"
+    PREVIEW_QUEUED = "preview_queued"
+    PREVIEWING = "previewing"
+    PREVIEWED = "previewed"
+    IMPORT_QUEUED = "import_queued"
+    IMPORTING = "importing"
+    IMPORTED = "imported"
+    FAILED = "failed"
+
+    @property
+    def running(self) -> bool:
+        return self in {
+            ImportStatus.PREVIEW_QUEUED,
+            ImportStatus.PREVIEWING,
+            ImportStatus.IMPORT_QUEUED,
+            ImportStatus.IMPORTING,
+        }
+
+
+class ImportJob(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """One uploaded portfolio file, its dry run (the preview) and its import."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (Index("ix_import_jobs_tenant_created", "tenant_id", "created_at"),)
+
+    portfolio_name: Mapped[str] = mapped_column(String(120))
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_path: Mapped[str] = mapped_column(String(500))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[ImportStatus] = mapped_column(
+        _enum(ImportStatus, "import_status"), default=ImportStatus.PREVIEW_QUEUED
+    )
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent of the file read
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    preview: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    error: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ImportColumnChoice(UUIDPrimaryKey, TenantOwned, Base):
+    """A column mapping chosen once in the portal and remembered for the tenant."""
+
+    __tablename__ = "import_column_choices"
+    __table_args__ = (UniqueConstraint("tenant_id", "header"),)
+
+    header: Mapped[str] = mapped_column(String(120))  # normalised header text
+    field: Mapped[str] = mapped_column(String(30))

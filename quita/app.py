@@ -20,6 +20,7 @@ from litestar.exceptions import (
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
@@ -32,6 +33,7 @@ from debtor_site.pages import PublicPagesController
 from integrations.mail import transport_for
 from portal.accounts import AccountsController
 from portal.auth import StaffAuthMiddleware
+from portal.imports import ImportsController
 from portal.members import MembersController
 from portal.signin import SignInController
 from portal.workspace import WorkspaceController
@@ -40,7 +42,7 @@ from quita.web import RequestLogMiddleware, SecurityHeadersMiddleware
 from tenants.services.auth import AuthService
 from workers.actors import BrokerTaskSender, register
 from workers.broker import broker_is_reachable, build_broker
-from workers.runtime import Runtime
+from workers.runtime import Runtime, build_import_jobs
 from workers.scheduler import Scheduler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,6 +122,7 @@ def create_app(
         )
         app.state.db = db
         app.state.auth = AuthService(db, settings.security, clock, settings.base_url)
+        app.state.import_jobs = build_import_jobs(db, settings, clock)
         if in_process:
             worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
             worker.start()
@@ -146,6 +149,7 @@ def create_app(
             WorkspaceController,
             MembersController,
             AccountsController,
+            ImportsController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -172,6 +176,7 @@ def create_app(
             NotAuthorizedException: _not_authorized,
             NotFoundException: _error_page,
             PermissionDeniedException: _error_page,
+            HTTP_413_REQUEST_ENTITY_TOO_LARGE: _error_page,
         },
         on_startup=[startup],
         on_shutdown=[shutdown],

@@ -139,6 +139,20 @@ def cmd_offers(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from quita.imports_cli import run_import
+
+    return asyncio.run(
+        run_import(
+            _settings(),
+            args.tenant,
+            Path(args.file),
+            portfolio=args.portfolio,
+            dry_run=args.dry_run,
+        )
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quita", description="Quita command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -169,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler = sub.add_parser("scheduler", help="periodic jobs (one per site)")
     scheduler.add_argument("--interval", type=float, default=60.0)
     scheduler.set_defaults(func=cmd_scheduler)
+
+    imp = sub.add_parser("import", help="import a portfolio file (CSV or XLSX)")
+    imp.add_argument("--tenant", required=True, help="tenant slug")
+    imp.add_argument("file")
+    imp.add_argument("--portfolio", default="Carteira principal")
+    imp.add_argument("--dry-run", action="store_true", help="validate and count, change nothing")
+    imp.set_defaults(func=cmd_import)
 
     offers = sub.add_parser("offers", help="negotiation tools")
     offers.add_argument("action", choices=["simulate"])

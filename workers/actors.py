@@ -14,6 +14,7 @@ import dramatiq
 import structlog
 from sqlalchemy import or_, select
 
+from collection.services.import_jobs import RUN_IMPORT
 from core.db import Scope
 from core.mail import MAX_ATTEMPTS, EmailStatus, OutboundEmail, deliver
 from core.tasks import TaskSender
@@ -36,6 +37,10 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
         )
         log.info("mail.delivered", email_id=email_id, status=status)
 
+    async def run_import(job_id: str) -> None:
+        status = await runtime.import_jobs().run(uuid.UUID(job_id))
+        log.info("imports.ran", job_id=job_id, status=status)
+
     async def sweep() -> None:
         """Re-send what is due and unprocessed; purge expired sessions and tokens."""
         db = runtime.db()
@@ -57,6 +62,8 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             ids = [str(i) for i in pending.all()]
         for email_id in ids:
             actors[MAIL_DELIVER].send(email_id)
+        for job_id in await runtime.import_jobs().stalled():
+            actors[RUN_IMPORT].send(job_id)
         auth = AuthService(db, runtime.settings.security, runtime.clock, runtime.settings.base_url)
         await auth.purge_expired(now)
         log.info("maintenance.swept", requeued=len(ids))
@@ -70,6 +77,13 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             min_backoff=5_000,
             max_backoff=600_000,
         )(deliver_email),
+        RUN_IMPORT: dramatiq.actor(
+            broker=broker,
+            actor_name=RUN_IMPORT,
+            queue_name=f"{prefix}imports",
+            max_retries=0,  # a failed import is recorded on the job; the sweeper re-sends
+            time_limit=3_600_000,
+        )(run_import),
         MAINTENANCE_SWEEP: dramatiq.actor(
             broker=broker,
             actor_name=MAINTENANCE_SWEEP,

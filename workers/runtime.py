@@ -5,10 +5,20 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from collection.importing import ImportLimits
+from collection.services.import_jobs import ImportJobs
+from collection.services.imports import PortfolioImporter
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.mail import MailTransport
 from core.settings import Settings
+
+
+def build_import_jobs(db: Database, settings: Settings, clock: Clock) -> ImportJobs:
+    """One way to build the import-job service, for web handlers and actors alike."""
+    limits = ImportLimits(max_bytes=settings.max_upload_bytes)
+    importer = PortfolioImporter(db, cpf_hash_key=settings.security.cpf_hash_key, limits=limits)
+    return ImportJobs(db, importer, clock, limits)
 
 
 @dataclass
@@ -29,6 +39,10 @@ class Runtime:
                 self.settings.database.url, pool_size=self.settings.database.pool_size
             )
         return self._dbs[key]
+
+    def import_jobs(self) -> ImportJobs:
+        """The import-job service on this loop's database."""
+        return build_import_jobs(self.db(), self.settings, self.clock)
 
     async def close(self) -> None:
         loop_id = id(asyncio.get_running_loop())

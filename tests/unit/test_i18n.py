@@ -6,7 +6,7 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
-from collection.models import ContactKind, DebtStatus
+from collection.models import ContactKind, DebtStatus, ImportStatus
 from core.i18n import CATALOG, brl, gettext, local_date
 from tenants.roles import Role
 
@@ -42,7 +42,7 @@ def test_values_shown_through_the_catalog_are_translated():
 
     with CATALOG.open("rb") as fh:
         catalog = read_po(fh)
-    for value in [*Role, *ContactKind, *DebtStatus]:
+    for value in [*Role, *ContactKind, *DebtStatus, *ImportStatus]:
         entry = catalog.get(value.value)
         assert entry is not None and entry.string, value
 
