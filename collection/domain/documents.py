@@ -22,6 +22,7 @@ __all__ = [
 _CPF_STRIP = re.compile(r"[\s.\-/]")
 _CNPJ_STRIP = re.compile(r"[\s.\-/]")
 _CNPJ_BODY = re.compile(r"^[0-9A-Z]{12}[0-9]{2}$")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 class InvalidDocument(ValueError):
@@ -34,13 +35,27 @@ def _cpf_digit(digits: str) -> int:
     return (total * 10 % 11) % 10
 
 
-def normalize_cpf(raw: str | int) -> str:
+def _cpf_text(raw: str | int | float) -> str:
+    # A spreadsheet cell read as a number arrives as 1144477735 or 1144477735.0.
+    if isinstance(raw, bool):
+        raise InvalidDocument("CPF deve ter 11 dígitos")
+    if isinstance(raw, float):
+        if not raw.is_integer():
+            raise InvalidDocument("CPF deve ter 11 dígitos")
+        raw = int(raw)
+    if isinstance(raw, int) and raw < 0:
+        raise InvalidDocument("CPF deve ter 11 dígitos")
+    return _CPF_STRIP.sub("", str(raw).strip())
+
+
+def normalize_cpf(raw: str | int | float) -> str:
     """Return the 11 digits of a CPF, restoring leading zeros a spreadsheet dropped.
 
     Raises InvalidDocument when the check digits fail or all digits are equal.
     """
-    text = _CPF_STRIP.sub("", str(raw).strip())
-    if not text.isdigit() or not 1 <= len(text) <= 11:
+    text = _cpf_text(raw)
+    # ``str.isdigit`` accepts non-ASCII digits ("²", "٣") that int() then rejects.
+    if not _ASCII_DIGITS.fullmatch(text) or not 1 <= len(text) <= 11:
         raise InvalidDocument("CPF deve ter 11 dígitos")
     text = text.zfill(11)
     if text == text[0] * 11:
@@ -50,7 +65,7 @@ def normalize_cpf(raw: str | int) -> str:
     return text
 
 
-def is_valid_cpf(raw: str | int) -> bool:
+def is_valid_cpf(raw: str | int | float) -> bool:
     """True when ``raw`` normalises to a valid CPF."""
     try:
         normalize_cpf(raw)
@@ -59,14 +74,15 @@ def is_valid_cpf(raw: str | int) -> bool:
     return True
 
 
-def format_cpf(cpf: str) -> str:
+def format_cpf(cpf: str | int) -> str:
     """``11144477735`` → ``111.444.777-35`` (for the person themself only)."""
-    return f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]}"
+    digits = _CPF_STRIP.sub("", str(cpf)).zfill(11)
+    return f"{digits[:3]}.{digits[3:6]}.{digits[6:9]}-{digits[9:]}"
 
 
-def mask_cpf(cpf: str) -> str:
+def mask_cpf(cpf: str | int) -> str:
     """``11144477735`` → ``***.444.777-**``: the form shown to everyone else."""
-    digits = _CPF_STRIP.sub("", cpf).zfill(11)
+    digits = _CPF_STRIP.sub("", str(cpf)).zfill(11)
     return f"***.{digits[3:6]}.{digits[6:9]}-**"
 
 
@@ -83,7 +99,7 @@ def normalize_cnpj(raw: str) -> str:
     Raises InvalidDocument when the format or the check digits fail.
     """
     text = _CNPJ_STRIP.sub("", str(raw).strip()).upper()
-    if text.isdigit() and len(text) < 14:
+    if _ASCII_DIGITS.fullmatch(text) and len(text) < 14:
         text = text.zfill(14)
     if not _CNPJ_BODY.match(text):
         raise InvalidDocument("CNPJ deve ter 14 caracteres")
@@ -105,4 +121,5 @@ def is_valid_cnpj(raw: str) -> bool:
 
 def format_cnpj(cnpj: str) -> str:
     """``11222333000181`` → ``11.222.333/0001-81``."""
+    cnpj = _CNPJ_STRIP.sub("", cnpj).upper()
     return f"{cnpj[:2]}.{cnpj[2:5]}.{cnpj[5:8]}/{cnpj[8:12]}-{cnpj[12:]}"

@@ -88,7 +88,7 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - once per session
+    if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is required for browser tests (apt-get install chromium)")
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
