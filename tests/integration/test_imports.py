@@ -317,3 +317,42 @@ def test_cli_import_prints_the_summary_and_fails_when_nothing_imports(tmp_path, 
         timeout=120,
     )
     assert none.returncode == 1 and json.loads(none.stdout)["accepted"] == 0
+
+
+async def test_an_upload_over_the_configured_bound_is_refused(app, world, db, settings, tmp_path):
+    from litestar.testing import AsyncTestClient
+
+    from core.tasks import set_task_sender
+    from quita.app import create_app
+    from workers.actors import BrokerTaskSender
+
+    small = create_app(settings.with_changes(max_upload_bytes=4096), run_workers=False)
+    try:
+        async with AsyncTestClient(small, base_url="https://testserver.local") as client:
+            client.follow_redirects = False
+            await login(client, world.a.users[Role.OWNER], PASSWORD)
+            page = await client.get("/portal/imports")
+            response = await client.post(
+                "/portal/imports",
+                data={"portfolio": "X", "_csrf_token": csrf_from(page.text)},
+                files={"file": ("grande.csv", csv_bytes(ROWS * 40), "text/csv")},
+            )
+            assert response.status_code == 413
+            assert "Arquivo grande demais" in response.text
+    finally:
+        set_task_sender(BrokerTaskSender(app.state.actors))  # the shared app's broker again
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        assert await session.scalar(select(func.count()).select_from(ImportJob)) == 0
+
+
+async def test_store_upload_stops_at_the_bound_and_keeps_nothing(tmp_path):
+    from collection.services.import_jobs import UploadRefused, store_upload
+
+    chunks = [b"x" * 1000] * 5
+
+    async def read(_n: int) -> bytes:
+        return chunks.pop() if chunks else b""
+
+    with pytest.raises(UploadRefused, match="grande demais"):
+        await store_upload(read, tmp_path, max_bytes=2500)
+    assert list(tmp_path.iterdir()) == []
