@@ -52,7 +52,7 @@ def generate(path: Path, rows: int) -> None:
             cents = rng.randint(5_000, 500_000)
             out.write(
                 f"{name};{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]};{1950 + person % 50:04d}-0"
-                f"{1 + person % 9}-1{person % 9};p{person}@exemplo.com.br;(11) 9{person % 10000:04d}"
+                f"{1 + person % 9}-1{person % 9};p{person}@exemplo.com.br;(11) 9{person % 10000:04d}"  # noqa: E501
                 f"-{contract % 10000:04d};CT{contract:08d};{i % 3 + 1};{due:%d/%m/%Y};"
                 f"{cents // 100:,}".replace(",", ".")
                 + f",{cents % 100:02d};Cartão\n"

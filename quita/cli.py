@@ -124,17 +124,25 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def cmd_offers(args: argparse.Namespace) -> int:
-    from collection.domain.policy import PolicyError
+    import tomllib
+
+    from collection.domain.errors import DomainError
     from collection.domain.policy_file import load_policy_toml
     from collection.domain.simulation import simulate
+    from collection.domain.valuation import LegalRateTable
+    from core.clock import SystemClock, local_today
 
     try:
         policy = load_policy_toml(Path(args.policy).read_text(encoding="utf-8"))
-    except PolicyError as exc:
+        legal = None
+        if args.legal_rates:
+            table = tomllib.loads(Path(args.legal_rates).read_text(encoding="utf-8"))
+            legal = LegalRateTable(table.get("taxa_legal", {}))
+        on = date.fromisoformat(args.on) if args.on else local_today(SystemClock())
+        result = simulate(policy, args.amount, date.fromisoformat(args.due), on, legal_rates=legal)
+    except (DomainError, ValueError, OSError, tomllib.TOMLDecodeError) as exc:
         print(json.dumps({"error": str(exc)}, ensure_ascii=False), file=sys.stderr)
         return 2
-    on = date.fromisoformat(args.on) if args.on else date.today()
-    result = simulate(policy, args.amount, date.fromisoformat(args.due), on)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 
@@ -196,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     offers.add_argument("--policy", required=True)
     offers.add_argument("--amount", type=int, required=True, help="centavos")
     offers.add_argument("--due", required=True, help="YYYY-MM-DD")
-    offers.add_argument("--on", help="YYYY-MM-DD (default: today)")
+    offers.add_argument("--on", help="YYYY-MM-DD (default: today in São Paulo)")
+    offers.add_argument("--legal-rates", help='TOML with [taxa_legal] "YYYY-MM" = rate')
     offers.set_defaults(func=cmd_offers)
     return parser
 

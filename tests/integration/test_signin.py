@@ -31,10 +31,12 @@ async def test_wrong_password_and_unknown_email_get_the_same_generic_answer(clie
         client, f"nobody-{uuid.uuid4().hex}@example.test", "whatever1234", expect=400
     )
     assert GENERIC in wrong.text and GENERIC in unknown.text
-    strip = lambda t: re.sub(r'value="[^"]*"', "", t)  # noqa: E731 - email/csrf differ
-    assert strip(wrong.text).replace(world.a.users[Role.OWNER], "") == strip(unknown.text).replace(
-        re.search(r"nobody-\w+@example.test", unknown.text).group(0), ""
-    )  # type: ignore[union-attr]
+    assert wrong.status_code == unknown.status_code
+
+    def page_without_values(text: str) -> str:  # the e-mail typed and the CSRF token differ
+        return re.sub(r'value="[^"]*"', "", text)
+
+    assert page_without_values(wrong.text) == page_without_values(unknown.text)
 
 
 async def test_session_cookie_is_secure_httponly_and_samesite(client, world):

@@ -98,7 +98,9 @@ async def test_every_tenant_owned_table_has_row_level_security(db):
     from core.tenancy import TenantOwned
 
     tables = {
-        m.class_.__tablename__ for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)
+        str(m.class_.__table__.name)  # type: ignore[attr-defined]
+        for m in Base.registry.mappers
+        if issubclass(m.class_, TenantOwned)
     }
     async with db.session(Scope.system()) as session:
         rows = await session.execute(

@@ -90,7 +90,7 @@ def broker_setup(request, settings):
         for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
             try:
                 if request.param == "rabbitmq":
-                    broker.channel.queue_delete(name)
+                    broker.channel.queue_delete(name)  # type: ignore[attr-defined]
             except Exception:  # noqa: S110 - best-effort cleanup of test queues
                 pass
     if request.param == "redis":

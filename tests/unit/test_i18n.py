@@ -23,7 +23,9 @@ def _msgids() -> set[str]:
     ids: set[str] = set()
     for package in PACKAGES:
         for _file, _line, message, _comments, _ctx in extract_from_dir(
-            ROOT / package, METHOD_MAP, keywords={"_": None, "gettext": None},
+            ROOT / package,
+            METHOD_MAP,
+            keywords={"_": None, "gettext": None},
             options_map={"**/templates/**": {"extensions": "jinja2.ext.i18n"}},
         ):
             ids.add(message if isinstance(message, str) else message[0])
