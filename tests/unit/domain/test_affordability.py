@@ -1,0 +1,88 @@
+from datetime import date
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collection.domain.affordability import MINIMO_EXISTENCIAL, affordable_plan, choose_affordable
+from collection.domain.offers import OfferKind, make_offers
+from collection.domain.policy import AgeBucket, NegotiationPolicy
+from collection.domain.valuation import ContractTerms, Debt
+from tests.unit.domain.strategies import ON_DATES, debts_for, policies
+
+ON = date(2025, 6, 2)
+POLICY = NegotiationPolicy(
+    (
+        AgeBucket(
+            0,
+            max_installments=12,
+            monthly_rate=Decimal("0.02"),
+            min_installment=5000,
+            min_down_payment_rate=Decimal("0.2"),
+        ),
+    ),
+    charges=ContractTerms(Decimal("0.02"), Decimal("0.01")),
+)
+DEBT = Debt.single("a", 1_000_000, ON)  # R$ 10.000,00, not late
+
+
+def test_budget_that_covers_the_cash_price_gets_the_cash_offer() -> None:
+    result = affordable_plan([DEBT], POLICY, ON, monthly_budget=2_000_000)
+    assert result.offer is not None and result.offer.kind is OfferKind.CASH
+
+
+def test_budget_gets_the_cheapest_plan_that_fits() -> None:
+    result = affordable_plan([DEBT], POLICY, ON, monthly_budget=100_000)
+    offer = result.offer
+    assert offer is not None
+    assert offer.largest_payment <= 100_000
+    cheaper = [
+        o
+        for o in make_offers([DEBT], POLICY, ON)
+        if o.total < offer.total and o.largest_payment <= 100_000
+    ]
+    assert cheaper == []
+
+
+def test_budget_below_every_plan_says_none_fits() -> None:
+    result = affordable_plan([DEBT], POLICY, ON, monthly_budget=10_000)
+    assert result.offer is None
+    assert result.reason is not None and "menor parcela possível" in result.reason
+
+
+def test_income_at_or_below_the_minimo_existencial_gets_no_plan() -> None:
+    result = affordable_plan([DEBT], POLICY, ON, monthly_budget=100_000, income=MINIMO_EXISTENCIAL)
+    assert result.offer is None
+    assert result.reason is not None and "mínimo existencial" in result.reason
+
+
+def test_income_narrows_the_budget_to_keep_the_minimo_existencial() -> None:
+    result = affordable_plan([DEBT], POLICY, ON, monthly_budget=500_000, income=160_000)
+    assert result.offer is not None
+    assert 160_000 - result.offer.largest_payment >= MINIMO_EXISTENCIAL
+
+
+def test_non_positive_budget_is_refused() -> None:
+    assert affordable_plan([DEBT], POLICY, ON, monthly_budget=0).offer is None
+
+
+def test_no_offers_means_no_plan() -> None:
+    assert choose_affordable([], 100_000).offer is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), st.integers(1000, 2_000_000), st.one_of(st.none(), st.integers(0, 3_000_000)))
+def test_never_a_plan_that_breaks_the_budget_or_the_minimo_existencial(
+    data: st.DataObject, budget: int, income: int | None
+) -> None:
+    on = data.draw(ON_DATES)
+    policy = data.draw(policies())
+    debts = data.draw(debts_for(on))
+    result = affordable_plan(debts, policy, on, budget, income)
+    if result.offer is None:
+        assert result.reason
+        return
+    payments = [result.offer.down_payment, *(p.amount for p in result.offer.installments)]
+    assert max(payments) <= budget
+    if income is not None:
+        assert all(income - p >= MINIMO_EXISTENCIAL for p in payments)
