@@ -49,12 +49,21 @@ def test_masks_shown_to_people():
 
 def test_log_lines_never_carry_a_full_cpf_email_or_phone(capsys):
     configure_logging("INFO", json=True)
-    structlog.get_logger("t").info("lookup", cpf="11144477735", email="ana.souza@example.com",
-                                   note="ligar para +55 11 98765-4321")
+    structlog.get_logger("t").info(
+        "lookup",
+        cpf="11144477735",
+        email="ana.souza@example.com",
+        note="ligar para +55 11 98765-4321",
+    )
     logging.getLogger("lib").warning("user joao.lima@example.org with 111.444.777-35")
     err = capsys.readouterr().err
-    for secret in ("11144477735", "ana.souza@example.com", "98765-4321", "joao.lima@example.org",
-                   "111.444.777-35"):
+    for secret in (
+        "11144477735",
+        "ana.souza@example.com",
+        "98765-4321",
+        "joao.lima@example.org",
+        "111.444.777-35",
+    ):
         assert secret not in err
     first = json.loads(err.splitlines()[0])
     assert first["event"] == "lookup" and first["cpf"] == "***.444.777-**"
@@ -63,5 +72,3 @@ def test_log_lines_never_carry_a_full_cpf_email_or_phone(capsys):
 def test_token_paths_are_not_logged():
     assert loggable_path("/portal/password/reset/" + "a" * 43) == "/portal/password/reset/…"
     assert loggable_path("/portal/debtors") == "/portal/debtors"
-
-
