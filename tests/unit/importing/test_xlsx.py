@@ -67,7 +67,7 @@ def test_date_cells_and_numeric_cells(tmp_path):
 
 
 def test_a_date_left_as_an_excel_serial_number_is_understood(tmp_path):
-    values = row().split(";")
+    values: list[object] = list(row().split(";"))
     values[7] = 45356  # 2024-03-05 in Excel's 1900 system, in a General-formatted cell
     path = write_xlsx(tmp_path, [HEADERS, values])
     _, rows, _ = read_all(path)
@@ -75,7 +75,7 @@ def test_a_date_left_as_an_excel_serial_number_is_understood(tmp_path):
 
 
 def test_a_numeric_amount_with_more_than_two_decimals_is_rejected(tmp_path):
-    values = row().split(";")
+    values: list[object] = list(row().split(";"))
     values[8] = 10 / 3
     path = write_xlsx(tmp_path, [HEADERS, values])
     _, rows, issues = read_all(path)
@@ -85,7 +85,7 @@ def test_a_numeric_amount_with_more_than_two_decimals_is_rejected(tmp_path):
 
 
 def test_float_noise_of_a_sum_is_not_an_extra_decimal(tmp_path):
-    values = row().split(";")
+    values: list[object] = list(row().split(";"))
     values[8] = 0.1 + 0.2  # 0.30000000000000004
     path = write_xlsx(tmp_path, [HEADERS, values])
     _, rows, _ = read_all(path)
