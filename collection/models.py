@@ -194,3 +194,34 @@ class ImportColumnChoice(UUIDPrimaryKey, TenantOwned, Base):
 
     header: Mapped[str] = mapped_column(String(120))  # normalised header text
     field: Mapped[str] = mapped_column(String(30))
+
+
+class DebtorSession(Base):
+    """A person on the debtor site: bound to one CPF, verified or not, short-lived.
+
+    The cookie holds a random token and we keep only its digest. ``cpf_hash`` is the
+    keyed hash of the CPF typed; nothing about debts is read until ``verified_at``.
+    """
+
+    __tablename__ = "debtor_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cpf_hash: Mapped[str] = mapped_column(String(64), index=True)
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+
+class DebtorAttempt(UUIDPrimaryKey, Base):
+    """A failed proof of identity, counted per CPF and per address to stop guessing."""
+
+    __tablename__ = "debtor_attempts"
+    __table_args__ = (
+        Index("ix_debtor_attempts_cpf_at", "cpf_hash", "at"),
+        Index("ix_debtor_attempts_ip_at", "ip", "at"),
+    )
+
+    cpf_hash: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(45))
+    at: Mapped[datetime]

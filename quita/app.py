@@ -24,11 +24,13 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
+from collection.services.debtor_access import DebtorAccess
 from core.clock import Clock, SystemClock
 from core.db import Database, Scope
 from core.i18n import install_translations
 from core.settings import Settings
 from core.tasks import set_task_sender
+from debtor_site.lookup import LookupController
 from debtor_site.pages import PublicPagesController
 from integrations.mail import transport_for
 from portal.accounts import AccountsController
@@ -123,6 +125,7 @@ def create_app(
         app.state.db = db
         app.state.auth = AuthService(db, settings.security, clock, settings.base_url)
         app.state.import_jobs = build_import_jobs(db, settings, clock)
+        app.state.debtor_access = DebtorAccess(db, settings.security.cpf_hash_key, clock)
         if in_process:
             worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
             worker.start()
@@ -145,6 +148,7 @@ def create_app(
         route_handlers=[
             healthz,
             PublicPagesController,
+            LookupController,
             SignInController,
             WorkspaceController,
             MembersController,

@@ -29,6 +29,9 @@ class Tenant(UUIDPrimaryKey, Timestamped, Base):
     cnpj: Mapped[str] = mapped_column(String(14), unique=True)
     address: Mapped[str] = mapped_column(String(300), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Contractual charges for late payment (decimal text; validated by the domain's caps).
+    late_fee_rate: Mapped[str] = mapped_column(String(12), default="0.02")
+    late_interest_monthly: Mapped[str | None] = mapped_column(String(12), default="0.01")
 
 
 class Agency(UUIDPrimaryKey, Timestamped, Base):

@@ -101,3 +101,28 @@ async def test_sign_in_and_search_by_keyboard_alone(browser, live_server, shots)
     )
     await page.screenshot(path=str(shots / "portal-search-htmx.png"))
     await context.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+async def test_look_up_and_verify_by_keyboard_with_axe_on_every_step(
+    browser, live_server, shots, viewport
+):
+    context = await browser.new_context(viewport=VIEWPORTS[viewport], locale="pt-BR")
+    page = await context.new_page()
+    base = live_server.url
+    await page.goto(f"{base}/")
+    await page.focus("#f-cpf")
+    await page.keyboard.type(live_server.world.shared_cpf)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/verificar")
+    assert await _serious(page) == []
+    await page.screenshot(path=str(shots / f"site-{viewport}-verify.png"), full_page=True)
+    await page.focus("#f-birth_date")
+    await page.keyboard.type("01/01/1980")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/minhas-dividas")
+    assert await _serious(page) == []
+    text = await page.inner_text("main")
+    assert live_server.world.a.tenant.name in text and live_server.world.b.tenant.name in text
+    await page.screenshot(path=str(shots / f"site-{viewport}-debts.png"), full_page=True)
+    await context.close()

@@ -1,0 +1,134 @@
+"""Look-up by CPF, proof of identity, and the list of everything the person owes."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Response, Template
+
+from collection.domain.documents import InvalidDocument
+from collection.services.debtor_access import AccessRefused, DebtorAccess
+from collection.services.debtor_view import debts_of_person
+from core.clock import local_today
+from core.i18n import gettext as _
+
+AnyRequest = Request[Any, Any, Any]
+COOKIE = "quita_debtor"
+_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+
+
+def _access(request: AnyRequest) -> DebtorAccess:
+    access: DebtorAccess = request.app.state.debtor_access
+    return access
+
+
+def _ip(request: AnyRequest) -> str:
+    return request.client.host if request.client else ""
+
+
+def _set_cookie(request: AnyRequest, response: Response[Any], token: str) -> None:
+    secure = request.app.state.settings.security.secure_cookies or request.url.scheme == "https"
+    response.set_cookie(
+        COOKIE,
+        token,
+        path="/",
+        httponly=True,
+        secure=secure,
+        samesite="lax",
+        max_age=_access(request).rules.session_minutes * 60,
+    )
+
+
+def parse_birth_date(text: str) -> date | None:
+    """``15/04/1985`` (as people write it) or ``1985-04-15`` (a date input)."""
+    match = _DATE.match(text)
+    try:
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            return date(year, month, day)
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+class LookupController(Controller):
+    path = "/"
+
+    @post("/consulta", name="site.lookup")
+    async def lookup(self, request: AnyRequest) -> Template | Redirect:
+        form = await request.form()
+        raw = str(form.get("cpf", ""))[:30]
+        try:
+            token = await _access(request).start(raw, ip=_ip(request))
+        except InvalidDocument as exc:
+            return Template(
+                "site/home.html", status_code=400, context={"errors": {"cpf": str(exc)}, "cpf": raw}
+            )
+        response = Redirect("/verificar")
+        _set_cookie(request, response, token)
+        return response
+
+    @get("/verificar", name="site.verify_page")
+    async def verify_page(self, request: AnyRequest) -> Template | Redirect:
+        session = await _access(request).current(request.cookies.get(COOKIE, ""))
+        if session is None:
+            return Redirect("/?expirou=1")
+        if session.verified_at is not None:
+            return Redirect("/minhas-dividas")
+        return Template("site/verify.html", context={"errors": {}})
+
+    @post("/verificar", name="site.verify")
+    async def verify(self, request: AnyRequest) -> Template | Redirect:
+        form = await request.form()
+        access = _access(request)
+        token = request.cookies.get(COOKIE, "")
+        if await access.current(token) is None:
+            return Redirect("/?expirou=1")
+        born = parse_birth_date(str(form.get("birth_date", "")))
+        if born is None:
+            return Template(
+                "site/verify.html",
+                status_code=400,
+                context={
+                    "errors": {
+                        "birth_date": _("Type the date as day/month/year, for example 15/04/1985.")
+                    }
+                },
+            )
+        try:
+            verified = await access.verify_birth_date(token, born, ip=_ip(request))
+        except AccessRefused as exc:
+            if exc.wait_minutes:
+                message = _(
+                    "Too many attempts. For your safety, wait %(n)s minutes and try again."
+                ) % {"n": exc.wait_minutes}
+                return Template(
+                    "site/verify.html", status_code=429, context={"errors": {}, "alert": message}
+                )
+            failed = _("We could not confirm your details. Check the date and try again.")
+            return Template(
+                "site/verify.html", status_code=400, context={"errors": {}, "alert": failed}
+            )
+        response = Redirect("/minhas-dividas")
+        _set_cookie(request, response, verified)
+        return response
+
+    @get("/minhas-dividas", name="site.debts")
+    async def debts(self, request: AnyRequest) -> Template | Redirect:
+        access = _access(request)
+        session = await access.current(request.cookies.get(COOKIE, ""))
+        if session is None or session.verified_at is None:
+            return Redirect("/?expirou=1")
+        today = local_today(access.clock)
+        creditors = await debts_of_person(access.db, session.cpf_hash, today)
+        return Template("site/debts.html", context={"creditors": creditors, "today": today})
+
+    @post("/sair", name="site.logout")
+    async def logout(self, request: AnyRequest) -> Redirect:
+        await _access(request).end(request.cookies.get(COOKIE, ""))
+        response = Redirect("/")
+        response.delete_cookie(COOKIE, path="/")
+        return response

@@ -1,0 +1,105 @@
+"""Debtor site: look-up by CPF, proof of identity, and every debt across creditors."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from sqlalchemy import select
+
+from collection.models import Debt, DebtStatus
+from core.db import Scope
+from tests.conftest import csrf_from
+from tests.factories import valid_cpf
+
+TOKENS = re.compile(r'value="[0-9a-f]{40,}"|"x-csrftoken": "[0-9a-f]+"')
+
+
+async def _start(client, cpf: str):
+    client.cookies.clear()
+    home = await client.get("/")
+    return await client.post("/consulta", data={"cpf": cpf, "_csrf_token": csrf_from(home.text)})
+
+
+async def _verify(client, birth: str):
+    page = await client.get("/verificar")
+    assert page.status_code == 200, page.status_code
+    return await client.post(
+        "/verificar", data={"birth_date": birth, "_csrf_token": csrf_from(page.text)}
+    )
+
+
+async def test_a_cpf_with_debts_and_one_without_get_the_same_answers(client, world):
+    with_debts = world.shared_cpf
+    without = valid_cpf(random.Random())
+    first = [await _start(client, with_debts), await client.get("/verificar")]
+    wrong_a = await _verify(client, "02/02/1999")
+    second = [await _start(client, without), await client.get("/verificar")]
+    wrong_b = await _verify(client, "02/02/1999")
+    for a, b in zip(first, second, strict=True):
+        assert a.status_code == b.status_code
+        assert TOKENS.sub("", a.text) == TOKENS.sub("", b.text)
+    assert wrong_a.status_code == wrong_b.status_code == 400
+    assert TOKENS.sub("", wrong_a.text) == TOKENS.sub("", wrong_b.text)
+
+
+async def test_malformed_cpf_gets_a_field_error(client):
+    response = await _start(client, "123.456.789-00")
+    assert response.status_code == 400
+    assert "CPF inválido" in response.text and 'aria-invalid="true"' in response.text
+
+
+async def test_verified_person_sees_every_debt_across_creditors_itemised(client, world):
+    response = await _start(client, world.shared_cpf)
+    assert response.headers["location"] == "/verificar"
+    assert (await client.get("/minhas-dividas")).status_code in (302, 303)  # not yet verified
+    done = await _verify(client, "01/01/1980")
+    assert done.status_code in (302, 303) and done.headers["location"] == "/minhas-dividas"
+    page = await client.get("/minhas-dividas")
+    assert page.status_code == 200
+    text = page.text
+    for tenant in (world.a.tenant, world.b.tenant):
+        assert tenant.name in text
+        cnpj = tenant.cnpj
+        assert f"{cnpj[:2]}.{cnpj[2:5]}.{cnpj[5:8]}/{cnpj[8:12]}-{cnpj[12:]}" in text
+    assert world.a.contracts[0] in text and world.b.contracts[0] in text
+    for label in ("Principal", "Multa", "Juros", "Saldo atualizado", "Vencimento original"):
+        assert label in text
+    # Only this person's debts.
+    assert world.a.contracts[1] not in text and world.b.contracts[2] not in text
+
+
+async def test_settled_debts_are_labelled(client, world, db):
+    async with db.session(Scope.tenant(world.b.id)) as session:
+        debt = await session.scalar(select(Debt).where(Debt.id == world.b.debt_ids[0]))
+        assert debt is not None
+        debt.status = DebtStatus.REGULARIZED
+        await session.commit()
+    await _start(client, world.shared_cpf)
+    await _verify(client, "01/01/1980")
+    text = (await client.get("/minhas-dividas")).text
+    assert "regularizada" in text
+
+
+async def test_wrong_answers_are_limited_per_cpf_with_a_wait_message(client, world):
+    await _start(client, world.shared_cpf)
+    for _ in range(5):
+        assert (await _verify(client, "03/03/1990")).status_code == 400
+    blocked = await _verify(client, "01/01/1980")  # even the right answer waits now
+    assert blocked.status_code == 429
+    assert "aguarde" in blocked.text and "minutos" in blocked.text
+
+
+async def test_without_a_session_the_pages_send_back_to_look_up(client):
+    client.cookies.clear()
+    for path in ("/verificar", "/minhas-dividas"):
+        response = await client.get(path)
+        assert response.status_code in (302, 303)
+        assert response.headers["location"] == "/?expirou=1"
+
+
+async def test_the_session_cookie_is_httponly_and_short_lived(client, world):
+    response = await _start(client, world.shared_cpf)
+    cookie = response.headers["set-cookie"].lower()
+    assert "quita_debtor=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "max-age=900" in cookie
