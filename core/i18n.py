@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,6 +74,12 @@ def local_datetime(value: datetime | None) -> str:
     return format_datetime(value.astimezone(SAO_PAULO), "dd/MM/yyyy HH:mm", locale=LOCALE)
 
 
+def percent(rate: Decimal | float | str, places: int = 2) -> str:
+    """A rate as a pt-BR percentage: ``Decimal("0.0199")`` → ``1,99%``."""
+    pattern = "#,##0." + "0" * places
+    return f"{format_decimal(Decimal(str(rate)) * 100, format=pattern, locale=LOCALE)}%"
+
+
 def install_translations(env: Environment) -> None:
     """Give a Jinja environment ``_()``, the pt-BR catalog and the formatting filters."""
     env.add_extension("jinja2.ext.i18n")
@@ -80,3 +87,4 @@ def install_translations(env: Environment) -> None:
     env.filters["brl"] = brl
     env.filters["local_date"] = local_date
     env.filters["local_datetime"] = local_datetime
+    env.filters["percent"] = percent

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, Timestamped, UUIDPrimaryKey, utcnow
@@ -29,9 +29,9 @@ class Tenant(UUIDPrimaryKey, Timestamped, Base):
     cnpj: Mapped[str] = mapped_column(String(14), unique=True)
     address: Mapped[str] = mapped_column(String(300), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Contractual charges for late payment (decimal text; validated by the domain's caps).
-    late_fee_rate: Mapped[str] = mapped_column(String(12), default="0.02")
-    late_interest_monthly: Mapped[str | None] = mapped_column(String(12), default="0.01")
+    # The negotiation policy (charges, discounts, plans) in the documented TOML format
+    # (docs/POLICY.md); None means the platform's default policy.
+    policy_toml: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Agency(UUIDPrimaryKey, Timestamped, Base):

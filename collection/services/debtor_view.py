@@ -1,22 +1,27 @@
-"""What a verified person sees: every debt of their CPF, across creditors, itemised."""
+"""What a verified person sees: every debt of their CPF across creditors, itemised, and
+each creditor's offers from its negotiation policy."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from collection.domain import valuation as v
 from collection.domain.documents import format_cnpj
+from collection.domain.offers import Offer, make_offers
+from collection.domain.policy import NegotiationPolicy
+from collection.domain.policy_file import load_policy_toml
 from collection.models import Debt, Debtor, DebtStatus
 from core.db import Database, Scope
 from tenants.models import Tenant
 
-OPEN = (DebtStatus.OPEN,)
+DEFAULT_POLICY = Path(__file__).with_name("default_policy.toml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,24 +47,28 @@ class CreditorView:
     cnpj: str
     address: str
     debts: list[DebtView] = field(default_factory=list)
+    offers: list[Offer] = field(default_factory=list)
 
     @property
     def open_total(self) -> int:
         return sum(d.valuation.total for d in self.debts if d.valuation is not None)
 
 
-def terms_of(tenant: Tenant) -> v.ContractTerms:
-    """The tenant's contractual charges, checked against the legal caps by the domain."""
-    return v.ContractTerms(
-        late_fee_rate=Decimal(tenant.late_fee_rate),
-        late_interest_monthly=(
-            Decimal(tenant.late_interest_monthly) if tenant.late_interest_monthly else None
-        ),
-    )
+@lru_cache(maxsize=256)
+def _parse_policy(text: str) -> NegotiationPolicy:
+    return load_policy_toml(text)
+
+
+def policy_of(tenant: Tenant) -> NegotiationPolicy:
+    """The tenant's negotiation policy (charges and offers), or the platform default."""
+    return _parse_policy(tenant.policy_toml or DEFAULT_POLICY.read_text(encoding="utf-8"))
 
 
 async def debts_of_person(db: Database, cpf_hash: str, on: date) -> list[CreditorView]:
-    """Every debt of the CPF at every creditor, open ones valued on ``on``."""
+    """Every debt of the CPF at every creditor; open ones valued on ``on`` and offered."""
+    creditors: dict[uuid.UUID, CreditorView] = {}
+    open_debts: dict[uuid.UUID, list[v.Debt]] = {}
+    policies: dict[uuid.UUID, NegotiationPolicy] = {}
     async with db.session(Scope.system()) as session:
         rows = await session.execute(
             select(Debt, Tenant)
@@ -69,7 +78,6 @@ async def debts_of_person(db: Database, cpf_hash: str, on: date) -> list[Credito
             .options(selectinload(Debt.items))
             .order_by(Tenant.name, Debt.due_date)
         )
-        creditors: dict[uuid.UUID, CreditorView] = {}
         for debt, tenant in rows.all():
             view = creditors.setdefault(
                 tenant.id,
@@ -81,16 +89,15 @@ async def debts_of_person(db: Database, cpf_hash: str, on: date) -> list[Credito
                     address=tenant.address,
                 ),
             )
+            policy = policies.setdefault(tenant.id, policy_of(tenant))
             valuation = None
-            if debt.status in OPEN and debt.items:
-                valuation = v.valuate(
-                    v.Debt(
-                        reference=debt.contract,
-                        items=tuple(v.DebtItem(i.amount, i.due_date) for i in debt.items),
-                    ),
-                    on,
-                    terms=terms_of(tenant),
+            if debt.status == DebtStatus.OPEN and debt.items:
+                domain_debt = v.Debt(
+                    reference=debt.contract,
+                    items=tuple(v.DebtItem(i.amount, i.due_date) for i in debt.items),
                 )
+                valuation = v.valuate(domain_debt, on, terms=policy.charges)
+                open_debts.setdefault(tenant.id, []).append(domain_debt)
             view.debts.append(
                 DebtView(
                     id=debt.id,
@@ -102,4 +109,7 @@ async def debts_of_person(db: Database, cpf_hash: str, on: date) -> list[Credito
                     valuation=valuation,
                 )
             )
+    for tenant_id, debts in open_debts.items():
+        # Prescribed debts are left out of offers: nothing here may push their collection.
+        creditors[tenant_id].offers = make_offers(debts, policies[tenant_id], on)
     return list(creditors.values())

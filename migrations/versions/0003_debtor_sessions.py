@@ -1,8 +1,8 @@
-"""debtor sessions
+"""debtor sessions and tenant policy
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 02:08:14.106819
+Create Date: 2026-11-23 02:12:28.618155
 """
 
 from __future__ import annotations
@@ -45,20 +45,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_debtor_sessions_cpf_hash"), ["cpf_hash"], unique=False)
 
     with op.batch_alter_table("tenants", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("late_fee_rate", sa.String(length=12), nullable=False, server_default="0.02")
-        )
-        batch_op.add_column(
-            sa.Column(
-                "late_interest_monthly", sa.String(length=12), nullable=True, server_default="0.01"
-            )
-        )
+        batch_op.add_column(sa.Column("policy_toml", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("tenants", schema=None) as batch_op:
-        batch_op.drop_column("late_interest_monthly")
-        batch_op.drop_column("late_fee_rate")
+        batch_op.drop_column("policy_toml")
 
     with op.batch_alter_table("debtor_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_debtor_sessions_cpf_hash"))

@@ -65,6 +65,7 @@ async def test_verified_person_sees_every_debt_across_creditors_itemised(client,
     assert world.a.contracts[0] in text and world.b.contracts[0] in text
     for label in ("Principal", "Multa", "Juros", "Saldo atualizado", "Vencimento original"):
         assert label in text
+    assert "Formas de quitar com" in text and "À vista" in text and "CET" in text
     # Only this person's debts.
     assert world.a.contracts[1] not in text and world.b.contracts[2] not in text
 
@@ -103,3 +104,41 @@ async def test_the_session_cookie_is_httponly_and_short_lived(client, world):
     cookie = response.headers["set-cookie"].lower()
     assert "quita_debtor=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
     assert "max-age=900" in cookie
+
+
+async def test_prescribed_debts_are_labelled_and_never_offered(client, world, db, settings):
+    import uuid
+    from datetime import date
+
+    from collection.models import DebtItem, Debtor, Portfolio
+    from core.security import keyed_hash
+
+    cpf = valid_cpf(random.Random())
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        portfolio = await session.scalar(select(Portfolio))
+        assert portfolio is not None
+        person = Debtor(
+            id=uuid.uuid4(),
+            cpf=cpf,
+            name="Pessoa Antiga",
+            cpf_hash=keyed_hash(settings.security.cpf_hash_key, cpf),
+            birth_date=date(1970, 7, 7),
+        )
+        session.add(person)
+        session.add(
+            Debt(
+                id=uuid.uuid4(),
+                portfolio_id=portfolio.id,
+                debtor=person,
+                contract="OLD-1",
+                original_amount=50000,
+                due_date=date(2019, 1, 10),
+                items=[DebtItem(number=1, due_date=date(2019, 1, 10), amount=50000)],
+            )
+        )
+        await session.commit()
+    await _start(client, cpf)
+    await _verify(client, "07/07/1970")
+    text = (await client.get("/minhas-dividas")).text
+    assert "OLD-1" in text and "prescrita" in text
+    assert "Formas de quitar" not in text
