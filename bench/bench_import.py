@@ -25,16 +25,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from collection.domain.documents import complete_cnpj, complete_cpf  # noqa: E402
+
 HEADER = "Nome;CPF;Data de Nascimento;E-mail;Celular;Contrato;Parcela;Vencimento;Valor;Produto\n"
 FIRST = ["Ana", "Maria", "José", "João", "Antônio", "Francisca", "Carlos", "Paulo", "Pedro"]
 LAST = ["Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira"]
 
 
 def _cpf(n: int) -> str:
-    body = [int(c) for c in f"{n:09d}"]
-    for start in (10, 11):
-        body.append(sum(d * (start - i) for i, d in enumerate(body)) * 10 % 11 % 10)
-    return "".join(map(str, body))
+    return complete_cpf(f"{n:09d}")
 
 
 def generate(path: Path, rows: int) -> None:
@@ -122,12 +121,7 @@ async def _import(url: str, path: Path) -> tuple[float, int, dict[str, object]]:
 
 
 def _cnpj() -> str:
-    rng = random.Random()
-    body = [rng.randrange(10) for _ in range(8)] + [0, 0, 0, 1]
-    for weights in ([5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]):
-        rest = sum(d * w for d, w in zip(body, weights, strict=True)) % 11
-        body.append(0 if rest < 2 else 11 - rest)
-    return "".join(map(str, body))
+    return complete_cnpj(f"{random.randrange(10**8):08d}0001")
 
 
 def child(url: str, path: str) -> None:

@@ -25,7 +25,7 @@ from collection.services.import_jobs import (
 )
 from collection.services.imports import tenant_mapping
 from core.i18n import gettext as _
-from portal.auth import provide_principal, provide_tenant_session, requires
+from portal.auth import client_ip, provide_principal, provide_tenant_session, requires
 from tenants.roles import Permission
 from tenants.services import audit
 from tenants.services.auth import Principal
@@ -110,7 +110,7 @@ class ImportsController(Controller):
             )
         audit.record(
             session,
-            principal.actor(request.client.host if request.client else ""),
+            principal.actor(client_ip(request)),
             "import.uploaded",
             target=str(job.id),
             details={"file": job.filename, "bytes": job.size_bytes},
@@ -171,7 +171,7 @@ class ImportsController(Controller):
         if started:
             audit.record(
                 session,
-                principal.actor(request.client.host if request.client else ""),
+                principal.actor(client_ip(request)),
                 "import.confirmed",
                 target=str(job_id),
             )

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collection.domain.documents import complete_cpf
 from collection.models import Contact, ContactKind, Debt, DebtItem, Debtor, Portfolio
 from core.clock import SystemClock, local_today
 from core.db import Database, Scope
@@ -160,13 +161,9 @@ PRODUCTS = {
 
 def _cpf(rng: random.Random) -> str:
     while True:
-        body = [rng.randrange(10) for _ in range(9)]
-        if len(set(body)) == 1:
-            continue
-        for weight_start in (10, 11):
-            total = sum(d * (weight_start - i) for i, d in enumerate(body))
-            body.append(total * 10 % 11 % 10)
-        return "".join(map(str, body))
+        body = "".join(str(rng.randrange(10)) for _ in range(9))
+        if len(set(body)) > 1:
+            return complete_cpf(body)
 
 
 def _strip_accents(text: str) -> str:

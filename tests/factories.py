@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from collection.domain.documents import complete_cnpj, complete_cpf
 from collection.models import Contact, ContactKind, Debt, DebtItem, Debtor, Portfolio
 from core.db import Database, Scope
 from core.security import keyed_hash
@@ -27,20 +28,13 @@ PASSWORD = "correct horse battery staple"
 
 def valid_cpf(rng: random.Random) -> str:
     while True:
-        body = [rng.randrange(10) for _ in range(9)]
+        body = "".join(str(rng.randrange(10)) for _ in range(9))
         if len(set(body)) > 1:
-            break
-    for start in (10, 11):
-        body.append(sum(d * (start - i) for i, d in enumerate(body)) * 10 % 11 % 10)
-    return "".join(map(str, body))
+            return complete_cpf(body)
 
 
 def valid_cnpj(rng: random.Random) -> str:
-    body = [rng.randrange(10) for _ in range(8)] + [0, 0, 0, 1]
-    for weights in ([5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]):
-        rest = sum(d * w for d, w in zip(body, weights, strict=True)) % 11
-        body.append(0 if rest < 2 else 11 - rest)
-    return "".join(map(str, body))
+    return complete_cnpj("".join(str(rng.randrange(10)) for _ in range(8)) + "0001")
 
 
 @dataclass

@@ -10,6 +10,8 @@ import re
 
 __all__ = [
     "InvalidDocument",
+    "complete_cnpj",
+    "complete_cpf",
     "format_cnpj",
     "format_cpf",
     "is_valid_cnpj",
@@ -86,6 +88,14 @@ def mask_cpf(cpf: str | int) -> str:
     return f"***.{digits[3:6]}.{digits[6:9]}-**"
 
 
+def complete_cpf(first_nine: str) -> str:
+    """Append the two check digits to nine digits (test data, demo data, benchmarks)."""
+    if len(first_nine) != 9 or not first_nine.isdigit():
+        raise InvalidDocument("CPF: informe os 9 primeiros dígitos")
+    with_first = first_nine + str(_cpf_digit(first_nine))
+    return with_first + str(_cpf_digit(with_first))
+
+
 def _cnpj_digit(body: str) -> int:
     weights = [(i % 8) + 2 for i in range(len(body))][::-1]
     total = sum((ord(ch) - 48) * w for ch, w in zip(body, weights, strict=True))
@@ -117,6 +127,14 @@ def is_valid_cnpj(raw: str) -> bool:
     except InvalidDocument:
         return False
     return True
+
+
+def complete_cnpj(first_twelve: str) -> str:
+    """Append the two check digits to the first twelve characters of a CNPJ."""
+    if len(first_twelve) != 12:
+        raise InvalidDocument("CNPJ: informe os 12 primeiros caracteres")
+    with_first = first_twelve + str(_cnpj_digit(first_twelve))
+    return with_first + str(_cnpj_digit(with_first))
 
 
 def format_cnpj(cnpj: str) -> str:

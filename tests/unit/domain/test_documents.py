@@ -5,6 +5,8 @@ from validate_docbr import CNPJ, CPF
 
 from collection.domain.documents import (
     InvalidDocument,
+    complete_cnpj,
+    complete_cpf,
     format_cnpj,
     format_cpf,
     is_valid_cnpj,
@@ -99,3 +101,17 @@ def test_cnpj_that_lost_its_leading_zeros_is_restored() -> None:
 def test_cnpj_is_formatted() -> None:
     assert format_cnpj("11222333000181") == "11.222.333/0001-81"
     assert format_cnpj("12.abc.345/01de-35") == "12.ABC.345/01DE-35"
+
+
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9).filter(lambda s: len(set(s)) > 1))
+def test_completed_cpfs_are_valid(first_nine: str) -> None:
+    assert is_valid_cpf(complete_cpf(first_nine))
+
+
+@given(
+    st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=12, max_size=12).filter(
+        lambda s: len(set(s)) > 1
+    )
+)
+def test_completed_cnpjs_are_valid(first_twelve: str) -> None:
+    assert is_valid_cnpj(complete_cnpj(first_twelve))
