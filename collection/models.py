@@ -225,3 +225,65 @@ class DebtorAttempt(UUIDPrimaryKey, Base):
     cpf_hash: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(45))
     at: Mapped[datetime]
+
+
+class Agreement(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """An accepted offer: the terms as disclosed, and the state of its payments."""
+
+    __tablename__ = "agreements"
+
+    debtor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("debtors.id", ondelete="CASCADE"), index=True
+    )
+    offer_code: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    balance: Mapped[int] = mapped_column(BigInteger)  # updated balance when accepted
+    discount: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    down_payment: Mapped[int] = mapped_column(BigInteger)
+    monthly_rate: Mapped[str] = mapped_column(String(20))
+    cet_yearly: Mapped[str] = mapped_column(String(20))
+    grace_days: Mapped[int] = mapped_column(Integer)
+    accepted_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(30), default="")
+    reason_text: Mapped[str] = mapped_column(String(500), default="")
+    # Exactly once: a double click or a retried request carries the same key.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)  # the offer as it was disclosed
+
+    installments: Mapped[list[AgreementInstallment]] = relationship(
+        back_populates="agreement",
+        cascade="all, delete-orphan",
+        order_by="AgreementInstallment.number",
+    )
+
+
+class AgreementInstallment(UUIDPrimaryKey, TenantOwned, Base):
+    """One payment of an agreement; number 0 is the down payment."""
+
+    __tablename__ = "agreement_installments"
+    __table_args__ = (UniqueConstraint("agreement_id", "number"),)
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    paid: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="installments")
+
+
+class AgreementDebt(TenantOwned, Base):
+    """Which debts an agreement settles."""
+
+    __tablename__ = "agreement_debts"
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
+    )
+    debt_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("debts.id", ondelete="CASCADE"), primary_key=True
+    )

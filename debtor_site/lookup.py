@@ -12,6 +12,7 @@ from litestar.response import Redirect, Response, Template
 from collection.domain.documents import InvalidDocument
 from collection.services.debtor_access import AccessRefused, DebtorAccess
 from collection.services.debtor_view import debts_of_person
+from collection.services.negotiation import agreements_of_person
 from core.clock import local_today
 from core.i18n import gettext as _
 
@@ -124,7 +125,11 @@ class LookupController(Controller):
             return Redirect("/?expirou=1")
         today = local_today(access.clock)
         creditors = await debts_of_person(access.db, session.cpf_hash, today)
-        return Template("site/debts.html", context={"creditors": creditors, "today": today})
+        agreements = await agreements_of_person(access.db, session.cpf_hash)
+        return Template(
+            "site/debts.html",
+            context={"creditors": creditors, "today": today, "agreements": agreements},
+        )
 
     @post("/sair", name="site.logout")
     async def logout(self, request: AnyRequest) -> Redirect:

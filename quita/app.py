@@ -30,6 +30,7 @@ from core.db import Database, Scope
 from core.i18n import install_translations
 from core.settings import Settings
 from core.tasks import set_task_sender
+from debtor_site.agreements import AgreementsController
 from debtor_site.lookup import LookupController
 from debtor_site.pages import PublicPagesController
 from integrations.mail import transport_for
@@ -149,6 +150,7 @@ def create_app(
             healthz,
             PublicPagesController,
             LookupController,
+            AgreementsController,
             SignInController,
             WorkspaceController,
             MembersController,

@@ -48,6 +48,7 @@ class TenantData:
     debt_ids: list[uuid.UUID] = field(default_factory=list)
     debtor_names: list[str] = field(default_factory=list)
     contracts: list[str] = field(default_factory=list)
+    cpfs: list[str] = field(default_factory=list)
     portfolio_id: uuid.UUID | None = None
 
     @property
@@ -135,6 +136,7 @@ async def make_tenant(
             data.debt_ids.append(debt.id)
             data.debtor_names.append(name)
             data.contracts.append(contract)
+            data.cpfs.append(cpf)
         await session.commit()
     async with db.session(Scope.tenant(tenant.id)) as session:
         from sqlalchemy import select

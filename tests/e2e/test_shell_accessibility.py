@@ -104,7 +104,7 @@ async def test_sign_in_and_search_by_keyboard_alone(browser, live_server, shots)
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-async def test_look_up_and_verify_by_keyboard_with_axe_on_every_step(
+async def test_look_up_verify_and_agree_by_keyboard_with_axe_on_every_step(
     browser, live_server, shots, viewport
 ):
     context = await browser.new_context(viewport=VIEWPORTS[viewport], locale="pt-BR")
@@ -125,4 +125,18 @@ async def test_look_up_and_verify_by_keyboard_with_axe_on_every_step(
     text = await page.inner_text("main")
     assert live_server.world.a.tenant.name in text and live_server.world.b.tenant.name in text
     await page.screenshot(path=str(shots / f"site-{viewport}-debts.png"), full_page=True)
+    # Choose an offer and accept it, by keyboard.
+    await page.focus("a[href^='/ofertas/']")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/ofertas/**")
+    assert await _serious(page) == []
+    await page.screenshot(path=str(shots / f"site-{viewport}-offer.png"), full_page=True)
+    await page.focus("#f-reason")
+    await page.keyboard.press("ArrowDown")
+    await page.focus("main form button[type=submit]")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/acordos/**")
+    assert await _serious(page) == []
+    assert "Seu acordo com" in await page.inner_text("main")
+    await page.screenshot(path=str(shots / f"site-{viewport}-agreement.png"), full_page=True)
     await context.close()

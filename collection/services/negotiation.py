@@ -1,0 +1,193 @@
+"""Accepting an offer on the debtor site: exactly once, only as it was disclosed.
+
+The offers are computed again at acceptance from the debts and the creditor's policy of
+today. An offer whose validity passed, or that the policy no longer gives as it was
+shown, is refused with the reason. The idempotency key carried by the form makes a
+double click or a retried request find the agreement the first one made.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from collection.domain.agreements import Agreement as DomainAgreement
+from collection.domain.documents import mask_cpf
+from collection.domain.offers import Offer
+from collection.domain.simulation import offer_to_dict, rate_text
+from collection.models import (
+    Agreement,
+    AgreementDebt,
+    AgreementInstallment,
+    Debt,
+    Debtor,
+    DebtStatus,
+)
+from collection.services.debtor_view import CreditorView, debts_of_person, policy_of
+from core.db import Database, Scope
+from core.i18n import gettext as _
+from tenants.models import Tenant
+from tenants.services import audit
+from tenants.services.audit import Actor
+
+REASONS = ("unemployment", "illness", "income_drop", "other_debts", "forgot", "other")
+
+
+class OfferUnavailable(Exception):
+    """The offer cannot be accepted; ``message`` says why, for the person."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Presented:
+    """What the person saw: the offer's code, its total and its validity."""
+
+    code: str
+    total: int
+    valid_until: date
+
+
+async def offer_for(
+    db: Database, cpf_hash: str, tenant_id: uuid.UUID, code: str, on: date
+) -> tuple[CreditorView, Offer]:
+    """Today's offer ``code`` of one creditor for this person, or OfferUnavailable."""
+    creditor = next(
+        (c for c in await debts_of_person(db, cpf_hash, on) if c.tenant_id == tenant_id), None
+    )
+    offer = next((o for o in creditor.offers if o.code == code), None) if creditor else None
+    if creditor is None or offer is None:
+        raise OfferUnavailable(_("This offer is no longer available. See today's offers."))
+    return creditor, offer
+
+
+async def accept(
+    db: Database,
+    cpf_hash: str,
+    tenant_id: uuid.UUID,
+    presented: Presented,
+    *,
+    key: str,
+    reason: str,
+    reason_text: str,
+    on: date,
+    now: datetime,
+    ip: str,
+) -> uuid.UUID:
+    """Turn the presented offer into an agreement; returns its id (the same on a retry)."""
+    existing = await agreement_by_key(db, key)
+    if existing is not None:
+        return existing
+    if on > presented.valid_until:
+        raise OfferUnavailable(
+            _("This offer expired on %(date)s. See today's offers.")
+            % {"date": presented.valid_until.strftime("%d/%m/%Y")}
+        )
+    creditor, offer = await offer_for(db, cpf_hash, tenant_id, presented.code, on)
+    if offer.total != presented.total:
+        raise OfferUnavailable(
+            _("The creditor's conditions changed since this offer was shown. See today's offers.")
+        )
+    async with db.session(Scope.tenant(tenant_id)) as session:
+        tenant = await session.get_one(Tenant, tenant_id)
+        debtor = await session.scalar(select(Debtor).where(Debtor.cpf_hash == cpf_hash))
+        if debtor is None:  # pragma: no cover - the offer exists, so the debtor does
+            raise OfferUnavailable(_("This offer is no longer available. See today's offers."))
+        by_contract = {d.contract: d.id for d in creditor.debts}
+        debt_ids = [by_contract[ref] for ref in offer.debts]
+        terms = DomainAgreement.from_offer(offer, on, policy_of(tenant).grace_days)
+        agreement = Agreement(
+            id=uuid.uuid4(),
+            debtor_id=debtor.id,
+            offer_code=offer.code,
+            kind=offer.kind.value,
+            status=terms.status.value,
+            balance=offer.balance,
+            discount=offer.discount,
+            total=offer.total,
+            down_payment=offer.down_payment,
+            monthly_rate=rate_text(offer.monthly_rate),
+            cet_yearly=rate_text(offer.cet_yearly),
+            grace_days=policy_of(tenant).grace_days,
+            accepted_on=on,
+            reason=reason if reason in REASONS else "",
+            reason_text=reason_text.strip()[:500],
+            idempotency_key=key[:64],
+            terms=offer_to_dict(offer),
+            installments=[
+                AgreementInstallment(number=i.number, due_date=i.due_date, amount=i.amount)
+                for i in terms.installments
+            ],
+        )
+        session.add(agreement)
+        session.add_all(AgreementDebt(agreement_id=agreement.id, debt_id=d) for d in debt_ids)
+        # Only debts still open may enter an agreement (another tab may have taken them).
+        taken = await session.execute(
+            update(Debt)
+            .where(Debt.id.in_(debt_ids), Debt.status == DebtStatus.OPEN)
+            .values(status=DebtStatus.IN_AGREEMENT)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(taken, "rowcount", 0) != len(debt_ids):
+            raise OfferUnavailable(_("These debts already have an agreement."))
+        audit.record(
+            session,
+            Actor(None, f"devedor {mask_cpf(debtor.cpf)}", ip, tenant_id),
+            "agreement.created",
+            target=str(agreement.id),
+            details={"offer": offer.code, "total": offer.total, "reason": agreement.reason},
+        )
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            again = await agreement_by_key(db, key)
+            if again is None:
+                raise
+            return again
+        return agreement.id
+
+
+async def agreement_by_key(db: Database, key: str) -> uuid.UUID | None:
+    async with db.session(Scope.system()) as session:
+        found: uuid.UUID | None = await session.scalar(
+            select(Agreement.id).where(Agreement.idempotency_key == key[:64])
+        )
+        return found
+
+
+async def agreement_of_person(
+    db: Database, cpf_hash: str, agreement_id: uuid.UUID
+) -> tuple[Agreement, Tenant] | None:
+    """An agreement of this person (any creditor), with its installments, or None."""
+    async with db.session(Scope.system()) as session:
+        row = (
+            await session.execute(
+                select(Agreement, Tenant)
+                .join(Debtor, Debtor.id == Agreement.debtor_id)
+                .join(Tenant, Tenant.id == Agreement.tenant_id)
+                .where(Agreement.id == agreement_id, Debtor.cpf_hash == cpf_hash)
+                .options(selectinload(Agreement.installments))
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+
+async def agreements_of_person(db: Database, cpf_hash: str) -> list[tuple[Agreement, Tenant]]:
+    """Every agreement this person made, newest first."""
+    async with db.session(Scope.system()) as session:
+        rows = await session.execute(
+            select(Agreement, Tenant)
+            .join(Debtor, Debtor.id == Agreement.debtor_id)
+            .join(Tenant, Tenant.id == Agreement.tenant_id)
+            .where(Debtor.cpf_hash == cpf_hash)
+            .order_by(Agreement.created_at.desc())
+        )
+        return [(a, t) for a, t in rows.all()]

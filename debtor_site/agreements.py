@@ -1,0 +1,120 @@
+"""Choosing an offer, accepting it (exactly once) and seeing the agreement."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import date
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from collection.models import DebtorSession
+from collection.services.debtor_access import DebtorAccess
+from collection.services.negotiation import (
+    REASONS,
+    OfferUnavailable,
+    Presented,
+    accept,
+    agreement_of_person,
+    offer_for,
+)
+from core.clock import local_today
+from debtor_site.lookup import COOKIE
+
+AnyRequest = Request[Any, Any, Any]
+
+
+async def verified(request: AnyRequest) -> DebtorSession | None:
+    """The person's verified session, or None (then the page sends them to look-up)."""
+    access: DebtorAccess = request.app.state.debtor_access
+    session = await access.current(request.cookies.get(COOKIE, ""))
+    return session if session is not None and session.verified_at is not None else None
+
+
+class AgreementsController(Controller):
+    path = "/"
+
+    @get("/ofertas/{tenant_id:uuid}/{code:str}", name="site.offer")
+    async def offer(
+        self, request: AnyRequest, tenant_id: FromPath[uuid.UUID], code: FromPath[str]
+    ) -> Template | Redirect:
+        person = await verified(request)
+        if person is None:
+            return Redirect("/?expirou=1")
+        access: DebtorAccess = request.app.state.debtor_access
+        try:
+            creditor, offer = await offer_for(
+                access.db, person.cpf_hash, tenant_id, code[:30], local_today(access.clock)
+            )
+        except OfferUnavailable as exc:
+            return Template(
+                "site/offer_unavailable.html", status_code=409, context={"message": exc.message}
+            )
+        return Template(
+            "site/offer.html",
+            context={
+                "creditor": creditor,
+                "offer": offer,
+                "reasons": REASONS,
+                "key": secrets.token_hex(16),
+            },
+        )
+
+    @post("/ofertas/{tenant_id:uuid}/{code:str}/aceitar", name="site.accept")
+    async def accept_offer(
+        self, request: AnyRequest, tenant_id: FromPath[uuid.UUID], code: FromPath[str]
+    ) -> Template | Redirect:
+        person = await verified(request)
+        if person is None:
+            return Redirect("/?expirou=1")
+        form = await request.form()
+        access: DebtorAccess = request.app.state.debtor_access
+        try:
+            presented = Presented(
+                code=code[:30],
+                total=int(str(form.get("total", ""))),
+                valid_until=date.fromisoformat(str(form.get("valid_until"))),
+            )
+            key = str(form.get("key", ""))
+            if len(key) < 16:
+                raise ValueError("idempotency key")
+        except ValueError:
+            return Template(
+                "site/offer_unavailable.html", status_code=400, context={"message": None}
+            )
+        try:
+            agreement_id = await accept(
+                access.db,
+                person.cpf_hash,
+                tenant_id,
+                presented,
+                key=key,
+                reason=str(form.get("reason", "")),
+                reason_text=str(form.get("reason_text", "")),
+                on=local_today(access.clock),
+                now=access.clock.now(),
+                ip=request.client.host if request.client else "",
+            )
+        except OfferUnavailable as exc:
+            return Template(
+                "site/offer_unavailable.html", status_code=409, context={"message": exc.message}
+            )
+        return Redirect(f"/acordos/{agreement_id}")
+
+    @get("/acordos/{agreement_id:uuid}", name="site.agreement")
+    async def agreement(
+        self, request: AnyRequest, agreement_id: FromPath[uuid.UUID]
+    ) -> Template | Redirect:
+        person = await verified(request)
+        if person is None:
+            return Redirect("/?expirou=1")
+        access: DebtorAccess = request.app.state.debtor_access
+        found = await agreement_of_person(access.db, person.cpf_hash, agreement_id)
+        if found is None:
+            raise NotFoundException()
+        agreement, tenant = found
+        return Template("site/agreement.html", context={"agreement": agreement, "tenant": tenant})
