@@ -9,11 +9,14 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from collection.domain.affordability import choose_affordable
+from collection.domain.money import InvalidAmount, parse_brl
 from collection.models import DebtorSession
 from collection.services.debtor_access import DebtorAccess
+from collection.services.debtor_view import debts_of_person
 from collection.services.negotiation import (
     REASONS,
     OfferUnavailable,
@@ -23,6 +26,7 @@ from collection.services.negotiation import (
     offer_for,
 )
 from core.clock import local_today
+from core.i18n import gettext as _
 from debtor_site.lookup import COOKIE
 
 AnyRequest = Request[Any, Any, Any]
@@ -104,6 +108,56 @@ class AgreementsController(Controller):
                 "site/offer_unavailable.html", status_code=409, context={"message": exc.message}
             )
         return Redirect(f"/acordos/{agreement_id}")
+
+    @get("/plano", name="site.fit")
+    async def fit(
+        self,
+        request: AnyRequest,
+        credor: FromQuery[uuid.UUID],
+        valor: FromQuery[str] = "",
+        renda: FromQuery[str] = "",
+    ) -> Template | Redirect:
+        """The plan that fits what the person says they can pay a month (and their income)."""
+        person = await verified(request)
+        if person is None:
+            return Redirect("/?expirou=1")
+        access: DebtorAccess = request.app.state.debtor_access
+        today = local_today(access.clock)
+        creditor = next(
+            (
+                c
+                for c in await debts_of_person(access.db, person.cpf_hash, today)
+                if c.tenant_id == credor
+            ),
+            None,
+        )
+        if creditor is None:
+            raise NotFoundException()
+        errors: dict[str, str] = {}
+        budget = income = None
+        try:
+            budget = parse_brl(valor)
+        except InvalidAmount:
+            errors["valor"] = _("Type an amount, for example 150,00.")
+        if renda.strip():
+            try:
+                income = parse_brl(renda)
+            except InvalidAmount:
+                errors["renda"] = _("Type an amount, for example 2.500,00.")
+        result = None
+        if not errors and budget is not None:
+            result = choose_affordable(creditor.offers, budget, income)
+        return Template(
+            "site/fit.html",
+            status_code=400 if errors else 200,
+            context={
+                "creditor": creditor,
+                "result": result,
+                "errors": errors,
+                "valor": valor,
+                "renda": renda,
+            },
+        )
 
     @get("/acordos/{agreement_id:uuid}", name="site.agreement")
     async def agreement(

@@ -132,3 +132,31 @@ async def test_offer_pages_need_a_verified_session(client, world):
         },
     )
     assert posted.status_code in (302, 303)
+
+
+async def test_the_plan_that_fits_the_monthly_budget(client, world):
+    await _verified(client, world)
+    fits = await client.get("/plano", params={"credor": str(world.a.id), "valor": "300,00"})
+    assert fits.status_code == 200
+    assert "Este plano cabe" in fits.text
+    amounts = [int(a.replace(".", "")) for a in re.findall(r"× de R\$\xa0([\d.]+),\d\d", fits.text)]
+    assert amounts and amounts[0] <= 300
+    assert f"/ofertas/{world.a.id}/" in fits.text
+
+
+async def test_no_plan_leaves_less_than_the_minimo_existencial(client, world):
+    await _verified(client, world)
+    # Income R$ 700,00: any installment above R$ 100,00 would leave less than R$ 600,00.
+    none = await client.get(
+        "/plano", params={"credor": str(world.a.id), "valor": "300,00", "renda": "700,00"}
+    )
+    assert none.status_code == 200
+    assert "Nenhum plano cabe" in none.text or all(
+        int(a.replace(".", "")) <= 100 for a in re.findall(r"× de R\$\xa0([\d.]+),\d\d", none.text)
+    )
+
+
+async def test_a_budget_that_is_not_an_amount_gets_a_field_error(client, world):
+    await _verified(client, world)
+    bad = await client.get("/plano", params={"credor": str(world.a.id), "valor": "muito"})
+    assert bad.status_code == 400 and "Digite um valor" in bad.text
