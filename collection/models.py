@@ -287,3 +287,25 @@ class AgreementDebt(TenantOwned, Base):
     debt_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("debts.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class Dispute(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """A person contests a debt; its collection is frozen until the creditor answers."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (Index("ix_disputes_tenant_status", "tenant_id", "status"),)
+
+    debt_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("debts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # not_mine | wrong_amount | already_paid
+    text: Mapped[str] = mapped_column(String(1000), default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | answered
+    outcome: Mapped[str] = mapped_column(String(20), default="")  # upheld | rejected
+    answer: Mapped[str] = mapped_column(String(1000), default="")
+    answered_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    debt: Mapped[Debt] = relationship()

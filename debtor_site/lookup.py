@@ -12,9 +12,11 @@ from litestar.response import Redirect, Response, Template
 from collection.domain.documents import InvalidDocument
 from collection.services.debtor_access import AccessRefused, DebtorAccess
 from collection.services.debtor_view import debts_of_person
+from collection.services.disputes import contacts_of_person
 from collection.services.negotiation import agreements_of_person
 from core.clock import local_today
 from core.i18n import gettext as _
+from core.security import mask_email, mask_phone
 
 AnyRequest = Request[Any, Any, Any]
 COOKIE = "quita_debtor"
@@ -126,9 +128,17 @@ class LookupController(Controller):
         today = local_today(access.clock)
         creditors = await debts_of_person(access.db, session.cpf_hash, today)
         agreements = await agreements_of_person(access.db, session.cpf_hash)
+        contacts = await contacts_of_person(access.db, session.cpf_hash)
         return Template(
             "site/debts.html",
-            context={"creditors": creditors, "today": today, "agreements": agreements},
+            context={
+                "creditors": creditors,
+                "today": today,
+                "agreements": agreements,
+                "contacts": contacts,
+                "mask_email": mask_email,
+                "mask_phone": mask_phone,
+            },
         )
 
     @post("/sair", name="site.logout")

@@ -33,9 +33,11 @@ from core.tasks import set_task_sender
 from debtor_site.agreements import AgreementsController
 from debtor_site.lookup import LookupController
 from debtor_site.pages import PublicPagesController
+from debtor_site.rights import RightsController
 from integrations.mail import transport_for
 from portal.accounts import AccountsController
 from portal.auth import StaffAuthMiddleware
+from portal.disputes import DisputesController
 from portal.imports import ImportsController
 from portal.members import MembersController
 from portal.signin import SignInController
@@ -151,11 +153,13 @@ def create_app(
             PublicPagesController,
             LookupController,
             AgreementsController,
+            RightsController,
             SignInController,
             WorkspaceController,
             MembersController,
             AccountsController,
             ImportsController,
+            DisputesController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

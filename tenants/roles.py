@@ -40,6 +40,7 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "tenant:audit:read"
     REPORTS_READ = "tenant:reports:read"
     SETTINGS_EDIT = "tenant:settings:edit"
+    DISPUTES_ANSWER = "tenant:disputes:answer"
 
 
 _ALL = frozenset(Permission)
@@ -51,6 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.ACCOUNTS_READ,
             Permission.ACCOUNTS_WORK,
+            Permission.DISPUTES_ANSWER,
             Permission.PORTFOLIOS_IMPORT,
             Permission.REPORTS_READ,
         }

@@ -18,6 +18,7 @@ from collection.domain.offers import Offer, make_offers
 from collection.domain.policy import NegotiationPolicy
 from collection.domain.policy_file import load_policy_toml
 from collection.models import Debt, Debtor, DebtStatus
+from collection.services.disputes import disputed_debt_ids
 from core.db import Database, Scope
 from tenants.models import Tenant
 
@@ -33,6 +34,7 @@ class DebtView:
     original_amount: int
     status: DebtStatus
     valuation: v.Valuation | None  # None for a debt that is no longer open
+    disputed: bool = False
 
     @property
     def prescribed(self) -> bool:
@@ -78,7 +80,9 @@ async def debts_of_person(db: Database, cpf_hash: str, on: date) -> list[Credito
             .options(selectinload(Debt.items))
             .order_by(Tenant.name, Debt.due_date)
         )
-        for debt, tenant in rows.all():
+        found = rows.all()
+        frozen = await disputed_debt_ids(session, [debt.id for debt, _ in found])
+        for debt, tenant in found:
             view = creditors.setdefault(
                 tenant.id,
                 CreditorView(
@@ -97,7 +101,8 @@ async def debts_of_person(db: Database, cpf_hash: str, on: date) -> list[Credito
                     items=tuple(v.DebtItem(i.amount, i.due_date) for i in debt.items),
                 )
                 valuation = v.valuate(domain_debt, on, terms=policy.charges)
-                open_debts.setdefault(tenant.id, []).append(domain_debt)
+                if debt.id not in frozen:  # a disputed debt is not offered until answered
+                    open_debts.setdefault(tenant.id, []).append(domain_debt)
             view.debts.append(
                 DebtView(
                     id=debt.id,
@@ -107,6 +112,7 @@ async def debts_of_person(db: Database, cpf_hash: str, on: date) -> list[Credito
                     original_amount=debt.original_amount,
                     status=debt.status,
                     valuation=valuation,
+                    disputed=debt.id in frozen,
                 )
             )
     for tenant_id, debts in open_debts.items():
