@@ -309,3 +309,17 @@ class Dispute(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
 
     debt: Mapped[Debt] = relationship()
+
+
+class DebtorCode(UUIDPrimaryKey, Base):
+    """A one-time code sent to a contact on file, to prove a CPF on the debtor site."""
+
+    __tablename__ = "debtor_codes"
+
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    # None when the CPF has no e-mail on file: nothing is sent, the answer looks the same.
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -57,6 +57,28 @@ def parse_birth_date(text: str) -> date | None:
         return None
 
 
+def _refused(exc: AccessRefused, destination: str | None, *, code_sent: bool = False) -> Template:
+    """The same answer for a wrong date, a wrong code and a CPF without debts."""
+    if exc.wait_minutes:
+        message = _("Too many attempts. For your safety, wait %(n)s minutes and try again.") % {
+            "n": exc.wait_minutes
+        }
+        status = 429
+    else:
+        message = _("We could not confirm your details. Check what you typed and try again.")
+        status = 400
+    return Template(
+        "site/verify.html",
+        status_code=status,
+        context={
+            "errors": {},
+            "alert": message,
+            "destination": destination,
+            "code_sent": code_sent,
+        },
+    )
+
+
 class LookupController(Controller):
     path = "/"
 
@@ -81,7 +103,15 @@ class LookupController(Controller):
             return Redirect("/?expirou=1")
         if session.verified_at is not None:
             return Redirect("/minhas-dividas")
-        return Template("site/verify.html", context={"errors": {}})
+        return Template(
+            "site/verify.html",
+            context={
+                "errors": {},
+                "destination": await _access(request).code_destination(
+                    request.cookies.get(COOKIE, "")
+                ),
+            },
+        )
 
     @post("/verificar", name="site.verify")
     async def verify(self, request: AnyRequest) -> Template | Redirect:
@@ -98,23 +128,45 @@ class LookupController(Controller):
                 context={
                     "errors": {
                         "birth_date": _("Type the date as day/month/year, for example 15/04/1985.")
-                    }
+                    },
+                    "destination": await access.code_destination(token),
                 },
             )
         try:
             verified = await access.verify_birth_date(token, born, ip=_ip(request))
         except AccessRefused as exc:
-            if exc.wait_minutes:
-                message = _(
-                    "Too many attempts. For your safety, wait %(n)s minutes and try again."
-                ) % {"n": exc.wait_minutes}
-                return Template(
-                    "site/verify.html", status_code=429, context={"errors": {}, "alert": message}
-                )
-            failed = _("We could not confirm your details. Check the date and try again.")
-            return Template(
-                "site/verify.html", status_code=400, context={"errors": {}, "alert": failed}
+            return _refused(exc, await access.code_destination(token))
+        response = Redirect("/minhas-dividas")
+        _set_cookie(request, response, verified)
+        return response
+
+    @post("/verificar/codigo", name="site.send_code")
+    async def send_code(self, request: AnyRequest) -> Template | Redirect:
+        access = _access(request)
+        token = request.cookies.get(COOKIE, "")
+        if await access.current(token) is None:
+            return Redirect("/?expirou=1")
+        try:
+            sent_to = await access.send_code(token, ip=_ip(request))
+        except AccessRefused as exc:
+            return _refused(exc, await access.code_destination(token))
+        return Template(
+            "site/verify.html", context={"errors": {}, "destination": sent_to, "code_sent": True}
+        )
+
+    @post("/verificar/codigo/confirmar", name="site.verify_code")
+    async def verify_code(self, request: AnyRequest) -> Template | Redirect:
+        form = await request.form()
+        access = _access(request)
+        token = request.cookies.get(COOKIE, "")
+        if await access.current(token) is None:
+            return Redirect("/?expirou=1")
+        try:
+            verified = await access.verify_code(
+                token, str(form.get("code", ""))[:12], ip=_ip(request)
             )
+        except AccessRefused as exc:
+            return _refused(exc, await access.code_destination(token), code_sent=True)
         response = Redirect("/minhas-dividas")
         _set_cookie(request, response, verified)
         return response

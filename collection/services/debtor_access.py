@@ -2,23 +2,32 @@
 
 Nothing about debts is read before the proof. Starting a look-up does not touch the
 debts at all, so its answer and its timing are the same for a CPF with and without
-debts; the proof runs the same query either way and fails with the same message.
-Failures are limited per CPF and per address in a sliding window.
+debts. The proofs (date of birth on file, or a one-time code e-mailed to the address on
+file) run the same queries either way and fail with the same message; for a CPF with no
+e-mail on file the code page shows a stable decoy address and sends nothing. Failures
+are limited per CPF and per address in a sliding window.
 """
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import normalize_cpf
-from collection.models import Debtor, DebtorAttempt, DebtorSession
+from collection.models import Contact, ContactKind, Debtor, DebtorAttempt, DebtorCode, DebtorSession
 from core.clock import Clock
 from core.db import Database, Scope
-from core.security import keyed_hash, new_token, token_digest
+from core.mail import queue_email
+from core.security import keyed_hash, mask_email, new_token, token_digest
+
+_DECOY_DOMAINS = ("gmail.com", "hotmail.com", "outlook.com", "yahoo.com.br", "uol.com.br")
+_DECOY_LETTERS = "abcdefghijlmnoprstv"
 
 
 class AccessRefused(Exception):
@@ -35,6 +44,8 @@ class AccessRules:
     window_minutes: int = 60
     max_failures_per_cpf: int = 5
     max_failures_per_ip: int = 20
+    code_minutes: int = 10
+    codes_per_session: int = 3
 
 
 class DebtorAccess:
@@ -79,62 +90,88 @@ class DebtorAccess:
                 return None
             return found
 
+    # -- proofs ---------------------------------------------------------------------------
+
     async def verify_birth_date(self, token: str, birth_date: date | None, *, ip: str) -> str:
         """Prove the CPF with the date of birth on file; returns a new session token."""
-        now = self.clock.now()
-        since = now - timedelta(minutes=self.rules.window_minutes)
         async with self.db.session(Scope.system()) as session:
-            pending = await session.get(DebtorSession, token_digest(token))
-            if pending is None or pending.expires_at <= now:
-                raise AccessRefused()
-            cpf_hash = pending.cpf_hash
-            failures = (
-                select(func.count()).select_from(DebtorAttempt).where(DebtorAttempt.at >= since)
-            )
-            by_cpf = int(
-                await session.scalar(failures.where(DebtorAttempt.cpf_hash == cpf_hash)) or 0
-            )
-            by_ip = int(await session.scalar(failures.where(DebtorAttempt.ip == ip)) or 0)
-            if by_cpf >= self.rules.max_failures_per_cpf or by_ip >= self.rules.max_failures_per_ip:
-                oldest = await session.scalar(
-                    select(func.min(DebtorAttempt.at)).where(
-                        DebtorAttempt.at >= since,
-                        (DebtorAttempt.cpf_hash == cpf_hash) | (DebtorAttempt.ip == ip),
-                    )
-                )
-                wait = self.rules.window_minutes
-                if oldest is not None:
-                    wait = max(
-                        1, int((oldest + timedelta(minutes=wait) - now).total_seconds() // 60) + 1
-                    )
-                raise AccessRefused(wait_minutes=wait)
+            pending = await self._pending(session, token, ip)
             # The same query runs whether or not the CPF has debts.
             dates = set(
                 (
                     await session.scalars(
-                        select(Debtor.birth_date).where(Debtor.cpf_hash == cpf_hash)
+                        select(Debtor.birth_date).where(Debtor.cpf_hash == pending.cpf_hash)
                     )
                 ).all()
             )
             if birth_date is None or birth_date not in dates:
-                session.add(DebtorAttempt(id=uuid.uuid4(), cpf_hash=cpf_hash, ip=ip[:45], at=now))
-                await session.commit()
-                raise AccessRefused()
-            await session.delete(pending)
-            fresh = new_token()
+                await self._fail(session, pending.cpf_hash, ip)
+            return await self._verified(session, pending, ip)
+
+    async def code_destination(self, token: str) -> str | None:
+        """The masked e-mail a code would go to (a decoy when there is none on file)."""
+        pending = await self.current(token)
+        if pending is None:
+            return None
+        async with self.db.session(Scope.system()) as session:
+            email = await self._email_on_file(session, pending.cpf_hash)
+        return mask_email(email.value) if email is not None else self._decoy(pending.cpf_hash)
+
+    async def send_code(self, token: str, *, ip: str) -> str:
+        """E-mail a one-time code to the address on file; returns the masked address."""
+        now = self.clock.now()
+        async with self.db.session(Scope.system()) as session:
+            pending = await self._pending(session, token, ip)
+            sent = await session.scalar(
+                select(func.count())
+                .select_from(DebtorCode)
+                .where(DebtorCode.session_id == pending.id, DebtorCode.expires_at > now)
+            )
+            if int(sent or 0) >= self.rules.codes_per_session:
+                raise AccessRefused(wait_minutes=self.rules.code_minutes)
+            email = await self._email_on_file(session, pending.cpf_hash)
+            code = f"{secrets.randbelow(1_000_000):06d}"
             session.add(
-                DebtorSession(
-                    id=token_digest(fresh),
-                    cpf_hash=cpf_hash,
-                    verified_at=now,
-                    created_at=now,
-                    expires_at=now + timedelta(minutes=self.rules.session_minutes),
-                    ip=ip[:45],
+                DebtorCode(
+                    id=uuid.uuid4(),
+                    session_id=pending.id,
+                    code_hash=self._code_hash(code),
+                    contact_id=email.id if email is not None else None,
+                    expires_at=now + timedelta(minutes=self.rules.code_minutes),
                 )
             )
-            await session.execute(delete(DebtorAttempt).where(DebtorAttempt.cpf_hash == cpf_hash))
+            if email is not None:
+                queue_email(
+                    session,
+                    to=email.value,
+                    template="debtor_code",
+                    context={"code": code, "minutes": self.rules.code_minutes},
+                )
             await session.commit()
-        return fresh
+        return mask_email(email.value) if email is not None else self._decoy(pending.cpf_hash)
+
+    async def verify_code(self, token: str, code: str, *, ip: str) -> str:
+        """Prove the CPF with the code e-mailed to it; returns a new session token."""
+        now = self.clock.now()
+        async with self.db.session(Scope.system()) as session:
+            pending = await self._pending(session, token, ip)
+            codes = (
+                await session.scalars(
+                    select(DebtorCode).where(
+                        DebtorCode.session_id == pending.id,
+                        DebtorCode.used_at.is_(None),
+                        DebtorCode.expires_at > now,
+                        DebtorCode.contact_id.is_not(None),
+                    )
+                )
+            ).all()
+            digest = self._code_hash(code.strip())
+            match = next((c for c in codes if hmac.compare_digest(c.code_hash, digest)), None)
+            if match is None:
+                await self._fail(session, pending.cpf_hash, ip)
+            assert match is not None
+            match.used_at = now
+            return await self._verified(session, pending, ip)
 
     async def end(self, token: str) -> None:
         async with self.db.session(Scope.system()) as session:
@@ -142,3 +179,82 @@ class DebtorAccess:
                 delete(DebtorSession).where(DebtorSession.id == token_digest(token))
             )
             await session.commit()
+
+    # -- shared steps -----------------------------------------------------------------------
+
+    async def _pending(self, session: AsyncSession, token: str, ip: str) -> DebtorSession:
+        """The unverified session, after checking the failure limits."""
+        now = self.clock.now()
+        pending = await session.get(DebtorSession, token_digest(token))
+        if pending is None or pending.expires_at <= now:
+            raise AccessRefused()
+        since = now - timedelta(minutes=self.rules.window_minutes)
+        failures = select(func.count()).select_from(DebtorAttempt).where(DebtorAttempt.at >= since)
+        by_cpf = int(
+            await session.scalar(failures.where(DebtorAttempt.cpf_hash == pending.cpf_hash)) or 0
+        )
+        by_ip = int(await session.scalar(failures.where(DebtorAttempt.ip == ip)) or 0)
+        if by_cpf >= self.rules.max_failures_per_cpf or by_ip >= self.rules.max_failures_per_ip:
+            oldest = await session.scalar(
+                select(func.min(DebtorAttempt.at)).where(
+                    DebtorAttempt.at >= since,
+                    (DebtorAttempt.cpf_hash == pending.cpf_hash) | (DebtorAttempt.ip == ip),
+                )
+            )
+            raise AccessRefused(wait_minutes=self._wait(oldest, now))
+        return pending
+
+    def _wait(self, oldest: datetime | None, now: datetime) -> int:
+        window = timedelta(minutes=self.rules.window_minutes)
+        if oldest is None:
+            return self.rules.window_minutes
+        return max(1, int((oldest + window - now).total_seconds() // 60) + 1)
+
+    async def _fail(self, session: AsyncSession, cpf_hash: str, ip: str) -> None:
+        session.add(
+            DebtorAttempt(id=uuid.uuid4(), cpf_hash=cpf_hash, ip=ip[:45], at=self.clock.now())
+        )
+        await session.commit()
+        raise AccessRefused()
+
+    async def _verified(self, session: AsyncSession, pending: DebtorSession, ip: str) -> str:
+        """Swap the pending session for a verified one (a new token: no fixation)."""
+        now = self.clock.now()
+        cpf_hash = pending.cpf_hash
+        await session.delete(pending)
+        fresh = new_token()
+        session.add(
+            DebtorSession(
+                id=token_digest(fresh),
+                cpf_hash=cpf_hash,
+                verified_at=now,
+                created_at=now,
+                expires_at=now + timedelta(minutes=self.rules.session_minutes),
+                ip=ip[:45],
+            )
+        )
+        await session.execute(delete(DebtorAttempt).where(DebtorAttempt.cpf_hash == cpf_hash))
+        await session.commit()
+        return fresh
+
+    async def _email_on_file(self, session: AsyncSession, cpf_hash: str) -> Contact | None:
+        found: Contact | None = await session.scalar(
+            select(Contact)
+            .join(Debtor, Debtor.id == Contact.debtor_id)
+            .where(
+                Debtor.cpf_hash == cpf_hash,
+                Contact.kind == ContactKind.EMAIL,
+                Contact.not_mine_at.is_(None),
+            )
+            .order_by(Contact.created_at, Contact.id)
+            .limit(1)
+        )
+        return found
+
+    def _decoy(self, cpf_hash: str) -> str:
+        seed = keyed_hash(self.cpf_hash_key, "decoy:" + cpf_hash)
+        letter = _DECOY_LETTERS[int(seed[:4], 16) % len(_DECOY_LETTERS)]
+        return f"{letter}***@{_DECOY_DOMAINS[int(seed[4:8], 16) % len(_DECOY_DOMAINS)]}"
+
+    def _code_hash(self, code: str) -> str:
+        return keyed_hash(self.cpf_hash_key, "code:" + code)

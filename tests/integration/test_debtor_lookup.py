@@ -12,7 +12,9 @@ from core.db import Scope
 from tests.conftest import csrf_from
 from tests.factories import valid_cpf
 
-TOKENS = re.compile(r'value="[0-9a-f]{40,}"|"x-csrftoken": "[0-9a-f]+"')
+# Tokens differ by nature, and so does the masked address offered for a code (the real
+# one, or a stable decoy for a CPF with no e-mail on file).
+TOKENS = re.compile(r'value="[0-9a-f]{40,}"|"x-csrftoken": "[0-9a-f]+"|[a-z]\*\*\*@[\w.]+')
 
 
 async def _start(client, cpf: str):
@@ -142,3 +144,54 @@ async def test_prescribed_debts_are_labelled_and_never_offered(client, world, db
     text = (await client.get("/minhas-dividas")).text
     assert "OLD-1" in text and "prescrita" in text
     assert "Formas de quitar" not in text
+
+
+async def _send_code(client):
+    page = await client.get("/verificar")
+    return await client.post("/verificar/codigo", data={"_csrf_token": csrf_from(page.text)})
+
+
+async def _enter_code(client, code: str):
+    page = await client.get("/verificar")
+    return await client.post(
+        "/verificar/codigo/confirmar", data={"code": code, "_csrf_token": csrf_from(page.text)}
+    )
+
+
+async def test_a_code_emailed_to_the_address_on_file_proves_the_cpf(client, world, outbox):
+    await _start(client, world.shared_cpf)
+    sent = await _send_code(client)
+    assert sent.status_code == 200 and "Enviamos um código" in sent.text
+    address = f"{world.a.debtor_names[0].lower()}@example.test"
+    (message,) = await outbox.to(address)
+    code = re.search(r"\b(\d{6})\b", message.subject).group(1)  # type: ignore[union-attr]
+    wrong = await _enter_code(client, "000000" if code != "000000" else "111111")
+    assert wrong.status_code == 400 and "Não foi possível confirmar" in wrong.text
+    done = await _enter_code(client, code)
+    assert done.status_code in (302, 303) and done.headers["location"] == "/minhas-dividas"
+    assert (await client.get("/minhas-dividas")).status_code == 200
+
+
+async def test_a_cpf_without_email_on_file_gets_a_decoy_and_nothing_is_sent(client, db):
+    from sqlalchemy import func
+
+    from core.mail import OutboundEmail
+
+    async with db.session(Scope.system()) as session:
+        before = await session.scalar(select(func.count()).select_from(OutboundEmail))
+    await _start(client, valid_cpf(random.Random()))
+    page = await client.get("/verificar")
+    decoy = re.search(r"[a-z]\*\*\*@[\w.]+", page.text).group(0)  # type: ignore[union-attr]
+    sent = await _send_code(client)
+    assert sent.status_code == 200 and decoy in sent.text
+    assert (await _enter_code(client, "123456")).status_code == 400
+    async with db.session(Scope.system()) as session:
+        assert await session.scalar(select(func.count()).select_from(OutboundEmail)) == before
+
+
+async def test_codes_per_session_are_limited(client, world):
+    await _start(client, world.shared_cpf)
+    for _ in range(3):
+        assert (await _send_code(client)).status_code == 200
+    blocked = await _send_code(client)
+    assert blocked.status_code == 429 and "aguarde" in blocked.text
