@@ -323,3 +323,19 @@ class DebtorCode(UUIDPrimaryKey, Base):
     expires_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PrivacyRequest(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """A data-subject request made on the debtor site (LGPD art. 18), shown to the creditor."""
+
+    __tablename__ = "privacy_requests"
+    __table_args__ = (Index("ix_privacy_requests_tenant_created", "tenant_id", "created_at"),)
+
+    debtor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("debtors.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # opt_out | correction | copy | not_mine
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    debtor: Mapped[Debtor] = relationship()

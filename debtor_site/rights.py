@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
+from collection.models import ContactKind
+from collection.services import privacy
 from collection.services.debtor_access import DebtorAccess
 from collection.services.disputes import (
     KINDS,
@@ -67,6 +70,59 @@ class RightsController(Controller):
                 context={"debt": debt, "kinds": KINDS, "errors": {"kind": exc.message}},
             )
         return Redirect("/minhas-dividas?contestada=1")
+
+    @post("/direitos/parar", name="site.stop_channel")
+    async def stop(self, request: AnyRequest) -> Redirect:
+        person = await verified(request)
+        if person is None:
+            return Redirect("/?expirou=1")
+        form = await request.form()
+        access: DebtorAccess = request.app.state.debtor_access
+        try:
+            kind = ContactKind(str(form.get("channel", "")))
+        except ValueError:
+            return Redirect("/minhas-dividas")
+        await privacy.stop_channel(access.db, person.cpf_hash, kind, access.clock.now())
+        return Redirect("/minhas-dividas?parado=1")
+
+    @post("/direitos/contato", name="site.add_contact")
+    async def add_contact(self, request: AnyRequest) -> Redirect | Template:
+        person = await verified(request)
+        if person is None:
+            return Redirect("/?expirou=1")
+        form = await request.form()
+        access: DebtorAccess = request.app.state.debtor_access
+        try:
+            kind = ContactKind(str(form.get("kind", "")))
+            await privacy.add_contact(
+                access.db,
+                person.cpf_hash,
+                kind,
+                str(form.get("value", ""))[:254],
+                access.clock.now(),
+            )
+        except ValueError as exc:
+            message = exc.message if isinstance(exc, privacy.ContactRefused) else None
+            return Template(
+                "site/offer_unavailable.html", status_code=400, context={"message": message}
+            )
+        return Redirect("/minhas-dividas?contato-novo=1")
+
+    @get("/direitos/copia", name="site.data_copy")
+    async def data_copy(self, request: AnyRequest) -> Response[bytes] | Redirect:
+        person = await verified(request)
+        if person is None:
+            return Redirect("/?expirou=1")
+        access: DebtorAccess = request.app.state.debtor_access
+        data = await privacy.copy_of_data(access.db, person.cpf_hash, access.clock.now())
+        return Response(
+            json.dumps(data, ensure_ascii=False, indent=2).encode(),
+            media_type="application/json; charset=utf-8",
+            headers={
+                "content-disposition": 'attachment; filename="meus-dados-quita.json"',
+                "cache-control": "no-store",
+            },
+        )
 
     @post("/contatos/{contact_id:uuid}/nao-e-meu", name="site.not_mine")
     async def not_mine(self, request: AnyRequest, contact_id: FromPath[uuid.UUID]) -> Redirect:

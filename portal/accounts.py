@@ -13,7 +13,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import mask_cpf
-from collection.services import accounts
+from collection.services import accounts, privacy
 from portal.auth import provide_principal, provide_tenant_session, requires
 from tenants.roles import Permission
 from tenants.services import audit
@@ -78,6 +78,16 @@ class AccountsController(Controller):
             raise NotFoundException() from exc
         return Template(
             "portal/debt.html", context={"principal": principal, "debt": debt, "mask_cpf": mask_cpf}
+        )
+
+    @get("/privacy", name="portal.privacy")
+    async def privacy_requests(
+        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> Template:
+        requests = await privacy.tenant_requests(session)
+        return Template(
+            "portal/privacy.html",
+            context={"principal": principal, "requests": requests, "mask_cpf": mask_cpf},
         )
 
     @get("/audit", name="portal.audit", guards=[requires(Permission.AUDIT_READ)])

@@ -121,3 +121,50 @@ async def test_a_made_up_debt_or_contact_is_not_found(client, world):
         f"/contatos/{uuid.uuid4()}/nao-e-meu", data={"_csrf_token": csrf_from(page)}
     )
     assert missing.status_code == 404
+
+
+async def test_stopping_a_channel_correcting_a_contact_and_a_copy_of_the_data(client, world, db):
+    import json
+
+    from collection.models import ContactKind, PrivacyRequest
+
+    page = await _verified(client, world)
+    stopped = await client.post(
+        "/direitos/parar", data={"channel": "email", "_csrf_token": csrf_from(page)}
+    )
+    assert stopped.status_code in (302, 303)
+    bad = await client.post(
+        "/direitos/contato", data={"kind": "phone", "value": "123", "_csrf_token": csrf_from(page)}
+    )
+    assert bad.status_code == 400 and "DDD" in bad.text
+    added = await client.post(
+        "/direitos/contato",
+        data={"kind": "phone", "value": "(11) 98765-4321", "_csrf_token": csrf_from(page)},
+    )
+    assert added.status_code in (302, 303)
+    copy = await client.get("/direitos/copia")
+    assert copy.status_code == 200 and "attachment" in copy.headers["content-disposition"]
+    data = json.loads(copy.content)
+    assert {c["creditor"]["name"] for c in data["creditors"]} == {
+        world.a.tenant.legal_name,
+        world.b.tenant.legal_name,
+    }
+    assert any(x["value"] == "+5511987654321" for c in data["creditors"] for x in c["contacts"])
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        contacts = (
+            await session.scalars(select(Contact).where(Contact.debtor_id == world.a.debtor_ids[0]))
+        ).all()
+        emails = [c for c in contacts if c.kind == ContactKind.EMAIL]
+        assert emails and all(c.opted_out_at is not None for c in emails)
+        kinds = set((await session.scalars(select(PrivacyRequest.kind))).all())
+    assert kinds == {"opt_out", "correction", "copy"}
+    # The creditor sees the requests in the portal.
+    client.cookies.clear()
+    await login(client, world.a.users[Role.VIEWER], PASSWORD)
+    portal = await client.get("/portal/privacy")
+    assert portal.status_code == 200
+    assert "parar mensagens" in portal.text and "cópia dos dados" in portal.text
+    client.cookies.clear()
+    await login(client, world.b.users[Role.VIEWER], PASSWORD)
+    other = await client.get("/portal/privacy")
+    assert world.a.debtor_names[0] not in other.text
