@@ -14,7 +14,6 @@ from litestar.response import Redirect, Template
 
 from collection.domain.affordability import choose_affordable
 from collection.domain.money import InvalidAmount, parse_brl
-from collection.models import DebtorSession
 from collection.services.debtor_access import DebtorAccess
 from collection.services.debtor_view import debts_of_person
 from collection.services.negotiation import (
@@ -27,16 +26,9 @@ from collection.services.negotiation import (
 )
 from core.clock import local_today
 from core.i18n import gettext as _
-from debtor_site.lookup import COOKIE
+from debtor_site.lookup import client_ip, verified
 
 AnyRequest = Request[Any, Any, Any]
-
-
-async def verified(request: AnyRequest) -> DebtorSession | None:
-    """The person's verified session, or None (then the page sends them to look-up)."""
-    access: DebtorAccess = request.app.state.debtor_access
-    session = await access.current(request.cookies.get(COOKIE, ""))
-    return session if session is not None and session.verified_at is not None else None
 
 
 class AgreementsController(Controller):
@@ -101,7 +93,7 @@ class AgreementsController(Controller):
                 reason_text=str(form.get("reason_text", "")),
                 on=local_today(access.clock),
                 now=access.clock.now(),
-                ip=request.client.host if request.client else "",
+                ip=client_ip(request),
             )
         except OfferUnavailable as exc:
             return Template(

@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from collection.domain.documents import InvalidDocument
+from collection.models import DebtorSession
 from collection.services.debtor_access import AccessRefused, DebtorAccess
 from collection.services.debtor_view import debts_of_person
 from collection.services.disputes import contacts_of_person
@@ -28,7 +29,8 @@ def _access(request: AnyRequest) -> DebtorAccess:
     return access
 
 
-def _ip(request: AnyRequest) -> str:
+def client_ip(request: AnyRequest) -> str:
+    """The client address (uvicorn sets it from the proxy headers it trusts)."""
     return request.client.host if request.client else ""
 
 
@@ -79,6 +81,13 @@ def _refused(exc: AccessRefused, destination: str | None, *, code_sent: bool = F
     )
 
 
+async def verified(request: AnyRequest) -> DebtorSession | None:
+    """The person's verified session, or None (then the page sends them to look-up)."""
+    access: DebtorAccess = request.app.state.debtor_access
+    session = await access.current(request.cookies.get(COOKIE, ""))
+    return session if session is not None and session.verified_at is not None else None
+
+
 class LookupController(Controller):
     path = "/"
 
@@ -87,7 +96,7 @@ class LookupController(Controller):
         form = await request.form()
         raw = str(form.get("cpf", ""))[:30]
         try:
-            token = await _access(request).start(raw, ip=_ip(request))
+            token = await _access(request).start(raw, ip=client_ip(request))
         except InvalidDocument as exc:
             return Template(
                 "site/home.html", status_code=400, context={"errors": {"cpf": str(exc)}, "cpf": raw}
@@ -133,7 +142,7 @@ class LookupController(Controller):
                 },
             )
         try:
-            verified = await access.verify_birth_date(token, born, ip=_ip(request))
+            verified = await access.verify_birth_date(token, born, ip=client_ip(request))
         except AccessRefused as exc:
             return _refused(exc, await access.code_destination(token))
         response = Redirect("/minhas-dividas")
@@ -147,7 +156,7 @@ class LookupController(Controller):
         if await access.current(token) is None:
             return Redirect("/?expirou=1")
         try:
-            sent_to = await access.send_code(token, ip=_ip(request))
+            sent_to = await access.send_code(token, ip=client_ip(request))
         except AccessRefused as exc:
             return _refused(exc, await access.code_destination(token))
         return Template(
@@ -163,7 +172,7 @@ class LookupController(Controller):
             return Redirect("/?expirou=1")
         try:
             verified = await access.verify_code(
-                token, str(form.get("code", ""))[:12], ip=_ip(request)
+                token, str(form.get("code", ""))[:12], ip=client_ip(request)
             )
         except AccessRefused as exc:
             return _refused(exc, await access.code_destination(token), code_sent=True)
@@ -174,8 +183,8 @@ class LookupController(Controller):
     @get("/minhas-dividas", name="site.debts")
     async def debts(self, request: AnyRequest) -> Template | Redirect:
         access = _access(request)
-        session = await access.current(request.cookies.get(COOKIE, ""))
-        if session is None or session.verified_at is None:
+        session = await verified(request)
+        if session is None:
             return Redirect("/?expirou=1")
         today = local_today(access.clock)
         creditors = await debts_of_person(access.db, session.cpf_hash, today)

@@ -21,7 +21,7 @@ from collection.services.disputes import (
     open_dispute,
     report_not_mine,
 )
-from debtor_site.agreements import verified
+from debtor_site.lookup import client_ip, verified
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -58,7 +58,7 @@ class RightsController(Controller):
                 debt_id,
                 str(form.get("kind", "")),
                 str(form.get("text", "")),
-                ip=request.client.host if request.client else "",
+                ip=client_ip(request),
             )
         except LookupError as exc:
             raise NotFoundException() from exc
@@ -136,7 +136,7 @@ class RightsController(Controller):
                 person.cpf_hash,
                 contact_id,
                 now=access.clock.now(),
-                ip=request.client.host if request.client else "",
+                ip=client_ip(request),
             )
         except LookupError as exc:
             raise NotFoundException() from exc
