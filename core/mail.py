@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import Enum, Integer, String, Text, or_, update
+from sqlalchemy import Enum, Integer, LargeBinary, String, Text, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,6 +57,8 @@ class OutboundEmail(UUIDPrimaryKey, Timestamped, Base):
     last_error: Mapped[str] = mapped_column(String(500), default="")
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    attachment_name: Mapped[str] = mapped_column(String(120), default="")
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class EmailMessage:
     subject: str
     body_text: str
     body_html: str
+    attachment_name: str = ""
+    attachment: bytes | None = None  # a PDF (the only kind we send)
 
 
 class MailTransport(Protocol):
@@ -96,9 +100,15 @@ def render_email(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def queue_email(
-    session: AsyncSession, *, to: str, template: str, context: dict[str, Any]
+    session: AsyncSession,
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    attachment: tuple[str, bytes] | None = None,
 ) -> OutboundEmail:
-    """Write an e-mail to the outbox and ask a worker to deliver it after commit."""
+    """Write an e-mail (and an optional PDF attachment) to the outbox; a worker delivers
+    it after commit."""
     subject, text, html = render_email(template, context)
     email = OutboundEmail(
         id=uuid.uuid4(),
@@ -107,6 +117,8 @@ def queue_email(
         body_text=text,
         body_html=html,
         template=template,
+        attachment_name=attachment[0] if attachment else "",
+        attachment=attachment[1] if attachment else None,
     )
     session.add(email)
     email_id = email.id
@@ -150,7 +162,14 @@ async def deliver(
             row = await session.get(OutboundEmail, email_id)
             return row.status.value if row else "missing"
         row = await session.get_one(OutboundEmail, email_id)
-        message = EmailMessage(row.to_address, row.subject, row.body_text, row.body_html)
+        message = EmailMessage(
+            row.to_address,
+            row.subject,
+            row.body_text,
+            row.body_html,
+            row.attachment_name,
+            row.attachment,
+        )
         try:
             await transport.send(message)
         except Exception as exc:

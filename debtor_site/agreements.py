@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from collection.domain.affordability import choose_affordable
 from collection.domain.money import InvalidAmount, parse_brl
@@ -24,6 +24,7 @@ from collection.services.negotiation import (
     agreement_of_person,
     offer_for,
 )
+from collection.services.terms_pdf import agreement_pdf
 from core.clock import local_today
 from core.i18n import gettext as _
 from debtor_site.lookup import client_ip, verified
@@ -162,5 +163,26 @@ class AgreementsController(Controller):
         found = await agreement_of_person(access.db, person.cpf_hash, agreement_id)
         if found is None:
             raise NotFoundException()
-        agreement, tenant = found
+        agreement, tenant, _name = found
         return Template("site/agreement.html", context={"agreement": agreement, "tenant": tenant})
+
+    @get("/acordos/{agreement_id:uuid}/termo.pdf", name="site.agreement_pdf")
+    async def agreement_terms(
+        self, request: AnyRequest, agreement_id: FromPath[uuid.UUID]
+    ) -> Response[bytes] | Redirect:
+        person = await verified(request)
+        if person is None:
+            return Redirect("/?expirou=1")
+        access: DebtorAccess = request.app.state.debtor_access
+        found = await agreement_of_person(access.db, person.cpf_hash, agreement_id)
+        if found is None:
+            raise NotFoundException()
+        agreement, tenant, name = found
+        return Response(
+            agreement_pdf(agreement, tenant, name),
+            media_type="application/pdf",
+            headers={
+                "content-disposition": 'attachment; filename="termo-de-acordo.pdf"',
+                "cache-control": "no-store",
+            },
+        )

@@ -20,6 +20,13 @@ def _mime(message: EmailMessage, sender: str) -> MimeMessage:
     mime.set_content(message.body_text)
     if message.body_html:
         mime.add_alternative(message.body_html, subtype="html")
+    if message.attachment:
+        mime.add_attachment(
+            message.attachment,
+            maintype="application",
+            subtype="pdf",
+            filename=message.attachment_name or "documento.pdf",
+        )
     return mime
 
 

@@ -17,20 +17,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from collection.domain.agreements import Agreement as DomainAgreement
-from collection.domain.documents import mask_cpf
+from collection.domain.documents import format_cnpj, mask_cpf
 from collection.domain.offers import Offer
 from collection.domain.simulation import offer_to_dict, rate_text
 from collection.models import (
     Agreement,
     AgreementDebt,
     AgreementInstallment,
+    Contact,
+    ContactKind,
     Debt,
     Debtor,
     DebtStatus,
 )
 from collection.services.debtor_view import CreditorView, debts_of_person, policy_of
+from collection.services.terms_pdf import agreement_pdf
 from core.db import Database, Scope
+from core.i18n import brl, local_date
 from core.i18n import gettext as _
+from core.mail import queue_email
 from tenants.models import Tenant
 from tenants.services import audit
 from tenants.services.audit import Actor
@@ -137,6 +142,31 @@ async def accept(
         )
         if getattr(taken, "rowcount", 0) != len(debt_ids):
             raise OfferUnavailable(_("These debts already have an agreement."))
+        email = await session.scalar(
+            select(Contact.value)
+            .where(
+                Contact.debtor_id == debtor.id,
+                Contact.kind == ContactKind.EMAIL,
+                Contact.opted_out_at.is_(None),
+                Contact.not_mine_at.is_(None),
+            )
+            .order_by(Contact.created_at)
+            .limit(1)
+        )
+        if email is not None:
+            queue_email(
+                session,
+                to=email,
+                template="agreement_terms",
+                context={
+                    "name": debtor.name,
+                    "creditor": tenant.legal_name,
+                    "cnpj": format_cnpj(tenant.cnpj),
+                    "date": local_date(on),
+                    "total": brl(offer.total),
+                },
+                attachment=("termo-de-acordo.pdf", agreement_pdf(agreement, tenant, debtor.name)),
+            )
         audit.record(
             session,
             Actor(None, f"devedor {mask_cpf(debtor.cpf)}", ip, tenant_id),
@@ -165,19 +195,20 @@ async def agreement_by_key(db: Database, key: str) -> uuid.UUID | None:
 
 async def agreement_of_person(
     db: Database, cpf_hash: str, agreement_id: uuid.UUID
-) -> tuple[Agreement, Tenant] | None:
-    """An agreement of this person (any creditor), with its installments, or None."""
+) -> tuple[Agreement, Tenant, str] | None:
+    """An agreement of this person (any creditor) with its installments, its creditor and
+    the person's name there, or None."""
     async with db.session(Scope.system()) as session:
         row = (
             await session.execute(
-                select(Agreement, Tenant)
+                select(Agreement, Tenant, Debtor.name)
                 .join(Debtor, Debtor.id == Agreement.debtor_id)
                 .join(Tenant, Tenant.id == Agreement.tenant_id)
                 .where(Agreement.id == agreement_id, Debtor.cpf_hash == cpf_hash)
                 .options(selectinload(Agreement.installments))
             )
         ).first()
-        return None if row is None else (row[0], row[1])
+        return None if row is None else (row[0], row[1], row[2])
 
 
 async def agreements_of_person(db: Database, cpf_hash: str) -> list[tuple[Agreement, Tenant]]:

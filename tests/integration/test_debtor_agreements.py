@@ -160,3 +160,21 @@ async def test_a_budget_that_is_not_an_amount_gets_a_field_error(client, world):
     await _verified(client, world)
     bad = await client.get("/plano", params={"credor": str(world.a.id), "valor": "muito"})
     assert bad.status_code == 400 and "Digite um valor" in bad.text
+
+
+async def test_the_terms_are_a_pdf_and_are_emailed_with_it(client, world, outbox):
+    debts_page = await _verified(client, world)
+    offer_page = await client.get(_offer_links(debts_page, world.b.id)[-1])
+    form = _form(offer_page.text)
+    action = form.pop("_action")
+    agreement_url = (await client.post(action, data=form)).headers["location"]
+    page = await client.get(agreement_url)
+    assert f"{agreement_url}/termo.pdf" in page.text
+    pdf = await client.get(f"{agreement_url}/termo.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    address = f"{world.b.debtor_names[0].lower()}@example.test"
+    (message,) = await outbox.to(address)
+    assert world.b.tenant.legal_name in message.subject
+    assert message.attachment_name == "termo-de-acordo.pdf"
+    assert message.attachment is not None and message.attachment.startswith(b"%PDF")

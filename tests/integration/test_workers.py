@@ -146,11 +146,19 @@ async def test_smtp_transport_talks_to_a_real_smtp_server(tmp_path):
     try:
         transport = SmtpTransport(MailSettings(smtp_host="127.0.0.1", smtp_port=port))
         await transport.send(
-            EmailMessage("pessoa@example.test", "Assunto", "Corpo", "<p>Corpo</p>")
+            EmailMessage(
+                "pessoa@example.test",
+                "Assunto",
+                "Corpo",
+                "<p>Corpo</p>",
+                "termo.pdf",
+                b"%PDF-1.4 test",
+            )
         )
     finally:
         controller.stop()
     assert received and b"Subject: Assunto" in received[0]
+    assert b'Content-Disposition: attachment; filename="termo.pdf"' in received[0]
 
 
 async def test_password_reset_mail_is_enqueued_after_commit(client, app, world, outbox, db):
