@@ -80,6 +80,12 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
     )
 
 
+@get("/ping", name="ping", media_type="text/plain")
+async def ping() -> str:
+    """A plain-text liveness answer that touches nothing (the baseline of the benches)."""
+    return "ok"
+
+
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
     return not request.url.path.startswith(("/api", "/healthz"))
 
@@ -150,6 +156,7 @@ def create_app(
     app = Litestar(
         route_handlers=[
             healthz,
+            ping,
             PublicPagesController,
             LookupController,
             AgreementsController,

@@ -49,6 +49,11 @@ async def test_portal_root_is_the_staff_login(client):
     assert 'name="password"' in response.text
 
 
+async def test_ping_answers_plain_text(client):
+    response = await client.get("/ping")
+    assert response.status_code == 200 and response.text == "ok"
+
+
 async def test_healthz_checks_database_and_broker(client):
     response = await client.get("/healthz")
     assert response.status_code == 200

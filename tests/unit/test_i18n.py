@@ -65,3 +65,14 @@ def test_money_and_dates_are_formatted_for_brazil():
     assert brl(123456) == "R$\u00a01.234,56"
     assert brl(-5) == "-R$\u00a00,05"
     assert local_date(date(2024, 3, 5)) == "05/03/2024"
+
+
+def test_percentages_are_written_the_brazilian_way():
+    from decimal import Decimal
+
+    from core.i18n import percent
+
+    assert percent(Decimal("0.0199")) == "1,99%"
+    assert percent("0.26684") == "26,68%"
+    assert percent(0) == "0,00%"
+    assert percent("12.5") == "1.250,00%"
