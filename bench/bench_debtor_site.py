@@ -54,13 +54,26 @@ async def _seed(url: str, rows: int, folder: Path) -> None:
     db = Database(url)
     try:
         async with db.session(Scope.system()) as session:
-            tenant = await create_tenant(session, slug="bench-site", name="Bench",
-                                         legal_name="Bench Ltda.", cnpj=_cnpj(), address="")
+            tenant = await create_tenant(
+                session,
+                slug="bench-site",
+                name="Bench",
+                legal_name="Bench Ltda.",
+                cnpj=_cnpj(),
+                address="",
+            )
             await session.commit()
-        importer = PortfolioImporter(db, cpf_hash_key=SECRET,
-                                     limits=ImportLimits(max_bytes=2 * 1024**3))
-        await importer.run(tenant.id, path, portfolio="Bench", today=date(2026, 11, 1),
-                           now=datetime.now(UTC), dry_run=False)
+        importer = PortfolioImporter(
+            db, cpf_hash_key=SECRET, limits=ImportLimits(max_bytes=2 * 1024**3)
+        )
+        await importer.run(
+            tenant.id,
+            path,
+            portfolio="Bench",
+            today=date(2026, 11, 1),
+            now=datetime.now(UTC),
+            dry_run=False,
+        )
     finally:
         await db.dispose()
 
@@ -78,16 +91,18 @@ async def _verified_cookie(base: str, person: int) -> httpx.Cookies:
         return client.cookies
 
 
-async def _load(bases: list[str], path: str, cookies: list[httpx.Cookies], seconds: float,
-                concurrency: int) -> tuple[int, int, list[float]]:
+async def _load(
+    bases: list[str], path: str, cookies: list[httpx.Cookies], seconds: float, concurrency: int
+) -> tuple[int, int, list[float]]:
     latencies: list[float] = []
     errors = 0
     deadline = time.monotonic() + seconds
 
     async def worker(n: int) -> None:
         nonlocal errors
-        async with httpx.AsyncClient(base_url=bases[n % len(bases)],
-                                     cookies=cookies[n % len(cookies)], timeout=10) as client:
+        async with httpx.AsyncClient(
+            base_url=bases[n % len(bases)], cookies=cookies[n % len(cookies)], timeout=10
+        ) as client:
             while time.monotonic() < deadline:
                 started = time.perf_counter()
                 try:
@@ -107,8 +122,10 @@ def _report(name: str, count: int, errors: int, latencies: list[float], seconds:
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
     rps = count / seconds
-    print(f"{name:<16} requests={count:,} rps={rps:,.0f} p50={p50:.1f}ms p99={p99:.1f}ms "
-          f"errors={errors}")
+    print(
+        f"{name:<16} requests={count:,} rps={rps:,.0f} p50={p50:.1f}ms p99={p99:.1f}ms "
+        f"errors={errors}"
+    )
     return rps
 
 
@@ -129,16 +146,28 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             # generate() makes about one person per two contracts of three installments.
             asyncio.run(_seed(url, args.debtors * 6, Path(tmp)))
-            env = {**os.environ, "QUITA_ENV": "production", "SECRET_KEY": SECRET,
-                   "CPF_HASH_KEY": SECRET, "DATABASE_URL": url.replace("+asyncpg", ""),
-                   "BROKER_URL": "redis://127.0.0.1:6379/14", "SECURE_COOKIES": "0",
-                   "LOG_LEVEL": "WARNING", "QUITA_VAR_DIR": tmp}
+            env = {
+                **os.environ,
+                "QUITA_ENV": "production",
+                "SECRET_KEY": SECRET,
+                "CPF_HASH_KEY": SECRET,
+                "DATABASE_URL": url.replace("+asyncpg", ""),
+                "BROKER_URL": "redis://127.0.0.1:6379/14",
+                "SECURE_COOKIES": "0",
+                "LOG_LEVEL": "WARNING",
+                "QUITA_VAR_DIR": tmp,
+            }
             ports = [_free_port(), _free_port()]
             quita = str(Path(sys.executable).with_name("quita"))
             for port in ports:
-                procs.append(subprocess.Popen([quita, "web", "--port", str(port)], env=env,
-                                              stdout=subprocess.DEVNULL,
-                                              stderr=subprocess.DEVNULL))
+                procs.append(
+                    subprocess.Popen(
+                        [quita, "web", "--port", str(port)],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
             bases = [f"http://127.0.0.1:{p}" for p in ports]
             for base in bases:
                 for _ in range(100):
@@ -150,16 +179,18 @@ def main() -> None:
 
             async def run() -> None:
                 people = [100_000_000 + k * 7919 % (args.debtors // 2) for k in range(16)]
-                cookies = [await _verified_cookie(bases[i % 2], p)
-                           for i, p in enumerate(people)]
-                page = await _load(bases, "/minhas-dividas", cookies, args.seconds,
-                                   args.concurrency)
+                cookies = [await _verified_cookie(bases[i % 2], p) for i, p in enumerate(people)]
+                page = await _load(
+                    bases, "/minhas-dividas", cookies, args.seconds, args.concurrency
+                )
                 plain = await _load(bases, "/ping", cookies, args.seconds, args.concurrency)
                 page_rps = _report("/minhas-dividas", *page, args.seconds)
                 ping_rps = _report("/ping", *plain, args.seconds)
-                print(f"ratio page/ping = {page_rps / ping_rps:.2f} (target >= 0.30); "
-                      f"target p99 < 100 ms, no errors; debtors={args.debtors:,}, "
-                      f"2 web processes, {args.concurrency} clients, {args.seconds:.0f}s each")
+                print(
+                    f"ratio page/ping = {page_rps / ping_rps:.2f} (target >= 0.30); "
+                    f"target p99 < 100 ms, no errors; debtors={args.debtors:,}, "
+                    f"2 web processes, {args.concurrency} clients, {args.seconds:.0f}s each"
+                )
 
             asyncio.run(run())
     finally:
