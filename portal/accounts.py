@@ -60,9 +60,15 @@ class AccountsController(Controller):
             debtor = await accounts.get_debtor(session, debtor_id)
         except accounts.AccountNotFound as exc:
             raise NotFoundException() from exc
+        agreements = await accounts.agreements_of_debtor(session, debtor.id)
         return Template(
             "portal/debtor.html",
-            context={"principal": principal, "debtor": debtor, "mask_cpf": mask_cpf},
+            context={
+                "principal": principal,
+                "debtor": debtor,
+                "mask_cpf": mask_cpf,
+                "agreements": agreements,
+            },
         )
 
     @get("/debts/{debt_id:uuid}", name="portal.debt")

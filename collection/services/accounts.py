@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from collection.models import Debt, DebtItem, Debtor, DebtStatus
+from collection.models import Agreement, Debt, DebtItem, Debtor, DebtStatus
 
 
 class AccountNotFound(LookupError):
@@ -94,6 +94,17 @@ async def get_debtor(session: AsyncSession, debtor_id: uuid.UUID) -> Debtor:
     if debtor is None:
         raise AccountNotFound(debtor_id)
     return debtor
+
+
+async def agreements_of_debtor(session: AsyncSession, debtor_id: uuid.UUID) -> Sequence[Agreement]:
+    """The debtor's agreements at the current tenant, newest first, with installments."""
+    rows = await session.scalars(
+        select(Agreement)
+        .where(Agreement.debtor_id == debtor_id)
+        .options(selectinload(Agreement.installments))
+        .order_by(Agreement.created_at.desc())
+    )
+    return rows.all()
 
 
 async def get_debt(session: AsyncSession, debt_id: uuid.UUID) -> Debt:

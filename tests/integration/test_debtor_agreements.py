@@ -70,6 +70,18 @@ async def test_accepting_an_offer_creates_one_agreement_with_its_schedule(client
             select(AuditEvent).where(AuditEvent.action == "agreement.created")
         )
         assert event is not None and event.tenant_id == world.a.id
+    # The creditor sees the agreement and why the person fell behind.
+    from tenants.roles import Role
+    from tests.conftest import login
+    from tests.factories import PASSWORD
+
+    debtor_cookie = client.cookies.get("quita_debtor")
+    client.cookies.clear()
+    await login(client, world.a.users[Role.VIEWER], PASSWORD)
+    portal = await client.get(f"/portal/debtors/{world.a.debtor_ids[0]}")
+    assert "desemprego" in portal.text and "Perdi o emprego em março." in portal.text
+    client.cookies.clear()
+    client.cookies.set("quita_debtor", debtor_cookie or "", domain="testserver.local", path="/")
     # The debts page now shows the agreement and no more offers from that creditor.
     after = (await client.get("/minhas-dividas")).text
     assert f"/acordos/{agreement.id}" in after
