@@ -8,12 +8,14 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from collection.domain.affordability import choose_affordable
 from collection.domain.money import InvalidAmount, parse_brl
+from collection.models import DebtorSession
 from collection.services.debtor_access import DebtorAccess
 from collection.services.debtor_view import debts_of_person
 from collection.services.negotiation import (
@@ -27,22 +29,24 @@ from collection.services.negotiation import (
 from collection.services.terms_pdf import agreement_pdf
 from core.clock import local_today
 from core.i18n import gettext as _
-from debtor_site.lookup import client_ip, verified
+from debtor_site.lookup import PERSON, client_ip
 
 AnyRequest = Request[Any, Any, Any]
 
 
 class AgreementsController(Controller):
     path = "/"
+    dependencies = PERSON
 
     @get("/ofertas/{tenant_id:uuid}/{code:str}", name="site.offer")
     async def offer(
-        self, request: AnyRequest, tenant_id: FromPath[uuid.UUID], code: FromPath[str]
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+        tenant_id: FromPath[uuid.UUID],
+        code: FromPath[str],
     ) -> Template | Redirect:
-        person = await verified(request)
-        if person is None:
-            return Redirect("/?expirou=1")
-        access: DebtorAccess = request.app.state.debtor_access
         try:
             creditor, offer = await offer_for(
                 access.db, person.cpf_hash, tenant_id, code[:30], local_today(access.clock)
@@ -63,13 +67,14 @@ class AgreementsController(Controller):
 
     @post("/ofertas/{tenant_id:uuid}/{code:str}/aceitar", name="site.accept")
     async def accept_offer(
-        self, request: AnyRequest, tenant_id: FromPath[uuid.UUID], code: FromPath[str]
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+        tenant_id: FromPath[uuid.UUID],
+        code: FromPath[str],
     ) -> Template | Redirect:
-        person = await verified(request)
-        if person is None:
-            return Redirect("/?expirou=1")
         form = await request.form()
-        access: DebtorAccess = request.app.state.debtor_access
         try:
             presented = Presented(
                 code=code[:30],
@@ -106,15 +111,13 @@ class AgreementsController(Controller):
     async def fit(
         self,
         request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
         credor: FromQuery[uuid.UUID],
         valor: FromQuery[str] = "",
         renda: FromQuery[str] = "",
     ) -> Template | Redirect:
         """The plan that fits what the person says they can pay a month (and their income)."""
-        person = await verified(request)
-        if person is None:
-            return Redirect("/?expirou=1")
-        access: DebtorAccess = request.app.state.debtor_access
         today = local_today(access.clock)
         creditor = next(
             (
@@ -154,12 +157,12 @@ class AgreementsController(Controller):
 
     @get("/acordos/{agreement_id:uuid}", name="site.agreement")
     async def agreement(
-        self, request: AnyRequest, agreement_id: FromPath[uuid.UUID]
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+        agreement_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        person = await verified(request)
-        if person is None:
-            return Redirect("/?expirou=1")
-        access: DebtorAccess = request.app.state.debtor_access
         found = await agreement_of_person(access.db, person.cpf_hash, agreement_id)
         if found is None:
             raise NotFoundException()
@@ -168,12 +171,12 @@ class AgreementsController(Controller):
 
     @get("/acordos/{agreement_id:uuid}/termo.pdf", name="site.agreement_pdf")
     async def agreement_terms(
-        self, request: AnyRequest, agreement_id: FromPath[uuid.UUID]
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+        agreement_id: FromPath[uuid.UUID],
     ) -> Response[bytes] | Redirect:
-        person = await verified(request)
-        if person is None:
-            return Redirect("/?expirou=1")
-        access: DebtorAccess = request.app.state.debtor_access
         found = await agreement_of_person(access.db, person.cpf_hash, agreement_id)
         if found is None:
             raise NotFoundException()

@@ -7,6 +7,8 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect, Response, Template
 
 from collection.domain.documents import InvalidDocument
@@ -86,6 +88,25 @@ async def verified(request: AnyRequest) -> DebtorSession | None:
     access: DebtorAccess = request.app.state.debtor_access
     session = await access.current(request.cookies.get(COOKIE, ""))
     return session if session is not None and session.verified_at is not None else None
+
+
+async def provide_person(request: AnyRequest) -> DebtorSession:
+    """The verified person; without one the page sends them back to look-up."""
+    person = await verified(request)
+    if person is None:
+        raise NotAuthorizedException()
+    return person
+
+
+def provide_access(request: AnyRequest) -> DebtorAccess:
+    return _access(request)
+
+
+# Dependencies of the pages only a verified person may see.
+PERSON = {
+    "person": Provide(provide_person),
+    "access": Provide(provide_access, sync_to_thread=False),
+}
 
 
 class LookupController(Controller):

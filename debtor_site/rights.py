@@ -7,11 +7,12 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
-from collection.models import ContactKind
+from collection.models import ContactKind, DebtorSession
 from collection.services import privacy
 from collection.services.debtor_access import DebtorAccess
 from collection.services.disputes import (
@@ -21,22 +22,23 @@ from collection.services.disputes import (
     open_dispute,
     report_not_mine,
 )
-from debtor_site.lookup import client_ip, verified
+from debtor_site.lookup import PERSON, client_ip
 
 AnyRequest = Request[Any, Any, Any]
 
 
 class RightsController(Controller):
     path = "/"
+    dependencies = PERSON
 
     @get("/contestar/{debt_id:uuid}", name="site.dispute_page")
     async def dispute_page(
-        self, request: AnyRequest, debt_id: FromPath[uuid.UUID]
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+        debt_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        person = await verified(request)
-        if person is None:
-            return Redirect("/?expirou=1")
-        access: DebtorAccess = request.app.state.debtor_access
         debt = await debt_of_person(access.db, person.cpf_hash, debt_id)
         if debt is None:
             raise NotFoundException()
@@ -44,12 +46,12 @@ class RightsController(Controller):
 
     @post("/contestar/{debt_id:uuid}", name="site.dispute")
     async def dispute(
-        self, request: AnyRequest, debt_id: FromPath[uuid.UUID]
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+        debt_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        person = await verified(request)
-        if person is None:
-            return Redirect("/?expirou=1")
-        access: DebtorAccess = request.app.state.debtor_access
         form = await request.form()
         try:
             await open_dispute(
@@ -72,12 +74,13 @@ class RightsController(Controller):
         return Redirect("/minhas-dividas?contestada=1")
 
     @post("/direitos/parar", name="site.stop_channel")
-    async def stop(self, request: AnyRequest) -> Redirect:
-        person = await verified(request)
-        if person is None:
-            return Redirect("/?expirou=1")
+    async def stop(
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+    ) -> Redirect:
         form = await request.form()
-        access: DebtorAccess = request.app.state.debtor_access
         try:
             kind = ContactKind(str(form.get("channel", "")))
         except ValueError:
@@ -86,12 +89,13 @@ class RightsController(Controller):
         return Redirect("/minhas-dividas?parado=1")
 
     @post("/direitos/contato", name="site.add_contact")
-    async def add_contact(self, request: AnyRequest) -> Redirect | Template:
-        person = await verified(request)
-        if person is None:
-            return Redirect("/?expirou=1")
+    async def add_contact(
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+    ) -> Redirect | Template:
         form = await request.form()
-        access: DebtorAccess = request.app.state.debtor_access
         try:
             kind = ContactKind(str(form.get("kind", "")))
             await privacy.add_contact(
@@ -109,11 +113,12 @@ class RightsController(Controller):
         return Redirect("/minhas-dividas?contato-novo=1")
 
     @get("/direitos/copia", name="site.data_copy")
-    async def data_copy(self, request: AnyRequest) -> Response[bytes] | Redirect:
-        person = await verified(request)
-        if person is None:
-            return Redirect("/?expirou=1")
-        access: DebtorAccess = request.app.state.debtor_access
+    async def data_copy(
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+    ) -> Response[bytes] | Redirect:
         data = await privacy.copy_of_data(access.db, person.cpf_hash, access.clock.now())
         return Response(
             json.dumps(data, ensure_ascii=False, indent=2).encode(),
@@ -125,11 +130,13 @@ class RightsController(Controller):
         )
 
     @post("/contatos/{contact_id:uuid}/nao-e-meu", name="site.not_mine")
-    async def not_mine(self, request: AnyRequest, contact_id: FromPath[uuid.UUID]) -> Redirect:
-        person = await verified(request)
-        if person is None:
-            return Redirect("/?expirou=1")
-        access: DebtorAccess = request.app.state.debtor_access
+    async def not_mine(
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+        contact_id: FromPath[uuid.UUID],
+    ) -> Redirect:
         try:
             await report_not_mine(
                 access.db,

@@ -103,9 +103,14 @@ def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 
 def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
-    if request.url.path.startswith("/portal") and request.method == "GET":
-        return Redirect(f"/portal/?next={request.url.path}")
-    return _error_page(request, exc)
+    if request.url.path.startswith("/portal"):
+        if request.method == "GET":
+            return Redirect(f"/portal/?next={request.url.path}")
+        return _error_page(request, exc)
+    if not _wants_html(request):
+        return _error_page(request, exc)
+    # The debtor site: a missing or expired session goes back to look-up.
+    return Redirect("/?expirou=1")
 
 
 def create_app(
