@@ -7,6 +7,9 @@ transaction sets ``quita.scope`` and ``quita.tenant_id``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from core.tenancy import APP_ROLE
 
 ROLE_SQL = [
@@ -55,3 +58,23 @@ def disable_sql(table: str) -> list[str]:
         f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
     ]
+
+
+def protect(op: Any, tables: Sequence[str], *, create_role: bool = False) -> None:
+    """In a migration's upgrade: put ``tables`` under the policy (PostgreSQL only)."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for statement in ROLE_SQL if create_role else []:
+        op.execute(statement)
+    for table in tables:
+        for statement in enable_sql(table):
+            op.execute(statement)
+
+
+def unprotect(op: Any, tables: Sequence[str]) -> None:
+    """In a migration's downgrade: the reverse of ``protect``."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table in tables:
+        for statement in disable_sql(table):
+            op.execute(statement)

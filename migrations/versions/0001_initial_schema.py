@@ -476,19 +476,11 @@ def upgrade() -> None:
     with op.batch_alter_table("debt_items", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_debt_items_tenant_id"), ["tenant_id"], unique=False)
 
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in rls.ROLE_SQL:
-            op.execute(statement)
-        for table in TENANT_TABLES:
-            for statement in rls.enable_sql(table):
-                op.execute(statement)
+    rls.protect(op, TENANT_TABLES, create_role=True)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TENANT_TABLES:
-            for statement in rls.disable_sql(table):
-                op.execute(statement)
+    rls.unprotect(op, TENANT_TABLES)
     with op.batch_alter_table("debt_items", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_debt_items_tenant_id"))
 

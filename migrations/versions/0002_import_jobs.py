@@ -98,17 +98,11 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_import_jobs_tenant_id"), ["tenant_id"], unique=False)
 
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TENANT_TABLES:
-            for statement in rls.enable_sql(table):
-                op.execute(statement)
+    rls.protect(op, TENANT_TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TENANT_TABLES:
-            for statement in rls.disable_sql(table):
-                op.execute(statement)
+    rls.unprotect(op, TENANT_TABLES)
     with op.batch_alter_table("import_jobs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_import_jobs_tenant_id"))
         batch_op.drop_index("ix_import_jobs_tenant_created")

@@ -55,15 +55,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_disputes_tenant_id"), ["tenant_id"], unique=False)
         batch_op.create_index("ix_disputes_tenant_status", ["tenant_id", "status"], unique=False)
 
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in rls.enable_sql("disputes"):
-            op.execute(statement)
+    rls.protect(op, ["disputes"])
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in rls.disable_sql("disputes"):
-            op.execute(statement)
+    rls.unprotect(op, ["disputes"])
     with op.batch_alter_table("disputes", schema=None) as batch_op:
         batch_op.drop_index("ix_disputes_tenant_status")
         batch_op.drop_index(batch_op.f("ix_disputes_tenant_id"))

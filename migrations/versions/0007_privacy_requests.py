@@ -54,15 +54,11 @@ def upgrade() -> None:
             batch_op.f("ix_privacy_requests_tenant_id"), ["tenant_id"], unique=False
         )
 
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in rls.enable_sql("privacy_requests"):
-            op.execute(statement)
+    rls.protect(op, ["privacy_requests"])
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in rls.disable_sql("privacy_requests"):
-            op.execute(statement)
+    rls.unprotect(op, ["privacy_requests"])
     with op.batch_alter_table("privacy_requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_privacy_requests_tenant_id"))
         batch_op.drop_index("ix_privacy_requests_tenant_created")
