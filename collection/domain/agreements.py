@@ -8,8 +8,10 @@ States and the only transitions there are (every one tested):
     late ──oldest overdue installment unpaid past the grace days──▶ broken
     awaiting / active / late ──cancel──▶ cancelled
     awaiting / active / late ──early payoff at present value──▶ paid
+    active / late / paid ──a payment reversed (refund, chargeback)──▶ awaiting or active
 
-``paid``, ``broken`` and ``cancelled`` are final. Rules where DOMAIN.md is silent:
+``broken`` and ``cancelled`` are final; ``paid`` is final except that a reversed payment
+reopens what it had settled. Rules where DOMAIN.md is silent:
 
 - grace days are calendar days after the due date: paying on due date + grace still
   cures; the agreement breaks the day after;
@@ -20,6 +22,9 @@ States and the only transitions there are (every one tested):
 - a payment goes to the installment it was issued for (or the oldest open one); what
   exceeds it settles the next open installments, oldest first; what exceeds the whole
   agreement, or arrives after it ended, is kept as ``credit``, never dropped;
+- a reversed payment comes off the installments it had settled (as its receipt says)
+  and off the credit it left; the agreement goes back to awaiting its first payment if
+  the first installment is open again, otherwise to active, and then to its date;
 - no late charges on agreement installments: the agreement already priced the debt;
 - early payoff (CDC art. 52 §2) is the present value of the open installments at the
   plan's monthly rate, pro rata die (days/30); overdue installments count at face value.
@@ -378,6 +383,36 @@ class Agreement:
         self._move(AgreementStatus.PAID, on, "quitação antecipada")
         return PaymentReceipt(amount, on, tuple(applied), amount - due, self._status)
 
+    def reverse_payment(self, receipt: PaymentReceipt, on: date, reason: str) -> AgreementStatus:
+        """Undo a payment that was refunded or charged back, as ``receipt`` applied it.
+
+        A broken or cancelled agreement keeps its state (only the amounts change); an
+        open or paid one reopens as the installments now stand.
+        """
+        self._check_date(on)
+        items = list(self._installments)
+        index = {item.number: k for k, item in enumerate(items)}
+        for number, part in receipt.applied:
+            if number not in index:
+                raise AgreementError(f"o acordo não tem a parcela {number}")
+            item = items[index[number]]
+            paid = max(0, item.paid - part)
+            settled = item.settled_on if paid + item.waived >= item.amount else None
+            items[index[number]] = replace(item, paid=paid, settled_on=settled)
+        self._installments = tuple(items)
+        self._credit = max(0, self._credit - receipt.credit)
+        if self._status in (AgreementStatus.BROKEN, AgreementStatus.CANCELLED):
+            self._last_event_on = on
+            return self._status
+        if not self._installments[0].is_settled:
+            if self._status is not AgreementStatus.AWAITING_FIRST_PAYMENT:
+                self._move(AgreementStatus.AWAITING_FIRST_PAYMENT, on, reason)
+        elif self._status is AgreementStatus.PAID and not all(
+            i.is_settled for i in self._installments
+        ):
+            self._move(AgreementStatus.ACTIVE, on, reason)
+        return self.advance(on)
+
     # -- internals ---------------------------------------------------------------------
 
     def _after_payment(self, on: date) -> None:
@@ -419,17 +454,26 @@ _TRANSITIONS: dict[AgreementStatus, frozenset[AgreementStatus]] = {
         }
     ),
     AgreementStatus.ACTIVE: frozenset(
-        {AgreementStatus.LATE, AgreementStatus.PAID, AgreementStatus.CANCELLED}
+        {
+            AgreementStatus.AWAITING_FIRST_PAYMENT,
+            AgreementStatus.LATE,
+            AgreementStatus.PAID,
+            AgreementStatus.CANCELLED,
+        }
     ),
     AgreementStatus.LATE: frozenset(
         {
+            AgreementStatus.AWAITING_FIRST_PAYMENT,
             AgreementStatus.ACTIVE,
             AgreementStatus.PAID,
             AgreementStatus.BROKEN,
             AgreementStatus.CANCELLED,
         }
     ),
-    AgreementStatus.PAID: frozenset(),
+    # Only a reversed payment reopens a paid agreement.
+    AgreementStatus.PAID: frozenset(
+        {AgreementStatus.AWAITING_FIRST_PAYMENT, AgreementStatus.ACTIVE}
+    ),
     AgreementStatus.BROKEN: frozenset(),
     AgreementStatus.CANCELLED: frozenset(),
 }

@@ -296,3 +296,57 @@ def test_any_sequence_of_events_keeps_the_books_straight(steps: list[tuple[int, 
             assert agreement.remaining == 0
         dates = [t.on for t in agreement.history]
         assert dates == sorted(dates)
+
+
+def test_refunded_payment_reopens_a_paid_agreement() -> None:
+    agreement = make((10000,))
+    receipt = agreement.receive_payment(10000, DUES[0])
+    assert agreement.status is S.PAID
+    assert agreement.reverse_payment(receipt, DUES[0], "estorno") is S.AWAITING_FIRST_PAYMENT
+    assert agreement.installments[0].paid == 0
+    assert agreement.installments[0].settled_on is None
+    assert agreement.history[-1].reason == "estorno"
+
+
+def test_reversal_of_a_later_installment_keeps_the_agreement_active_then_late() -> None:
+    agreement = make()
+    agreement.receive_payment(10000, DUES[0])
+    second = agreement.receive_payment(30000, DUES[1])
+    assert agreement.reverse_payment(second, DUES[1], "contestação") is S.ACTIVE
+    assert agreement.installments[1].paid == 0
+    assert agreement.advance(DUES[1] + timedelta(days=1)) is S.LATE
+
+
+def test_reversal_after_the_grace_days_breaks_an_agreement_awaiting_payment() -> None:
+    agreement = make()
+    first = agreement.receive_payment(10000, DUES[0])
+    late = DUES[0] + timedelta(days=GRACE + 1)
+    assert agreement.reverse_payment(first, late, "estorno") is S.BROKEN
+
+
+def test_reversal_of_a_broken_agreement_changes_amounts_not_state() -> None:
+    agreement = make()
+    first = agreement.receive_payment(10000, DUES[0])
+    agreement.advance(DUES[1] + timedelta(days=GRACE + 1))
+    assert agreement.status is S.BROKEN
+    assert agreement.reverse_payment(first, DUES[2], "estorno") is S.BROKEN
+    assert agreement.installments[0].paid == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    amounts=st.lists(st.integers(1, 50000), min_size=1, max_size=4),
+    payments=st.lists(st.integers(1, 80000), min_size=1, max_size=5),
+)
+def test_reversing_every_payment_restores_what_was_owed(
+    amounts: list[int], payments: list[int]
+) -> None:
+    agreement = make(tuple(amounts))
+    day = DUES[0]
+    receipts = [agreement.receive_payment(p, day) for p in payments]
+    for receipt in reversed(receipts):
+        agreement.reverse_payment(receipt, day, "estorno")
+    assert [i.paid for i in agreement.installments] == [0] * len(amounts)
+    assert agreement.credit == 0
+    assert agreement.remaining == agreement.total
+    assert agreement.status is S.AWAITING_FIRST_PAYMENT
