@@ -251,6 +251,8 @@ class Agreement(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     # Exactly once: a double click or a retried request carries the same key.
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     terms: Mapped[dict[str, Any]] = mapped_column(JSON)  # the offer as it was disclosed
+    credit: Mapped[int] = mapped_column(BigInteger, default=0)  # paid beyond what was due
+    last_event_on: Mapped[date | None] = mapped_column(Date, default=None)
 
     installments: Mapped[list[AgreementInstallment]] = relationship(
         back_populates="agreement",
@@ -339,3 +341,65 @@ class PrivacyRequest(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
 
     debtor: Mapped[Debtor] = relationship()
+
+
+class PaymentMethod(enum.StrEnum):
+    PIX = "pix"
+    BOLETO = "boleto"
+    CARD = "card"
+
+
+class PaymentStatus(enum.StrEnum):
+    """A payment's life at the gateway; only ``succeeded`` counts towards the agreement."""
+
+    PENDING = "pending"  # waiting for the person (Pix code, boleto, card form)
+    PROCESSING = "processing"  # paid, clearing at the gateway
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"  # charged back
+
+
+class Payment(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """One attempt to pay an agreement installment through the payment gateway."""
+
+    __tablename__ = "payments"
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), index=True
+    )
+    installment_number: Mapped[int] = mapped_column(Integer)
+    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[PaymentStatus] = mapped_column(
+        _enum(PaymentStatus, "payment_status"), default=PaymentStatus.PENDING, index=True
+    )
+    # Sent with every gateway call, so a retried request never charges twice.
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    provider_id: Mapped[str | None] = mapped_column(String(80), unique=True, default=None)
+    pix_code: Mapped[str] = mapped_column(String(1000), default="")
+    boleto_line: Mapped[str] = mapped_column(String(80), default="")
+    voucher_url: Mapped[str] = mapped_column(String(500), default="")
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    paid_on: Mapped[date | None] = mapped_column(Date, default=None)
+    failure: Mapped[str] = mapped_column(String(300), default="")
+    # How the agreement used it ([[installment number, centavos], ...] and the credit
+    # left), so a refund or chargeback reverses exactly that.
+    applied: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    applied_credit: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class GatewayEvent(UUIDPrimaryKey, Base):
+    """A payment-gateway webhook event, stored once by its id before it is applied."""
+
+    __tablename__ = "gateway_events"
+
+    provider_event_id: Mapped[str] = mapped_column(String(80), unique=True)
+    type: Mapped[str] = mapped_column(String(80))
+    account: Mapped[str] = mapped_column(String(80), default="")
+    object_id: Mapped[str] = mapped_column(String(80), default="", index=True)
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(40), default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -80,6 +80,36 @@ class MailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentSettings:
+    """The payment gateway (Stripe). Empty keys: no gateway, unless ``quita run`` starts
+    the local test gateway (localstripe) and fills these in."""
+
+    secret_key: str = ""
+    publishable_key: str = ""
+    webhook_secret: str = ""
+    api_base: str = ""  # empty: Stripe itself; http://127.0.0.1:PORT: the local test gateway
+    js_url: str = "https://js.stripe.com/v3/"
+    webhook_tolerance_seconds: int = 300
+    pix_expires_seconds: int = 24 * 3600
+    boleto_expires_days: int = 3
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.secret_key)
+
+    @property
+    def test_gateway(self) -> bool:
+        """True when the gateway is a local fake (the demo says so on screen)."""
+        return self.api_base.startswith(("http://127.0.0.1", "http://localhost"))
+
+    @property
+    def js_origin(self) -> str:
+        """Scheme and host of Stripe.js, for the content security policy."""
+        scheme, _, rest = self.js_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+@dataclass(frozen=True, slots=True)
 class SecuritySettings:
     """Secrets and the knobs of authentication."""
 
@@ -108,6 +138,7 @@ class Settings:
     broker: BrokerSettings = field(default_factory=BrokerSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    payments: PaymentSettings = field(default_factory=PaymentSettings)
     max_upload_bytes: int = 200 * 1024 * 1024
 
     @property
@@ -158,6 +189,13 @@ class Settings:
                     env.get("SECURE_COOKIES"), env.get("QUITA_ENV") == "production"
                 ),
             ),
+            payments=PaymentSettings(
+                secret_key=env.get("STRIPE_SECRET_KEY", ""),
+                publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", ""),
+                webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
+                api_base=env.get("STRIPE_API_BASE", "").rstrip("/"),
+                js_url=env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+            ),
             max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", str(200 * 1024 * 1024))),
         )
         settings.check()
@@ -177,3 +215,9 @@ class Settings:
                 )
         if self.database.is_sqlite:
             raise ConfigurationError("DATABASE_URL must point to PostgreSQL in production")
+        if self.payments.enabled and not self.payments.webhook_secret:
+            raise ConfigurationError("STRIPE_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY")
+        if self.payments.test_gateway:
+            raise ConfigurationError(
+                "STRIPE_API_BASE must not point to a test gateway in production"
+            )

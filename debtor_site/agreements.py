@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from collection.domain.affordability import choose_affordable
+from collection.domain.agreements import AgreementStatus
 from collection.domain.money import InvalidAmount, parse_brl
 from collection.models import DebtorSession
 from collection.services.debtor_access import DebtorAccess
@@ -26,6 +27,7 @@ from collection.services.negotiation import (
     agreement_of_person,
     offer_for,
 )
+from collection.services.payments import next_installment, payments_of_agreement
 from collection.services.terms_pdf import agreement_pdf
 from core.clock import local_today
 from core.i18n import gettext as _
@@ -167,7 +169,18 @@ class AgreementsController(Controller):
         if found is None:
             raise NotFoundException()
         agreement, tenant, _name = found
-        return Template("site/agreement.html", context={"agreement": agreement, "tenant": tenant})
+        due = next_installment(agreement)
+        return Template(
+            "site/agreement.html",
+            context={
+                "agreement": agreement,
+                "tenant": tenant,
+                "due": due if AgreementStatus(agreement.status).is_open else None,
+                "payments": await payments_of_agreement(access.db, agreement.id),
+                "can_pay": request.app.state.gateway is not None and bool(tenant.stripe_account),
+                "key": secrets.token_hex(16),
+            },
+        )
 
     @get("/acordos/{agreement_id:uuid}/termo.pdf", name="site.agreement_pdf")
     async def agreement_terms(

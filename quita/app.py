@@ -20,11 +20,15 @@ from litestar.exceptions import (
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
-from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from litestar.status_codes import (
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
 from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
 from collection.services.debtor_access import DebtorAccess
+from collection.services.payments import PaymentGateway
 from core.clock import Clock, SystemClock
 from core.db import Database, Scope
 from core.i18n import install_translations
@@ -33,8 +37,10 @@ from core.tasks import set_task_sender
 from debtor_site.agreements import AgreementsController
 from debtor_site.lookup import LookupController
 from debtor_site.pages import PublicPagesController
+from debtor_site.payments import PaymentsController
 from debtor_site.rights import RightsController
 from integrations.mail import transport_for
+from integrations.stripe_gateway import StripeGateway
 from portal.accounts import AccountsController
 from portal.auth import StaffAuthMiddleware
 from portal.disputes import DisputesController
@@ -43,7 +49,8 @@ from portal.members import MembersController
 from portal.signin import SignInController
 from portal.workspace import WorkspaceController
 from quita.logging import configure_logging
-from quita.web import RequestLogMiddleware, SecurityHeadersMiddleware
+from quita.web import RequestLogMiddleware, SecurityHeadersMiddleware, loggable_path
+from quita.webhooks import stripe_webhook
 from tenants.services.auth import AuthService
 from workers.actors import BrokerTaskSender, register
 from workers.broker import broker_is_reachable, build_broker
@@ -102,6 +109,12 @@ def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     )
 
 
+def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Log what broke (with its traceback) and answer a plain 500 page."""
+    log.error("request.failed", path=loggable_path(request.url.path), exc_info=exc)
+    return _error_page(request, HTTPException(status_code=500, detail="Internal Server Error"))
+
+
 def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
     if request.url.path.startswith("/portal"):
         if request.method == "GET":
@@ -114,9 +127,16 @@ def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, run_workers: bool | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    run_workers: bool | None = None,
+    gateway: PaymentGateway | None = None,
 ) -> Litestar:
-    """Build the web app. In the embedded mode workers run inside this process."""
+    """Build the web app. In the embedded mode workers run inside this process.
+
+    ``gateway`` replaces the payment gateway built from the settings (tests).
+    """
     settings = settings or Settings.from_env()
     settings.check()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -166,6 +186,8 @@ def create_app(
             LookupController,
             AgreementsController,
             RightsController,
+            PaymentsController,
+            stripe_webhook,
             SignInController,
             WorkspaceController,
             MembersController,
@@ -199,6 +221,7 @@ def create_app(
             NotFoundException: _error_page,
             PermissionDeniedException: _error_page,
             HTTP_413_REQUEST_ENTITY_TOO_LARGE: _error_page,
+            HTTP_500_INTERNAL_SERVER_ERROR: _server_error,
         },
         on_startup=[startup],
         on_shutdown=[shutdown],
@@ -207,6 +230,10 @@ def create_app(
         logging_config=None,  # structlog is configured by configure_logging()
     )
     app.state.settings = settings
+    app.state.clock = clock
+    if gateway is None and settings.payments.enabled:
+        gateway = StripeGateway(settings.payments)
+    app.state.gateway = gateway
     app.state.broker = broker
     app.state.actors = actors
     app.state.runtime = runtime

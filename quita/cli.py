@@ -39,21 +39,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(load_demo(_settings(), debtors=args.debtors))
 
 
-def _serve(settings: Settings, host: str, port: int, run_workers: bool | None) -> int:
+def _serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    run_workers: bool | None,
+    *,
+    local_gateway: bool = False,
+) -> int:
     import uvicorn
 
+    from integrations import local_gateway as fake
     from quita.app import create_app
 
-    app = create_app(settings, run_workers=run_workers)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        server_header=False,
-    )
+    gateway = None
+    if local_gateway:
+        # No Stripe keys in development: a local fake gateway, so the demo can pay by card.
+        gateway = fake.start()
+        settings = settings.with_changes(payments=gateway.settings)
+        gateway.send_webhooks_to(f"http://127.0.0.1:{port}/webhooks/stripe")
+        print(f"Gateway de pagamento de teste (localstripe) em {gateway.settings.api_base}")
+    try:
+        app = create_app(settings, run_workers=run_workers)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            proxy_headers=True,
+            forwarded_allow_ips="127.0.0.1",
+            server_header=False,
+        )
+    finally:
+        if gateway is not None:
+            gateway.stop()
     return 0
 
 
@@ -65,7 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         "Ctrl-C para parar.",
         flush=True,
     )
-    return _serve(settings, args.host, args.port, run_workers=True)
+    local = not settings.payments.enabled and not settings.production
+    return _serve(settings, args.host, args.port, run_workers=True, local_gateway=local)
 
 
 def cmd_web(args: argparse.Namespace) -> int:

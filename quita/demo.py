@@ -223,6 +223,10 @@ async def load_demo(settings: Settings, *, debtors: int = 300) -> int:
                 name="Assessoria Exemplo de Cobrança",
                 cnpj="12.345.678/0001-95",
             )
+            # Demo connected accounts at the payment gateway (the local test gateway of
+            # `quita run` takes any id; with real keys, set each tenant's own account).
+            for slug, tenant in tenants.items():
+                tenant.stripe_account = "acct_demo_" + slug.replace("-", "_")
             await session.flush()
             grant_agency(session, tenants["loja-exemplo"], agency, commission_rate="0.12")
             credentials: list[tuple[str, str, str]] = []

@@ -32,6 +32,9 @@ class Tenant(UUIDPrimaryKey, Timestamped, Base):
     # The negotiation policy (charges, discounts, plans) in the documented TOML format
     # (docs/POLICY.md); None means the platform's default policy.
     policy_toml: Mapped[str | None] = mapped_column(Text, default=None)
+    # The creditor's connected account at the payment gateway (Stripe Connect,
+    # ``acct_...``); payments go to it. Empty: the debtor site offers no payment.
+    stripe_account: Mapped[str] = mapped_column(String(80), default="")
 
 
 class Agency(UUIDPrimaryKey, Timestamped, Base):

@@ -85,6 +85,7 @@ async def make_tenant(
             cnpj=valid_cnpj(rng),
             address="Rua Teste, 1, São Paulo/SP",
         )
+        tenant.stripe_account = f"acct_{label}_{suffix}"
         data = TenantData(tenant=tenant)
         for role in (Role.OWNER, Role.ADMIN, Role.ANALYST, Role.VIEWER):
             email = f"{role.value}-{label}-{suffix}@example.test"

@@ -16,7 +16,16 @@ METHOD_MAP = [
     ("**/templates/**.txt", "jinja2"),
     ("**.py", "python"),
 ]
-PACKAGES = ["core", "tenants", "portal", "debtor_site", "quita", "workers", "collection/services"]
+PACKAGES = [
+    "core",
+    "tenants",
+    "portal",
+    "debtor_site",
+    "quita",
+    "workers",
+    "integrations",
+    "collection/services",
+]
 
 
 def _msgids() -> set[str]:

@@ -1,0 +1,566 @@
+"""Paying an agreement through the payment gateway, and applying what the gateway says.
+
+The gateway is a port (``PaymentGateway``); the Stripe adapter lives in ``integrations``.
+Starting a payment writes the ``Payment`` row first and only then calls the gateway with
+the row's idempotency key, so a retried request or a crash between the two never
+charges twice: the retry reaches the same gateway object. Only a gateway event (a
+verified webhook) counts a payment: each event is stored once by its id in the same
+transaction that applies it, so a repeated delivery changes nothing, and events that
+arrive out of order still give one payment (a refund seen before its success settles it
+first; a success seen after a refund is ignored).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from collection.domain.agreements import Agreement as Terms
+from collection.domain.agreements import AgreementStatus, Installment, PaymentReceipt
+from collection.models import (
+    Agreement,
+    AgreementDebt,
+    Contact,
+    ContactKind,
+    Debt,
+    Debtor,
+    DebtStatus,
+    GatewayEvent,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+)
+from core.clock import SAO_PAULO
+from core.db import Database, Scope
+from core.i18n import gettext as _
+from tenants.models import Tenant
+from tenants.services import audit
+from tenants.services.audit import Actor
+
+GATEWAY = Actor(None, "gateway de pagamento", "", None)
+
+
+# -- the port -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PayerAddress:
+    line1: str
+    city: str
+    state: str
+    postal_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRequest:
+    """What the gateway needs to create one charge, in centavos."""
+
+    payment_id: uuid.UUID
+    tenant_id: uuid.UUID
+    agreement_id: uuid.UUID
+    installment: int
+    method: PaymentMethod
+    amount: int
+    account: str  # the creditor's connected account
+    idempotency_key: str
+    payer_name: str
+    payer_cpf: str
+    payer_email: str = ""
+    payer_address: PayerAddress | None = None
+    card_method: str = ""  # the card's payment-method id from the gateway's browser script
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """The gateway's answer: its id and what to show the person."""
+
+    provider_id: str
+    status: str  # the gateway's own word: requires_action, processing, succeeded, ...
+    pix_code: str = ""
+    boleto_line: str = ""
+    voucher_url: str = ""
+    expires_at: datetime | None = None
+    client_secret: str = ""  # for the card's 3-D Secure step in the browser; never stored
+    failure: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A verified gateway event, reduced to what Quita uses."""
+
+    event_id: str
+    type: str
+    account: str
+    payment_intent: str
+    occurred_at: datetime
+    amount: int = 0  # refunded or disputed amount, in centavos
+    outcome: str = ""  # dispute outcome ("won", "lost") or failure message
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class InvalidNotice(Exception):
+    """A webhook whose signature, timestamp or body does not check out."""
+
+
+class GatewayError(Exception):
+    """The gateway refused or could not be reached; ``message`` is for the person."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class PaymentGateway(Protocol):
+    test_mode: bool
+
+    async def charge(self, request: ChargeRequest) -> Charge: ...
+
+    def verify(self, payload: bytes, signature: str) -> Notice: ...
+
+
+# -- starting a payment -------------------------------------------------------------------
+
+
+class PaymentUnavailable(Exception):
+    """This payment cannot be started; ``message`` says why, for the person."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    payment: Payment
+    client_secret: str = ""
+
+
+def next_installment(agreement: Agreement) -> tuple[int, int] | None:
+    """The oldest installment still open (number, amount owed), or None."""
+    for item in sorted(agreement.installments, key=lambda i: i.number):
+        if item.amount - item.paid > 0:
+            return item.number, item.amount - item.paid
+    return None
+
+
+async def _payer(session: AsyncSession, debtor: Debtor) -> tuple[str, PayerAddress | None]:
+    email = await session.scalar(
+        select(Contact.value)
+        .where(
+            Contact.debtor_id == debtor.id,
+            Contact.kind == ContactKind.EMAIL,
+            Contact.not_mine_at.is_(None),
+        )
+        .order_by(Contact.created_at)
+        .limit(1)
+    )
+    return email or "", _address(debtor)
+
+
+def _address(debtor: Debtor) -> PayerAddress | None:
+    if debtor.address and debtor.city and debtor.state and debtor.zip_code:
+        return PayerAddress(debtor.address, debtor.city, debtor.state, debtor.zip_code)
+    return None
+
+
+async def payer_address_of(
+    db: Database, cpf_hash: str, agreement_id: uuid.UUID
+) -> PayerAddress | None:
+    """The address on file with the creditor of this agreement, when it is complete."""
+    async with db.session(Scope.system()) as session:
+        debtor = await session.scalar(
+            select(Debtor)
+            .join(Agreement, Agreement.debtor_id == Debtor.id)
+            .where(Agreement.id == agreement_id, Debtor.cpf_hash == cpf_hash)
+        )
+        return None if debtor is None else _address(debtor)
+
+
+async def start_payment(
+    db: Database,
+    gateway: PaymentGateway,
+    cpf_hash: str,
+    agreement_id: uuid.UUID,
+    method: PaymentMethod,
+    *,
+    key: str,
+    now: datetime,
+    card_method: str = "",
+    address: PayerAddress | None = None,
+) -> Started:
+    """Start (or find again) the payment of the agreement's next open installment."""
+    idempotency_key = f"pay-{key[:64]}"
+    async with db.session(Scope.system()) as session:
+        row = (
+            await session.execute(
+                select(Agreement, Tenant, Debtor)
+                .join(Debtor, Debtor.id == Agreement.debtor_id)
+                .join(Tenant, Tenant.id == Agreement.tenant_id)
+                .where(Agreement.id == agreement_id, Debtor.cpf_hash == cpf_hash)
+                .options(selectinload(Agreement.installments))
+            )
+        ).first()
+        if row is None:
+            raise PaymentUnavailable(_("This agreement was not found."))
+        agreement, tenant, debtor = row
+        payment = await session.scalar(
+            select(Payment).where(Payment.idempotency_key == idempotency_key)
+        )
+        if payment is not None and payment.agreement_id != agreement.id:
+            raise PaymentUnavailable(_("This payment was not found."))
+        if payment is None:
+            if not AgreementStatus(agreement.status).is_open:
+                raise PaymentUnavailable(_("This agreement is not waiting for payments."))
+            if not tenant.stripe_account:
+                raise PaymentUnavailable(
+                    _("This creditor does not take payments here yet. Contact the creditor.")
+                )
+            due = next_installment(agreement)
+            if due is None:  # pragma: no cover - an open agreement has an open installment
+                raise PaymentUnavailable(_("This agreement is not waiting for payments."))
+            reusable = await _reusable(session, agreement.id, due, method, now)
+            if reusable is not None:
+                return Started(reusable)
+            payment = Payment(
+                id=uuid.uuid4(),
+                tenant_id=tenant.id,
+                agreement_id=agreement.id,
+                installment_number=due[0],
+                method=method,
+                amount=due[1],
+                idempotency_key=idempotency_key,
+            )
+            session.add(payment)
+            try:
+                await session.commit()
+            except IntegrityError:  # the same key, from a request running at this moment
+                await session.rollback()
+                payment = await session.scalar(
+                    select(Payment).where(Payment.idempotency_key == idempotency_key)
+                )
+                if payment is None:  # pragma: no cover
+                    raise
+        if payment.provider_id is not None and not (
+            payment.method == PaymentMethod.CARD and payment.status == PaymentStatus.PENDING
+        ):
+            return Started(payment)
+        email, on_file = await _payer(session, debtor)
+        request = ChargeRequest(
+            payment_id=payment.id,
+            tenant_id=tenant.id,
+            agreement_id=agreement.id,
+            installment=payment.installment_number,
+            method=payment.method,
+            amount=payment.amount,
+            account=tenant.stripe_account,
+            idempotency_key=payment.idempotency_key,
+            payer_name=debtor.name,
+            payer_cpf=debtor.cpf,
+            payer_email=email,
+            payer_address=address or on_file,
+            card_method=card_method,
+        )
+        try:
+            charge = await gateway.charge(request)
+        except GatewayError as exc:
+            payment.status = PaymentStatus.FAILED
+            payment.failure = exc.message[:300]
+            await session.commit()
+            raise PaymentUnavailable(exc.message) from exc
+        payment.provider_id = charge.provider_id or None
+        payment.pix_code = charge.pix_code
+        payment.boleto_line = charge.boleto_line
+        payment.voucher_url = charge.voucher_url
+        payment.expires_at = charge.expires_at
+        if charge.failure and payment.status == PaymentStatus.PENDING:
+            payment.status = PaymentStatus.FAILED
+            payment.failure = charge.failure[:300]
+        await session.commit()
+        return Started(payment, charge.client_secret)
+
+
+async def _reusable(
+    session: AsyncSession,
+    agreement_id: uuid.UUID,
+    due: tuple[int, int],
+    method: PaymentMethod,
+    now: datetime,
+) -> Payment | None:
+    """A Pix code or boleto already issued for this installment and still valid."""
+    if method == PaymentMethod.CARD:
+        return None
+    found: Payment | None = await session.scalar(
+        select(Payment)
+        .where(
+            Payment.agreement_id == agreement_id,
+            Payment.installment_number == due[0],
+            Payment.method == method,
+            Payment.amount == due[1],
+            Payment.status == PaymentStatus.PENDING,
+            Payment.provider_id.is_not(None),
+            Payment.expires_at > now + timedelta(minutes=10),
+        )
+        .order_by(Payment.created_at.desc())
+        .limit(1)
+    )
+    return found
+
+
+async def payment_of_person(
+    db: Database, cpf_hash: str, agreement_id: uuid.UUID, payment_id: uuid.UUID
+) -> tuple[Payment, Agreement] | None:
+    """A payment of one of this person's agreements, or None (a tampered id gets None)."""
+    async with db.session(Scope.system()) as session:
+        row = (
+            await session.execute(
+                select(Payment, Agreement)
+                .join(Agreement, Agreement.id == Payment.agreement_id)
+                .join(Debtor, Debtor.id == Agreement.debtor_id)
+                .where(
+                    Payment.id == payment_id,
+                    Agreement.id == agreement_id,
+                    Debtor.cpf_hash == cpf_hash,
+                )
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+
+async def payments_of_agreement(db: Database, agreement_id: uuid.UUID) -> list[Payment]:
+    async with db.session(Scope.system()) as session:
+        rows = await session.scalars(
+            select(Payment)
+            .where(Payment.agreement_id == agreement_id)
+            .order_by(Payment.created_at.desc())
+        )
+        return list(rows)
+
+
+# -- applying gateway events --------------------------------------------------------------
+
+
+async def apply_notice(db: Database, notice: Notice, now: datetime) -> str:
+    """Store the event once and apply it; returns what happened (for logs and the reply).
+
+    The event and its effects commit together: a failure rolls both back, and the gateway
+    delivers the event again.
+    """
+    async with db.session(Scope.system()) as session:
+        known = await session.scalar(
+            select(GatewayEvent.id).where(GatewayEvent.provider_event_id == notice.event_id)
+        )
+        if known is not None:
+            return "duplicate"
+        event = GatewayEvent(
+            provider_event_id=notice.event_id,
+            type=notice.type,
+            account=notice.account,
+            object_id=notice.payment_intent,
+            occurred_at=notice.occurred_at,
+            received_at=now,
+            payload=notice.payload,
+        )
+        session.add(event)
+        event.outcome = await _apply(session, notice)
+        try:
+            await session.commit()
+        except IntegrityError:  # the same event, delivered twice at the same moment
+            await session.rollback()
+            return "duplicate"
+        return event.outcome
+
+
+async def _apply(session: AsyncSession, notice: Notice) -> str:
+    if not notice.payment_intent:
+        return "ignored"
+    payment = await session.scalar(
+        select(Payment).where(Payment.provider_id == notice.payment_intent).with_for_update()
+    )
+    if payment is None:
+        return "unknown_payment"
+    if notice.account:  # Connect: the event must come from the creditor's own account
+        account = await session.scalar(
+            select(Tenant.stripe_account).where(Tenant.id == payment.tenant_id)
+        )
+        if account != notice.account:
+            return "account_mismatch"
+    on = notice.occurred_at.astimezone(SAO_PAULO).date()
+    kind = notice.type
+    if kind == "payment_intent.succeeded":
+        return await _succeed(session, payment, on)
+    if kind == "payment_intent.processing":
+        if payment.status == PaymentStatus.PENDING:
+            payment.status = PaymentStatus.PROCESSING
+            return "processing"
+        return "stale"
+    if kind in ("payment_intent.payment_failed", "payment_intent.canceled"):
+        if payment.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING):
+            canceled = kind.endswith("canceled")
+            payment.status = PaymentStatus.CANCELED if canceled else PaymentStatus.FAILED
+            payment.failure = notice.outcome[:300]
+            return payment.status.value
+        return "stale"
+    if kind == "charge.refunded":
+        await _succeed(session, payment, on)  # a refund proves the payment happened
+        return await _reverse(session, payment, notice.amount, on, PaymentStatus.REFUNDED)
+    if kind == "charge.dispute.created":
+        await _succeed(session, payment, on)
+        return await _reverse(session, payment, payment.amount, on, PaymentStatus.DISPUTED)
+    if kind == "charge.dispute.closed":
+        if payment.status == PaymentStatus.DISPUTED and notice.outcome == "won":
+            payment.status = PaymentStatus.PENDING  # counts again, as a new receipt
+            return await _succeed(session, payment, on)
+        return "dispute_closed"
+    return "ignored"
+
+
+async def _agreement_terms(session: AsyncSession, agreement_id: uuid.UUID) -> Agreement:
+    agreement = await session.scalar(
+        select(Agreement)
+        .where(Agreement.id == agreement_id)
+        .options(selectinload(Agreement.installments))
+        .with_for_update()
+    )
+    assert agreement is not None  # the foreign key guarantees it
+    return agreement
+
+
+def _terms_of(agreement: Agreement) -> Terms:
+    return Terms(
+        [
+            Installment(i.number, i.due_date, i.amount, paid=i.paid)
+            for i in sorted(agreement.installments, key=lambda i: i.number)
+        ],
+        Decimal(agreement.monthly_rate),
+        agreement.grace_days,
+        agreement.accepted_on,
+        status=AgreementStatus(agreement.status),
+        credit=agreement.credit,
+        last_event_on=agreement.last_event_on,
+    )
+
+
+async def _store_terms(
+    session: AsyncSession, agreement: Agreement, terms: Terms, before: AgreementStatus
+) -> None:
+    paid = {i.number: i.paid for i in terms.installments}
+    for item in agreement.installments:
+        item.paid = paid[item.number]
+    agreement.status = terms.status.value
+    agreement.credit = terms.credit
+    agreement.last_event_on = terms.last_event_on
+    if terms.status is before:
+        return
+    debt_status = {
+        AgreementStatus.PAID: DebtStatus.PAID,
+        AgreementStatus.BROKEN: DebtStatus.OPEN,
+        AgreementStatus.CANCELLED: DebtStatus.OPEN,
+    }.get(terms.status, DebtStatus.IN_AGREEMENT)
+    debt_ids = select(AgreementDebt.debt_id).where(AgreementDebt.agreement_id == agreement.id)
+    await session.execute(
+        update(Debt)
+        .where(Debt.id.in_(debt_ids))
+        .values(status=debt_status)
+        .execution_options(synchronize_session=False)
+    )
+    reason = next((c.reason for c in reversed(terms.history) if c.target is terms.status), "")
+    audit.record(
+        session,
+        GATEWAY,
+        "agreement.status",
+        tenant_id=agreement.tenant_id,
+        target=str(agreement.id),
+        details={"from": before.value, "to": terms.status.value, "reason": reason},
+    )
+
+
+def _effective(on: date, agreement: Agreement) -> date:
+    """Events may arrive late or out of order; the agreement's time only moves forward."""
+    last = agreement.last_event_on or agreement.accepted_on
+    return max(on, last)
+
+
+async def _succeed(session: AsyncSession, payment: Payment, on: date) -> str:
+    if payment.status not in (
+        PaymentStatus.PENDING,
+        PaymentStatus.PROCESSING,
+        PaymentStatus.FAILED,
+        PaymentStatus.CANCELED,
+    ):
+        return "stale"
+    agreement = await _agreement_terms(session, payment.agreement_id)
+    terms = _terms_of(agreement)
+    before = terms.status
+    on = _effective(on, agreement)
+    receipt = terms.receive_payment(payment.amount, on, payment.installment_number)
+    payment.status = PaymentStatus.SUCCEEDED
+    payment.paid_on = on
+    payment.failure = ""
+    payment.applied = [[number, part] for number, part in receipt.applied]
+    payment.applied_credit = receipt.credit
+    await _store_terms(session, agreement, terms, before)
+    audit.record(
+        session,
+        GATEWAY,
+        "payment.received",
+        tenant_id=agreement.tenant_id,
+        target=str(agreement.id),
+        details={
+            "payment": str(payment.id),
+            "method": payment.method.value,
+            "amount": payment.amount,
+            "installment": payment.installment_number,
+        },
+    )
+    return "succeeded"
+
+
+async def _reverse(
+    session: AsyncSession, payment: Payment, amount: int, on: date, status: PaymentStatus
+) -> str:
+    """Take ``amount`` of a counted payment back off its agreement (credit first)."""
+    if payment.status != PaymentStatus.SUCCEEDED:
+        return "stale"
+    counted = sum(part for _n, part in payment.applied) + payment.applied_credit
+    amount = min(amount or counted, counted)
+    if amount <= 0:
+        return "stale"
+    credit = min(amount, payment.applied_credit)
+    left = amount - credit
+    parts: list[tuple[int, int]] = []
+    remaining: list[list[int]] = []
+    for number, part in reversed(payment.applied):
+        take = min(left, part)
+        left -= take
+        if take:
+            parts.append((number, take))
+        if part - take:
+            remaining.insert(0, [number, part - take])
+    agreement = await _agreement_terms(session, payment.agreement_id)
+    terms = _terms_of(agreement)
+    before = terms.status
+    on = _effective(on, agreement)
+    reason = "estorno" if status == PaymentStatus.REFUNDED else "contestação do pagamento"
+    terms.reverse_payment(PaymentReceipt(amount, on, tuple(parts), credit, before), on, reason)
+    payment.applied = remaining
+    payment.applied_credit -= credit
+    if amount == counted:
+        payment.status = status
+    await _store_terms(session, agreement, terms, before)
+    audit.record(
+        session,
+        GATEWAY,
+        "payment.reversed",
+        tenant_id=agreement.tenant_id,
+        target=str(agreement.id),
+        details={"payment": str(payment.id), "amount": amount, "why": status.value},
+    )
+    return status.value if amount == counted else "partially_" + status.value

@@ -1,0 +1,256 @@
+"""Paying an agreement: Pix code, boleto line or card form, and a page that updates itself
+when the gateway confirms the payment (by webhook)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Response, Template
+
+from collection.models import DebtorSession, PaymentMethod, PaymentStatus
+from collection.services.debtor_access import DebtorAccess
+from collection.services.negotiation import agreement_of_person
+from collection.services.payments import (
+    PayerAddress,
+    PaymentGateway,
+    PaymentUnavailable,
+    next_installment,
+    payer_address_of,
+    payment_of_person,
+    start_payment,
+)
+from core.i18n import gettext as _
+from core.security import content_security_policy
+from debtor_site.lookup import PERSON
+
+AnyRequest = Request[Any, Any, Any]
+_STATES = {"AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA"}
+_STATES |= {"PB", "PR", "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO"}
+
+
+def gateway_of(request: AnyRequest) -> PaymentGateway | None:
+    gateway: PaymentGateway | None = request.app.state.gateway
+    return gateway
+
+
+def _wants_json(request: AnyRequest) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _unavailable(request: AnyRequest, message: str, status: int = 409) -> Response[Any]:
+    if _wants_json(request):
+        return Response({"message": message}, status_code=status)
+    return Template(
+        "site/payment_unavailable.html", status_code=status, context={"message": message}
+    )
+
+
+def _address_errors(form: dict[str, str]) -> tuple[PayerAddress | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    line1 = form.get("endereco", "").strip()[:200]
+    city = form.get("cidade", "").strip()[:100]
+    state = form.get("uf", "").strip().upper()
+    postal = "".join(c for c in form.get("cep", "") if c.isdigit())
+    if len(line1) < 5:
+        errors["endereco"] = _("Type the street, number and district.")
+    if len(city) < 2:
+        errors["cidade"] = _("Type the city.")
+    if state not in _STATES:
+        errors["uf"] = _("Choose the state.")
+    if len(postal) != 8:
+        errors["cep"] = _("Type the 8 digits of the CEP.")
+    if errors:
+        return None, errors
+    return PayerAddress(line1, city, state, postal), errors
+
+
+class PaymentsController(Controller):
+    path = "/acordos/{agreement_id:uuid}"
+    dependencies = PERSON
+
+    @post("/pagamentos", name="site.pay")
+    async def pay(
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+        agreement_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        """Start a payment by Pix, boleto or card; a retried request finds the same one."""
+        gateway = gateway_of(request)
+        if gateway is None:
+            return _unavailable(request, _("Payments are not available at the moment."), 503)
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        try:
+            method = PaymentMethod(form.get("method", ""))
+        except ValueError:
+            return _unavailable(request, _("Choose Pix, boleto or card."), 400)
+        key = form.get("key", "")
+        if len(key) < 16:
+            return _unavailable(request, _("Reload the page and try again."), 400)
+        address = None
+        if method == PaymentMethod.BOLETO:
+            address, errors = _address_errors(form)
+            if address is None:
+                return await self._boleto_form(request, person, access, agreement_id, form, errors)
+        try:
+            started = await start_payment(
+                access.db,
+                gateway,
+                person.cpf_hash,
+                agreement_id,
+                method,
+                key=key,
+                now=access.clock.now(),
+                card_method=form.get("payment_method", "")[:80],
+                address=address,
+            )
+        except PaymentUnavailable as exc:
+            return _unavailable(request, exc.message)
+        url = f"/acordos/{agreement_id}/pagamentos/{started.payment.id}"
+        if _wants_json(request):
+            failed = started.payment.status == PaymentStatus.FAILED
+            return Response(
+                {
+                    "url": url,
+                    "client_secret": started.client_secret,
+                    "message": started.payment.failure if failed else "",
+                },
+                status_code=402 if failed else 200,
+            )
+        return Redirect(url)
+
+    @get("/pagar/boleto", name="site.pay_boleto")
+    async def boleto(
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+        agreement_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        """The boleto needs the payer's address: confirm the one on file or type it."""
+        address = await payer_address_of(access.db, person.cpf_hash, agreement_id)
+        form = {}
+        if address is not None:
+            form = {
+                "endereco": address.line1,
+                "cidade": address.city,
+                "uf": address.state,
+                "cep": address.postal_code,
+            }
+        return await self._boleto_form(request, person, access, agreement_id, form, {})
+
+    async def _boleto_form(
+        self,
+        request: AnyRequest,
+        person: DebtorSession,
+        access: DebtorAccess,
+        agreement_id: uuid.UUID,
+        form: dict[str, str],
+        errors: dict[str, str],
+    ) -> Response[Any]:
+        found = await agreement_of_person(access.db, person.cpf_hash, agreement_id)
+        if found is None:
+            raise NotFoundException()
+        agreement, tenant, _name = found
+        return Template(
+            "site/pay_boleto.html",
+            status_code=400 if errors else 200,
+            context={
+                "agreement": agreement,
+                "tenant": tenant,
+                "due": next_installment(agreement),
+                "form": form,
+                "errors": errors,
+                "states": sorted(_STATES),
+                "key": secrets.token_hex(16),
+            },
+        )
+
+    @get("/pagar/cartao", name="site.pay_card")
+    async def card(
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+        agreement_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        """The card form: the card number goes from the browser straight to the gateway."""
+        gateway = gateway_of(request)
+        found = await agreement_of_person(access.db, person.cpf_hash, agreement_id)
+        if found is None:
+            raise NotFoundException()
+        if gateway is None:
+            return _unavailable(request, _("Payments are not available at the moment."), 503)
+        agreement, tenant, _name = found
+        payments = request.app.state.settings.payments
+        origins = (payments.js_origin,) if payments.test_gateway else _STRIPE_ORIGINS
+        return Template(
+            "site/pay_card.html",
+            context={
+                "agreement": agreement,
+                "tenant": tenant,
+                "due": next_installment(agreement),
+                "key": secrets.token_hex(16),
+                "publishable_key": payments.publishable_key,
+                "js_url": payments.js_url,
+                "test_gateway": gateway.test_mode,
+            },
+            headers={
+                "content-security-policy": content_security_policy(
+                    scripts=origins, connect=origins, frames=origins
+                )
+            },
+        )
+
+    @get("/pagamentos/{payment_id:uuid}", name="site.payment")
+    async def payment(
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+        agreement_id: FromPath[uuid.UUID],
+        payment_id: FromPath[uuid.UUID],
+    ) -> Template:
+        found = await payment_of_person(access.db, person.cpf_hash, agreement_id, payment_id)
+        if found is None:
+            raise NotFoundException()
+        payment, agreement = found
+        gateway = gateway_of(request)
+        return Template(
+            "site/payment.html",
+            context={
+                "payment": payment,
+                "agreement": agreement,
+                "test_gateway": gateway is not None and gateway.test_mode,
+            },
+        )
+
+    @get("/pagamentos/{payment_id:uuid}/situacao", name="site.payment_status")
+    async def payment_status(
+        self,
+        request: AnyRequest,
+        person: NamedDependency[DebtorSession],
+        access: NamedDependency[DebtorAccess],
+        agreement_id: FromPath[uuid.UUID],
+        payment_id: FromPath[uuid.UUID],
+    ) -> Template:
+        """The status box alone, polled by htmx until the payment is settled."""
+        found = await payment_of_person(access.db, person.cpf_hash, agreement_id, payment_id)
+        if found is None:
+            raise NotFoundException()
+        payment, agreement = found
+        return Template(
+            "site/_payment_status.html",
+            context={"payment": payment, "agreement": agreement},
+            headers={"cache-control": "no-store"},
+        )
+
+
+_STRIPE_ORIGINS = ("https://js.stripe.com", "https://api.stripe.com", "https://hooks.stripe.com")
