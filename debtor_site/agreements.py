@@ -27,7 +27,11 @@ from collection.services.negotiation import (
     agreement_of_person,
     offer_for,
 )
-from collection.services.payments import next_installment, payments_of_agreement
+from collection.services.payments import (
+    PaymentGateway,
+    next_installment,
+    payments_of_agreement,
+)
 from collection.services.terms_pdf import agreement_pdf
 from core.clock import local_today
 from core.i18n import gettext as _
@@ -170,6 +174,7 @@ class AgreementsController(Controller):
             raise NotFoundException()
         agreement, tenant, _name = found
         due = next_installment(agreement)
+        gateway: PaymentGateway | None = request.app.state.gateway
         return Template(
             "site/agreement.html",
             context={
@@ -177,7 +182,9 @@ class AgreementsController(Controller):
                 "tenant": tenant,
                 "due": due if AgreementStatus(agreement.status).is_open else None,
                 "payments": await payments_of_agreement(access.db, agreement.id),
-                "can_pay": request.app.state.gateway is not None and bool(tenant.stripe_account),
+                "can_pay": gateway is not None and bool(tenant.stripe_account),
+                "methods": [m.value for m in gateway.methods] if gateway else [],
+                "test_gateway": gateway is not None and gateway.test_mode,
                 "key": secrets.token_hex(16),
             },
         )

@@ -91,6 +91,8 @@ class PaymentsController(Controller):
             method = PaymentMethod(form.get("method", ""))
         except ValueError:
             return _unavailable(request, _("Choose Pix, boleto or card."), 400)
+        if method not in gateway.methods:
+            return _unavailable(request, _("This way of paying is not available here."), 400)
         key = form.get("key", "")
         if len(key) < 16:
             return _unavailable(request, _("Reload the page and try again."), 400)

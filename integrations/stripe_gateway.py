@@ -41,6 +41,10 @@ class StripeGateway:
             max_network_retries=2,
         )
         self.test_mode = settings.test_gateway or settings.secret_key.startswith("sk_test_")
+        # The local fake (localstripe) knows cards only; Stripe itself takes all three.
+        self.methods: tuple[PaymentMethod, ...] = (
+            (PaymentMethod.CARD,) if settings.test_gateway else tuple(PaymentMethod)
+        )
 
     async def charge(self, request: ChargeRequest) -> Charge:
         params: dict[str, Any] = {

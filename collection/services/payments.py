@@ -120,6 +120,7 @@ class GatewayError(Exception):
 
 class PaymentGateway(Protocol):
     test_mode: bool
+    methods: tuple[PaymentMethod, ...]  # what this gateway can take
 
     async def charge(self, request: ChargeRequest) -> Charge: ...
 

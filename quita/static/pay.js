@@ -16,12 +16,12 @@ document.addEventListener("DOMContentLoaded", () => {
   };
 
   const paymentMethodId = async () => {
-    if (typeof stripe.createPaymentMethod === "function") {
-      const result = await stripe.createPaymentMethod({ type: "card", card });
-      if (result.error) throw result.error;
-      return result.paymentMethod.id;
+    const created = await stripe.createPaymentMethod({ type: "card", card });
+    if (created) {
+      if (created.error) throw created.error;
+      return created.paymentMethod.id;
     }
-    const result = await stripe.createToken(card); // the test gateway's script
+    const result = await stripe.createToken(card); // the test gateway's stand-in has tokens only
     if (result.error) throw result.error;
     return result.token.card.id;
   };

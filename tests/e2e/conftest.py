@@ -14,6 +14,7 @@ import uvicorn
 from playwright.async_api import Browser, async_playwright
 
 from core.db import Database
+from integrations import local_gateway
 from quita import migrate
 from quita.app import create_app
 from tests.conftest import make_settings
@@ -65,6 +66,10 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     finally:
         await db.dispose()
     port = _free_port()
+    # The local test gateway, as `quita run` starts it, delivering webhooks to this server.
+    gateway = await asyncio.to_thread(local_gateway.start)
+    await asyncio.to_thread(gateway.send_webhooks_to, f"http://127.0.0.1:{port}/webhooks/stripe")
+    settings = settings.with_changes(payments=gateway.settings)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, run_workers=False),
@@ -84,6 +89,7 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     yield LiveServer(f"http://127.0.0.1:{port}", world)
     server.should_exit = True
     await asyncio.to_thread(thread.join, 10)
+    gateway.stop()
 
 
 @pytest.fixture(scope="session")

@@ -169,7 +169,7 @@ def shaped(with_gateway: Any) -> ShapedStripe:
     settings = PaymentSettings(
         secret_key="sk_test_shaped",
         webhook_secret=WEBHOOK_SECRET,
-        api_base="http://127.0.0.1:9",
+        api_base="https://shaped.stripe.test",
     )
     with_gateway.state.gateway = StripeGateway(settings, http_client=http_client)
     return http_client
@@ -188,7 +188,7 @@ async def _agreement(client: Any, world: Any, *, cash: bool = False) -> str:
 
 
 async def _pay(client: Any, agreement_url: str, method: str, **extra: str) -> Any:
-    page = await client.get(agreement_url)
+    page = await client.get(agreement_url + ("/pagar/cartao" if method == "card" else ""))
     key = re.search(r'name="key" value="([0-9a-f]+)"', page.text)
     assert key, page.text[-1500:]
     data = {"method": method, "key": key.group(1), "_csrf_token": csrf_from(page.text), **extra}
@@ -222,6 +222,15 @@ async def test_card_payment_is_confirmed_by_the_gateways_signed_webhook(
     client, world, db, with_gateway, localstripe
 ):
     url = await _agreement(client, world)
+    # The local fake takes cards only, and says so.
+    page = await client.get(url)
+    assert "Pagar com cartão" in page.text and "Pagar com Pix" not in page.text
+    card_page = await client.get(f"{url}/pagar/cartao")
+    refused = await client.post(
+        f"{url}/pagamentos",
+        data={"method": "pix", "key": "k" * 32, "_csrf_token": csrf_from(card_page.text)},
+    )
+    assert refused.status_code == 400 and "não está disponível" in refused.text
     card_page = await client.get(f"{url}/pagar/cartao")
     assert card_page.status_code == 200
     assert localstripe.settings.js_url in card_page.text
