@@ -110,6 +110,23 @@ class PaymentSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TextSettings:
+    """SMS and WhatsApp through Twilio. Without an account SID and auth token, texts go to
+    the local channel (stored and shown in the portal, logged masked under ``var/texts``)."""
+
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    sms_from: str = ""  # E.164 sender number, e.g. +5511900000000
+    whatsapp_from: str = ""  # E.164 WhatsApp sender (without the ``whatsapp:`` prefix)
+    api_base: str = "https://api.twilio.com"
+    timeout_seconds: float = 10
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+
+@dataclass(frozen=True, slots=True)
 class SecuritySettings:
     """Secrets and the knobs of authentication."""
 
@@ -139,6 +156,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     payments: PaymentSettings = field(default_factory=PaymentSettings)
+    text: TextSettings = field(default_factory=TextSettings)
     max_upload_bytes: int = 200 * 1024 * 1024
 
     @property
@@ -195,6 +213,13 @@ class Settings:
                 webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
                 api_base=env.get("STRIPE_API_BASE", "").rstrip("/"),
                 js_url=env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+            ),
+            text=TextSettings(
+                twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+                twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+                sms_from=env.get("TWILIO_SMS_FROM", ""),
+                whatsapp_from=env.get("TWILIO_WHATSAPP_FROM", ""),
+                api_base=(env.get("TWILIO_API_BASE") or "https://api.twilio.com").rstrip("/"),
             ),
             max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", str(200 * 1024 * 1024))),
         )
