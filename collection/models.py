@@ -253,6 +253,7 @@ class Agreement(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     terms: Mapped[dict[str, Any]] = mapped_column(JSON)  # the offer as it was disclosed
     credit: Mapped[int] = mapped_column(BigInteger, default=0)  # paid beyond what was due
     last_event_on: Mapped[date | None] = mapped_column(Date, default=None)
+    broken_on: Mapped[date | None] = mapped_column(Date, default=None)
 
     installments: Mapped[list[AgreementInstallment]] = relationship(
         back_populates="agreement",
@@ -403,3 +404,84 @@ class GatewayEvent(UUIDPrimaryKey, Base):
     received_at: Mapped[datetime]
     outcome: Mapped[str] = mapped_column(String(40), default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ReminderAnchor(enum.StrEnum):
+    """What a step of the régua counts its days from."""
+
+    DEBT_DUE = "debt_due"  # an open debt's original due date
+    INSTALLMENT_DUE = "installment_due"  # an agreement installment's due date
+    AGREEMENT_BROKEN = "agreement_broken"  # the day an agreement broke
+
+
+class Channel(enum.StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+class ReminderStep(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """One step of a tenant's régua de cobrança: when, on which channel, with what text."""
+
+    __tablename__ = "reminder_steps"
+
+    name: Mapped[str] = mapped_column(String(80))
+    anchor: Mapped[ReminderAnchor] = mapped_column(_enum(ReminderAnchor, "reminder_anchor"))
+    offset_days: Mapped[int] = mapped_column(Integer)  # D+3 is 3, D-3 is -3
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(String(2000))
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class MessageStatus(enum.StrEnum):
+    PLANNED = "planned"  # waiting for its time (and the person's hours)
+    SENDING = "sending"  # claimed by a worker until lease_until
+    SENT = "sent"
+    BLOCKED = "blocked"  # a contact rule stopped it; ``rule`` says which
+    FAILED = "failed"  # the channel refused it after every retry
+
+
+class Message(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """The outbox of the régua: one row per (step, debt or installment), planned once."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("step_id", "subject_key"),
+        Index("ix_messages_due", "status", "send_after"),
+    )
+
+    step_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("reminder_steps.id", ondelete="SET NULL"), default=None
+    )
+    # "d:<debt id>" or "i:<installment id>": what the message is about, for uniqueness.
+    subject_key: Mapped[str] = mapped_column(String(40))
+    debtor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("debtors.id", ondelete="CASCADE"), index=True
+    )
+    debt_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("debts.id", ondelete="CASCADE"), default=None, index=True
+    )
+    agreement_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), default=None, index=True
+    )
+    installment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agreement_installments.id", ondelete="CASCADE"), default=None
+    )
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "message_channel"))
+    planned_for: Mapped[date] = mapped_column(Date)
+    send_after: Mapped[datetime]
+    status: Mapped[MessageStatus] = mapped_column(
+        _enum(MessageStatus, "message_status"), default=MessageStatus.PLANNED
+    )
+    rule: Mapped[str] = mapped_column(String(40), default="")
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    provider_id: Mapped[str] = mapped_column(String(120), default="")
+    error: Mapped[str] = mapped_column(String(300), default="")
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(String(4000), default="")

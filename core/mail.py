@@ -71,6 +71,7 @@ class EmailMessage:
     body_html: str
     attachment_name: str = ""
     attachment: bytes | None = None  # a PDF (the only kind we send)
+    reference: str = ""  # stable id: the Message-ID, so a resend can be recognised
 
 
 class MailTransport(Protocol):

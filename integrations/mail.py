@@ -17,6 +17,8 @@ def _mime(message: EmailMessage, sender: str) -> MimeMessage:
     mime["From"] = sender
     mime["To"] = message.to_address
     mime["Subject"] = message.subject
+    if message.reference:
+        mime["Message-ID"] = f"<{message.reference}@quita>"
     mime.set_content(message.body_text)
     if message.body_html:
         mime.add_alternative(message.body_html, subtype="html")

@@ -39,7 +39,6 @@ from debtor_site.lookup import LookupController
 from debtor_site.pages import PublicPagesController
 from debtor_site.payments import PaymentsController
 from debtor_site.rights import RightsController
-from integrations.mail import transport_for
 from integrations.stripe_gateway import StripeGateway
 from portal.accounts import AccountsController
 from portal.auth import StaffAuthMiddleware
@@ -54,7 +53,7 @@ from quita.webhooks import stripe_webhook
 from tenants.services.auth import AuthService
 from workers.actors import BrokerTaskSender, register
 from workers.broker import broker_is_reachable, build_broker
-from workers.runtime import Runtime, build_import_jobs
+from workers.runtime import build_import_jobs, build_runtime
 from workers.scheduler import Scheduler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,7 +141,7 @@ def create_app(
     configure_logging(settings.log_level, json=settings.log_json)
     clock = clock or SystemClock()
     broker = build_broker(settings.broker)
-    runtime = Runtime(settings=settings, transport=transport_for(settings.mail), clock=clock)
+    runtime = build_runtime(settings, clock)
     actors = register(broker, runtime)
     set_task_sender(BrokerTaskSender(actors))
     in_process = settings.embedded if run_workers is None else run_workers

@@ -96,16 +96,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import dramatiq
 
     from core.tasks import set_task_sender
-    from integrations.mail import transport_for
     from quita.logging import configure_logging
     from workers.actors import BrokerTaskSender, register
     from workers.broker import build_broker
-    from workers.runtime import Runtime
+    from workers.runtime import build_runtime
 
     settings = _settings()
     configure_logging(settings.log_level, json=settings.log_json)
     broker = build_broker(settings.broker)
-    actors = register(broker, Runtime(settings=settings, transport=transport_for(settings.mail)))
+    actors = register(broker, build_runtime(settings))
     set_task_sender(BrokerTaskSender(actors))
     worker = dramatiq.Worker(broker, worker_threads=args.threads, worker_timeout=1000)
     worker.start()
@@ -125,17 +124,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
-    from integrations.mail import transport_for
     from quita.logging import configure_logging
     from workers.actors import register
     from workers.broker import build_broker
-    from workers.runtime import Runtime
+    from workers.runtime import build_runtime
     from workers.scheduler import Scheduler
 
     settings = _settings()
     configure_logging(settings.log_level, json=settings.log_json)
     broker = build_broker(settings.broker)
-    actors = register(broker, Runtime(settings=settings, transport=transport_for(settings.mail)))
+    actors = register(broker, build_runtime(settings))
     scheduler = Scheduler(actors, interval=args.interval)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: scheduler.stop())

@@ -35,6 +35,8 @@ class Tenant(UUIDPrimaryKey, Timestamped, Base):
     # The creditor's connected account at the payment gateway (Stripe Connect,
     # ``acct_...``); payments go to it. Empty: the debtor site offers no payment.
     stripe_account: Mapped[str] = mapped_column(String(80), default="")
+    # The régua de cobrança sends only when switched on (its dry run works either way).
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Agency(UUIDPrimaryKey, Timestamped, Base):

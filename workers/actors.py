@@ -14,7 +14,9 @@ import dramatiq
 import structlog
 from sqlalchemy import or_, select
 
+from collection.services import payments, reminders
 from collection.services.import_jobs import RUN_IMPORT
+from core.clock import local_today
 from core.db import Scope
 from core.mail import MAX_ATTEMPTS, EmailStatus, OutboundEmail, deliver
 from core.tasks import TaskSender
@@ -25,6 +27,10 @@ log = structlog.get_logger("quita.workers")
 
 MAIL_DELIVER = "mail.deliver"
 MAINTENANCE_SWEEP = "maintenance.sweep"
+REMINDERS_PLAN = "reminders.plan"
+MESSAGES_DISPATCH = "messages.dispatch"
+AGREEMENTS_ADVANCE = "agreements.advance"
+DISPATCH_BUDGET = timedelta(seconds=45)
 
 
 def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Actor[Any, Any]]:
@@ -68,6 +74,32 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
         await auth.purge_expired(now)
         log.info("maintenance.swept", requeued=len(ids))
 
+    async def plan_reminders() -> None:
+        """Plan today's régua messages (idempotent: the outbox is unique per step)."""
+        now = runtime.clock.now()
+        result = await reminders.plan(runtime.db(), local_today(runtime.clock), now)
+        log.info("reminders.planned", planned=result.planned, blocked=result.blocked)
+
+    async def dispatch_messages() -> None:
+        """Deliver due messages in leased batches until none is due or the time is up."""
+        db = runtime.db()
+        started = runtime.clock.now()
+        outcomes: dict[str, int] = {}
+        while runtime.clock.now() - started < DISPATCH_BUDGET:
+            batch = await reminders.claim(db, runtime.clock.now())
+            if not batch:
+                break
+            for message_id in batch:
+                outcome = await reminders.deliver(
+                    db, runtime.delivery(), message_id, runtime.clock.now()
+                )
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        log.info("messages.dispatched", **outcomes)
+
+    async def advance_agreements() -> None:
+        changed = await payments.advance_agreements(runtime.db(), local_today(runtime.clock))
+        log.info("agreements.advanced", changed=changed)
+
     actors: dict[str, dramatiq.Actor[Any, Any]] = {
         MAIL_DELIVER: dramatiq.actor(
             broker=broker,
@@ -90,6 +122,27 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             queue_name=f"{prefix}maintenance",
             max_retries=0,
         )(sweep),
+        REMINDERS_PLAN: dramatiq.actor(
+            broker=broker,
+            actor_name=REMINDERS_PLAN,
+            queue_name=f"{prefix}reminders",
+            max_retries=0,  # the next tick plans again; nothing is lost
+            time_limit=600_000,
+        )(plan_reminders),
+        MESSAGES_DISPATCH: dramatiq.actor(
+            broker=broker,
+            actor_name=MESSAGES_DISPATCH,
+            queue_name=f"{prefix}messages",
+            max_retries=0,  # leases bring unfinished messages back
+            time_limit=120_000,
+        )(dispatch_messages),
+        AGREEMENTS_ADVANCE: dramatiq.actor(
+            broker=broker,
+            actor_name=AGREEMENTS_ADVANCE,
+            queue_name=f"{prefix}reminders",
+            max_retries=0,
+            time_limit=600_000,
+        )(advance_agreements),
     }
     return actors
 

@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 from collection.importing import ImportLimits
 from collection.services.import_jobs import ImportJobs
 from collection.services.imports import PortfolioImporter
+from collection.services.reminders import Channels, Delivery
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.mail import MailTransport
 from core.settings import Settings
+from integrations.channels import ChannelRouter
+from integrations.mail import transport_for
+from integrations.texts import text_transport_for
 
 
 def build_import_jobs(db: Database, settings: Settings, clock: Clock) -> ImportJobs:
@@ -28,6 +32,7 @@ class Runtime:
     settings: Settings
     transport: MailTransport
     clock: Clock = field(default_factory=SystemClock)
+    channels: Channels | None = None  # the régua's channels (built by the composition root)
     _dbs: dict[int, Database] = field(default_factory=dict)
 
     def db(self) -> Database:
@@ -40,6 +45,11 @@ class Runtime:
             )
         return self._dbs[key]
 
+    def delivery(self) -> Delivery:
+        if self.channels is None:  # pragma: no cover - the composition root always sets it
+            raise RuntimeError("no message channels configured")
+        return Delivery(base_url=self.settings.base_url, channels=self.channels)
+
     def import_jobs(self) -> ImportJobs:
         """The import-job service on this loop's database."""
         return build_import_jobs(self.db(), self.settings, self.clock)
@@ -49,3 +59,15 @@ class Runtime:
         db = self._dbs.pop(loop_id, None)
         if db is not None:
             await db.dispose()
+
+
+def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+    """The one way to wire the actors' adapters: mail, SMS/WhatsApp, the régua channels."""
+    mail = transport_for(settings.mail)
+    texts = text_transport_for(settings.text, settings.var_dir / "texts")
+    return Runtime(
+        settings=settings,
+        transport=mail,
+        clock=clock or SystemClock(),
+        channels=ChannelRouter(mail, texts),
+    )

@@ -13,22 +13,40 @@ from typing import Any
 import dramatiq
 import structlog
 
-from workers.actors import MAINTENANCE_SWEEP
+from workers.actors import (
+    AGREEMENTS_ADVANCE,
+    MAINTENANCE_SWEEP,
+    MESSAGES_DISPATCH,
+    REMINDERS_PLAN,
+)
 
 log = structlog.get_logger("quita.scheduler")
 
 
+# Every how many ticks each job is sent (a tick is ``interval`` seconds; 1 minute).
+EVERY: dict[str, int] = {
+    MAINTENANCE_SWEEP: 1,
+    MESSAGES_DISPATCH: 1,
+    AGREEMENTS_ADVANCE: 30,
+    REMINDERS_PLAN: 30,
+}
+
+
 class Scheduler:
-    """Sends each periodic job every ``interval`` seconds until stopped."""
+    """Sends each periodic job on its period until stopped (all of them on the first tick)."""
 
     def __init__(self, actors: dict[str, dramatiq.Actor[Any, Any]], interval: float = 60.0):
         self.actors = actors
         self.interval = interval
+        self.ticks = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def tick(self) -> None:
-        self.actors[MAINTENANCE_SWEEP].send()
+        for name, every in EVERY.items():
+            if self.ticks % every == 0:
+                self.actors[name].send()
+        self.ticks += 1
 
     def run_forever(self) -> None:
         while not self._stop.is_set():

@@ -28,6 +28,7 @@ from collection.domain.agreements import AgreementStatus, Installment, PaymentRe
 from collection.models import (
     Agreement,
     AgreementDebt,
+    AgreementInstallment,
     Contact,
     ContactKind,
     Debt,
@@ -46,6 +47,7 @@ from tenants.services import audit
 from tenants.services.audit import Actor
 
 GATEWAY = Actor(None, "gateway de pagamento", "", None)
+CALENDAR = Actor(None, "calendário do acordo", "", None)
 
 
 # -- the port -----------------------------------------------------------------------------
@@ -450,7 +452,11 @@ def _terms_of(agreement: Agreement) -> Terms:
 
 
 async def _store_terms(
-    session: AsyncSession, agreement: Agreement, terms: Terms, before: AgreementStatus
+    session: AsyncSession,
+    agreement: Agreement,
+    terms: Terms,
+    before: AgreementStatus,
+    actor: Actor = GATEWAY,
 ) -> None:
     paid = {i.number: i.paid for i in terms.installments}
     for item in agreement.installments:
@@ -472,10 +478,13 @@ async def _store_terms(
         .values(status=debt_status)
         .execution_options(synchronize_session=False)
     )
-    reason = next((c.reason for c in reversed(terms.history) if c.target is terms.status), "")
+    change = next((c for c in reversed(terms.history) if c.target is terms.status), None)
+    reason = change.reason if change else ""
+    if terms.status is AgreementStatus.BROKEN and change is not None:
+        agreement.broken_on = change.on
     audit.record(
         session,
-        GATEWAY,
+        actor,
         "agreement.status",
         tenant_id=agreement.tenant_id,
         target=str(agreement.id),
@@ -565,3 +574,34 @@ async def _reverse(
         details={"payment": str(payment.id), "amount": amount, "why": status.value},
     )
     return status.value if amount == counted else "partially_" + status.value
+
+
+async def advance_agreements(db: Database, on: date) -> int:
+    """Bring every open agreement with an overdue installment up to ``on`` (late, broken);
+    returns how many changed state. Idempotent: a second run finds nothing to change."""
+    async with db.session(Scope.system()) as session:
+        ids = list(
+            await session.scalars(
+                select(Agreement.id)
+                .distinct()
+                .join(AgreementInstallment, AgreementInstallment.agreement_id == Agreement.id)
+                .where(
+                    Agreement.status.in_([s.value for s in AgreementStatus if s.is_open]),
+                    AgreementInstallment.due_date < on,
+                    AgreementInstallment.paid < AgreementInstallment.amount,
+                )
+            )
+        )
+    changed = 0
+    for agreement_id in ids:  # few: only agreements with an installment overdue
+        async with db.session(Scope.system()) as session:
+            agreement = await _agreement_terms(session, agreement_id)
+            terms = _terms_of(agreement)
+            before = terms.status
+            if not before.is_open:
+                continue
+            terms.advance(_effective(on, agreement))
+            await _store_terms(session, agreement, terms, before, CALENDAR)
+            await session.commit()
+            changed += terms.status is not before
+    return changed

@@ -1,0 +1,674 @@
+"""The régua de cobrança: planning messages from the database, checking the contact rules,
+and delivering them through the channels.
+
+Planning is set-based: for each active step, one ``INSERT … SELECT`` writes the messages
+due today (and the few days before, if planning missed a day) into the ``messages``
+outbox, unique per (step, debt or installment), so running it twice, or on two
+machines, plans each message once. The rules that can be checked in bulk then mark
+messages ``blocked`` with the rule's name (prescribed, disputed, no contact of the
+debtor's own for the channel, opted out, "not mine", WhatsApp without opt-in) and set
+when each may go out (the hours of the debtor's state). Delivery claims due messages in
+batches with a lease, checks the rules again at the last moment (an opt-out or a payment
+since planning counts at once), applies the frequency cap across creditors, renders the
+text, sends, and records the outcome; a failure retries with backoff, then ends
+``failed``. A worker killed mid-batch leaves claimed messages whose lease expires; the
+next dispatch takes them again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    Date,
+    String,
+    Uuid,
+    and_,
+    case,
+    cast,
+    event,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, selectinload
+
+from collection.domain import contact_rules as rules
+from collection.domain import valuation as v
+from collection.domain.business_days import add_years
+from collection.domain.documents import format_cnpj
+from collection.domain.money import format_brl
+from collection.domain.offers import OfferKind, make_offers
+from collection.domain.regua import DEFAULT_REGUA
+from collection.models import (
+    Agreement,
+    AgreementInstallment,
+    Channel,
+    Contact,
+    ContactKind,
+    Debt,
+    DebtItem,
+    Debtor,
+    DebtStatus,
+    Dispute,
+    Message,
+    MessageStatus,
+    ReminderAnchor,
+    ReminderStep,
+)
+from collection.services.debtor_view import policy_of
+from core.db import Database, Scope, UTCDateTime
+from tenants.models import Tenant
+
+CATCH_UP_DAYS = 2  # a step missed by planning (scheduler down) still goes this late
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 5
+OPEN_AGREEMENT = ("awaiting_first_payment", "active", "late")
+
+
+# -- the channel port -------------------------------------------------------------------
+
+
+class ChannelError(Exception):
+    """A channel refused a message; ``retryable`` tells whether trying later may help."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+
+
+class Channels(Protocol):
+    async def send(self, channel: Channel, to: str, subject: str, body: str, reference: str) -> str:
+        """Send one message; returns the provider's id. Raises ChannelError."""
+        ...
+
+
+# -- planning ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    planned: int
+    blocked: int
+
+
+def _insert(session: AsyncSession, select_stmt: object) -> object:
+    """INSERT INTO messages … SELECT … ON CONFLICT DO NOTHING, for the session's database."""
+    columns = [
+        "id",
+        "tenant_id",
+        "created_at",
+        "step_id",
+        "subject_key",
+        "debtor_id",
+        "debt_id",
+        "agreement_id",
+        "installment_id",
+        "channel",
+        "planned_for",
+        "send_after",
+        "status",
+        "rule",
+        "attempts",
+        "provider_id",
+        "error",
+        "subject",
+        "body",
+    ]
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(Message.__table__).from_select(columns, select_stmt)  # type: ignore[arg-type]
+    return statement.on_conflict_do_nothing(index_elements=["step_id", "subject_key"])
+
+
+def _new_id(dialect: str) -> object:
+    if dialect == "postgresql":
+        return func.gen_random_uuid()
+    return func.lower(func.hex(func.randomblob(16)))
+
+
+async def plan(db: Database, on: date, now: datetime) -> PlanResult:
+    """Plan the messages due on ``on`` for every tenant whose régua is switched on."""
+    async with db.session(Scope.system()) as session:
+        result = await plan_in(session, on, now, only_enabled=True)
+        await session.commit()
+        return result
+
+
+async def plan_in(
+    session: AsyncSession,
+    on: date,
+    now: datetime,
+    *,
+    only_enabled: bool,
+    tenant_id: uuid.UUID | None = None,
+) -> PlanResult:
+    """Plan inside an open transaction (the dry run rolls it back)."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    steps_query = (
+        select(ReminderStep)
+        .join(Tenant, Tenant.id == ReminderStep.tenant_id)
+        .where(ReminderStep.is_active.is_(True), Tenant.is_active.is_(True))
+    )
+    if only_enabled:
+        steps_query = steps_query.where(Tenant.reminders_enabled.is_(True))
+    if tenant_id is not None:
+        steps_query = steps_query.where(ReminderStep.tenant_id == tenant_id)
+    steps = list(await session.scalars(steps_query))
+    started = await session.scalar(select(func.count()).select_from(Message))
+    for step in steps:
+        latest = on - timedelta(days=step.offset_days)
+        earliest = latest - timedelta(days=CATCH_UP_DAYS)
+        common: tuple[Any, ...] = (
+            _new_id(dialect),
+            literal(step.tenant_id, Uuid()),
+            literal(now, UTCDateTime()),
+            literal(step.id, Uuid()),
+        )
+        tail: tuple[Any, ...] = (
+            literal(step.channel.value),
+            literal(on, Date()),
+            literal(now, UTCDateTime()),
+            literal(MessageStatus.PLANNED.value),
+            literal(""),
+            literal(0),
+            literal(""),
+            literal(""),
+            literal(""),
+            literal(""),
+        )
+        if step.anchor == ReminderAnchor.DEBT_DUE:
+            source = select(
+                *common,
+                literal("d:") + cast(Debt.id, String),
+                Debt.debtor_id,
+                Debt.id,
+                literal(None),
+                literal(None),
+                *tail,
+            ).where(
+                Debt.tenant_id == step.tenant_id,
+                Debt.status == DebtStatus.OPEN,
+                Debt.due_date.between(earliest, latest),
+            )
+        elif step.anchor == ReminderAnchor.INSTALLMENT_DUE:
+            source = (
+                select(
+                    *common,
+                    literal("i:") + cast(AgreementInstallment.id, String),
+                    Agreement.debtor_id,
+                    literal(None),
+                    Agreement.id,
+                    AgreementInstallment.id,
+                    *tail,
+                )
+                .join(Agreement, Agreement.id == AgreementInstallment.agreement_id)
+                .where(
+                    AgreementInstallment.tenant_id == step.tenant_id,
+                    Agreement.status.in_(OPEN_AGREEMENT),
+                    AgreementInstallment.paid < AgreementInstallment.amount,
+                    AgreementInstallment.due_date.between(earliest, latest),
+                )
+            )
+        else:
+            source = select(
+                *common,
+                literal("a:") + cast(Agreement.id, String),
+                Agreement.debtor_id,
+                literal(None),
+                Agreement.id,
+                literal(None),
+                *tail,
+            ).where(
+                Agreement.tenant_id == step.tenant_id,
+                Agreement.status == "broken",
+                Agreement.broken_on.between(earliest, latest),
+            )
+        await session.execute(_insert(session, source))  # type: ignore[call-overload]
+    planned = int(await session.scalar(select(func.count()).select_from(Message)) or 0) - int(
+        started or 0
+    )
+    blocked = await _apply_bulk_rules(session, on)
+    await _schedule_hours(session, now)
+    return PlanResult(planned=planned, blocked=blocked)
+
+
+def _fresh() -> object:
+    return and_(Message.status == MessageStatus.PLANNED, Message.contact_id.is_(None))
+
+
+async def _block(session: AsyncSession, rule: str, condition: object) -> int:
+    result = await session.execute(
+        update(Message)
+        .where(Message.status == MessageStatus.PLANNED, condition)  # type: ignore[arg-type]
+        .values(status=MessageStatus.BLOCKED, rule=rule)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _apply_bulk_rules(session: AsyncSession, on: date) -> int:
+    """The rules that can be checked for every new message at once."""
+    cutoff = add_years(on, -5)
+    blocked = 0
+    # Prescribed: every item of the debt is five years past due (no active collection).
+    blocked += await _block(
+        session,
+        "prescribed",
+        and_(
+            Message.contact_id.is_(None),
+            Message.debt_id.in_(select(Debt.id).where(Debt.due_date <= cutoff)),
+            ~exists().where(DebtItem.debt_id == Message.debt_id, DebtItem.due_date > cutoff),
+        ),
+    )
+    # Disputed debts are frozen until the creditor answers.
+    blocked += await _block(
+        session,
+        "disputed",
+        and_(
+            Message.contact_id.is_(None),
+            Message.debt_id.in_(select(Dispute.debt_id).where(Dispute.status == "open")),
+        ),
+    )
+    # The debtor's own contact for the channel: first usable one, oldest first.
+    for channel in Channel:
+        kind = ContactKind.EMAIL if channel == Channel.EMAIL else ContactKind.PHONE
+        usable = [
+            Contact.debtor_id == Message.debtor_id,
+            Contact.kind == kind,
+            Contact.opted_out_at.is_(None),
+            Contact.not_mine_at.is_(None),
+        ]
+        if channel == Channel.WHATSAPP:
+            usable.append(Contact.whatsapp_opt_in.is_(True))
+        best = (
+            select(Contact.id)
+            .where(*usable)
+            .order_by(Contact.created_at)
+            .limit(1)
+            .scalar_subquery()
+        )
+        await session.execute(
+            update(Message)
+            .where(_fresh(), Message.channel == channel)  # type: ignore[arg-type]
+            .values(contact_id=best)
+            .execution_options(synchronize_session=False)
+        )
+        of_kind = [Contact.debtor_id == Message.debtor_id, Contact.kind == kind]
+        reason = case(
+            (
+                exists()
+                .where(*of_kind, Contact.not_mine_at.is_(None))
+                .where(Contact.opted_out_at.is_(None))
+                if channel == Channel.WHATSAPP
+                else literal(False),
+                literal("no_whatsapp_opt_in"),
+            ),
+            (
+                exists().where(*of_kind, Contact.not_mine_at.is_(None)),
+                literal("opted_out"),
+            ),
+            (exists().where(*of_kind), literal("not_mine")),
+            else_=literal("no_contact"),
+        )
+        result = await session.execute(
+            update(Message)
+            .where(_fresh(), Message.channel == channel)  # type: ignore[arg-type]
+            .values(status=MessageStatus.BLOCKED, rule=reason)
+            .execution_options(synchronize_session=False)
+        )
+        blocked += int(getattr(result, "rowcount", 0) or 0)
+    return blocked
+
+
+async def _schedule_hours(session: AsyncSession, now: datetime) -> None:
+    """Each new message waits for the first moment its person's state allows."""
+    states = await session.scalars(
+        select(Debtor.state)
+        .distinct()
+        .where(
+            Debtor.id.in_(
+                select(Message.debtor_id).where(
+                    Message.status == MessageStatus.PLANNED, Message.attempts == 0
+                )
+            )
+        )
+    )
+    for state in states:
+        await session.execute(
+            update(Message)
+            .where(
+                Message.status == MessageStatus.PLANNED,
+                Message.attempts == 0,
+                Message.send_after < rules.next_allowed(now, state or ""),
+                Message.debtor_id.in_(select(Debtor.id).where(Debtor.state == state)),
+            )
+            .values(send_after=rules.next_allowed(now, state or ""))
+            .execution_options(synchronize_session=False)
+        )
+
+
+# -- dry run ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewLine:
+    day: date
+    step: str
+    channel: str
+    debtor: str  # the name only: the preview is shown to the creditor's staff
+    contract: str
+    status: str  # "planned" or "blocked"
+    rule: str
+
+
+async def preview(
+    db: Database, tenant_id: uuid.UUID, start: date, days: int, now: datetime
+) -> list[PreviewLine]:
+    """What the régua would send (and block, and why) on each of the next ``days`` days.
+
+    Runs the real planner for each day inside one transaction that is rolled back, so
+    the preview and the real thing can never disagree. Messages already planned are
+    not repeated (as in reality); later days do not see earlier days' sends in the
+    frequency cap, which is applied at delivery.
+    """
+    lines: list[PreviewLine] = []
+    async with db.session(Scope.system()) as session:
+        seen: set[uuid.UUID] = set(await session.scalars(select(Message.id)))
+        for offset in range(days):
+            day = start + timedelta(days=offset)
+            moment = now + timedelta(days=offset)
+            await plan_in(session, day, moment, only_enabled=False, tenant_id=tenant_id)
+            rows = await session.execute(
+                select(Message, ReminderStep.name, Debtor.name, Debt.contract)
+                .join(ReminderStep, ReminderStep.id == Message.step_id)
+                .join(Debtor, Debtor.id == Message.debtor_id)
+                .outerjoin(Debt, Debt.id == Message.debt_id)
+                .where(Message.tenant_id == tenant_id, Message.planned_for == day)
+            )
+            for message, step_name, name, contract in rows.all():
+                if message.id in seen:
+                    continue
+                seen.add(message.id)
+                lines.append(
+                    PreviewLine(
+                        day=day,
+                        step=step_name,
+                        channel=message.channel.value,
+                        debtor=name,
+                        contract=contract or "",
+                        status=message.status.value,
+                        rule=message.rule,
+                    )
+                )
+        await session.rollback()
+    return sorted(lines, key=lambda line: (line.day, line.step, line.debtor))
+
+
+# -- delivery ---------------------------------------------------------------------------
+
+
+async def claim(db: Database, now: datetime, limit: int = 200) -> list[uuid.UUID]:
+    """Take up to ``limit`` due messages (and ones whose lease expired) for delivery."""
+    async with db.session(Scope.system()) as session:
+        due = (
+            select(Message.id)
+            .where(
+                or_(
+                    and_(Message.status == MessageStatus.PLANNED, Message.send_after <= now),
+                    and_(Message.status == MessageStatus.SENDING, Message.lease_until < now),
+                )
+            )
+            .order_by(Message.send_after)
+            .limit(limit)
+        )
+        if session.bind and session.bind.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list(await session.scalars(due))
+        if ids:
+            await session.execute(
+                update(Message)
+                .where(Message.id.in_(ids))
+                .values(
+                    status=MessageStatus.SENDING,
+                    lease_until=now + LEASE,
+                    attempts=Message.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        await session.commit()
+        return ids
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    base_url: str
+    channels: Channels
+
+
+async def deliver(db: Database, delivery: Delivery, message_id: uuid.UUID, now: datetime) -> str:
+    """Check, render and send one claimed message; returns its new status."""
+    async with db.session(Scope.system()) as session:
+        message = await session.scalar(
+            select(Message).where(Message.id == message_id).with_for_update()
+        )
+        if message is None or message.status != MessageStatus.SENDING:
+            return "skipped"  # sent or settled by another worker
+        debtor = await session.get_one(Debtor, message.debtor_id)
+        tenant = await session.get_one(Tenant, message.tenant_id)
+        step = await session.get(ReminderStep, message.step_id) if message.step_id else None
+        if session.bind and session.bind.dialect.name == "postgresql":
+            # One person at a time, across creditors: the frequency cap counts correctly.
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": debtor.cpf_hash}
+            )
+        outcome = await _check(session, message, debtor, step, now)
+        if outcome is not None:
+            status, rule, send_after = outcome
+            message.status = status
+            message.rule = rule
+            if send_after is not None:
+                message.send_after = send_after
+                message.attempts -= 1  # waiting for the hours is not a failed attempt
+            message.lease_until = None
+            await session.commit()
+            return rule or status.value
+        contact = await session.get_one(Contact, message.contact_id)
+        subject, body = await _render(session, message, debtor, tenant, step, delivery, now)
+        message.subject, message.body = subject, body
+        try:
+            provider_id = await delivery.channels.send(
+                message.channel, contact.value, subject, body, str(message.id)
+            )
+        except ChannelError as exc:
+            message.error = exc.message[:300]
+            message.lease_until = None
+            if exc.retryable and message.attempts < MAX_ATTEMPTS:
+                message.status = MessageStatus.PLANNED
+                message.send_after = now + timedelta(minutes=2 ** (message.attempts + 1))
+            else:
+                message.status = MessageStatus.FAILED
+            await session.commit()
+            return message.status.value
+        message.status = MessageStatus.SENT
+        message.sent_at = now
+        message.provider_id = provider_id[:120]
+        message.error = ""
+        message.lease_until = None
+        await session.commit()
+        return "sent"
+
+
+async def _check(
+    session: AsyncSession,
+    message: Message,
+    debtor: Debtor,
+    step: ReminderStep | None,
+    now: datetime,
+) -> tuple[MessageStatus, str, datetime | None] | None:
+    """The rules again, at the last moment; None when the message may go now."""
+    blocked = MessageStatus.BLOCKED
+    if step is None or not step.is_active:
+        return blocked, "step_removed", None
+    if message.debt_id is not None:
+        debt = await session.get_one(Debt, message.debt_id)
+        if debt.status != DebtStatus.OPEN:
+            return blocked, "not_due", None
+        disputed = await session.scalar(
+            select(Dispute.id).where(Dispute.debt_id == debt.id, Dispute.status == "open")
+        )
+        if disputed is not None:
+            return blocked, "disputed", None
+    if message.installment_id is not None:
+        item = await session.get_one(AgreementInstallment, message.installment_id)
+        agreement = await session.get_one(Agreement, item.agreement_id)
+        if item.paid >= item.amount or agreement.status not in OPEN_AGREEMENT:
+            return blocked, "not_due", None
+    contact = await session.get(Contact, message.contact_id) if message.contact_id else None
+    if contact is None:
+        return blocked, "no_contact", None
+    if contact.not_mine_at is not None:
+        return blocked, "not_mine", None
+    if contact.opted_out_at is not None:
+        return blocked, "opted_out", None
+    if message.channel == Channel.WHATSAPP and not contact.whatsapp_opt_in:
+        return blocked, "no_whatsapp_opt_in", None
+    if not rules.is_allowed(now, debtor.state):
+        return MessageStatus.PLANNED, "", rules.next_allowed(now, debtor.state)
+    if await _over_cap(session, message, debtor, now):
+        return blocked, "frequency_cap", None
+    return None
+
+
+async def _over_cap(session: AsyncSession, message: Message, debtor: Debtor, now: datetime) -> bool:
+    person = select(Debtor.id).where(Debtor.cpf_hash == debtor.cpf_hash)
+    zone = rules.zone_for(debtor.state)
+    local_midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    sent = select(func.count()).where(
+        Message.status == MessageStatus.SENT, Message.debtor_id.in_(person)
+    )
+    today = await session.scalar(
+        sent.where(Message.tenant_id == message.tenant_id, Message.sent_at >= local_midnight)
+    )
+    week = await session.scalar(sent.where(Message.sent_at >= now - timedelta(days=7)))
+    return (today or 0) >= rules.FREQUENCY.per_day_per_creditor or (
+        week or 0
+    ) >= rules.FREQUENCY.per_week
+
+
+async def _render(
+    session: AsyncSession,
+    message: Message,
+    debtor: Debtor,
+    tenant: Tenant,
+    step: ReminderStep | None,
+    delivery: Delivery,
+    now: datetime,
+) -> tuple[str, str]:
+    assert step is not None
+    today = now.astimezone(rules.SAO_PAULO).date()
+    link = delivery.base_url.rstrip("/") + "/"
+    values = {
+        "nome": debtor.name.split()[0].title() if debtor.name.strip() else "",
+        "credor": tenant.name,
+        "cnpj": format_cnpj(tenant.cnpj),
+        "link": link,
+        "valor": "",
+        "vencimento": "",
+        "oferta": "",
+        "contrato": "",
+    }
+    policy = policy_of(tenant)
+    if message.debt_id is not None:
+        debt = await session.scalar(
+            select(Debt).where(Debt.id == message.debt_id).options(selectinload(Debt.items))
+        )
+        assert debt is not None
+        domain = v.Debt(
+            reference=debt.contract,
+            items=tuple(v.DebtItem(i.amount, i.due_date) for i in debt.items),
+        )
+        valuation = v.valuate(domain, today, terms=policy.charges)
+        values["valor"] = format_brl(valuation.total)
+        values["contrato"] = debt.contract
+        values["vencimento"] = debt.due_date.strftime("%d/%m/%Y")
+        cash = [o for o in make_offers([domain], policy, today) if o.kind == OfferKind.CASH]
+        if cash:
+            best = min(cash, key=lambda o: o.total)
+            values["oferta"] = (
+                f"pagamento à vista de {format_brl(best.total)}"
+                + (f" (desconto de {format_brl(best.discount)})" if best.discount else "")
+                + f", válido até {best.valid_until:%d/%m/%Y}"
+            )
+    if message.installment_id is not None:
+        item = await session.get_one(AgreementInstallment, message.installment_id)
+        values["valor"] = format_brl(item.amount - item.paid)
+        values["vencimento"] = item.due_date.strftime("%d/%m/%Y")
+    elif message.agreement_id is not None:
+        agreement = await session.get_one(Agreement, message.agreement_id)
+        values["valor"] = format_brl(agreement.total)
+    footer = footer_of(tenant, message.channel, link)
+    body = rules.render(step.body, values, footer=footer)
+    subject = step.subject.format_map(values) if step.subject else ""
+    return subject, body
+
+
+def footer_of(tenant: Tenant, channel: Channel, link: str) -> str:
+    """The creditor's identification (CDC art. 42-A) and how to stop the messages."""
+    who = f"{tenant.legal_name}, CNPJ {format_cnpj(tenant.cnpj)}"
+    if channel == Channel.EMAIL and tenant.address:
+        who += f", {tenant.address}"
+    if channel == Channel.WHATSAPP:
+        return who + "."
+    return who + f". Para não receber mais mensagens por este canal: {link}privacidade"
+
+
+async def timeline(
+    db: Database, tenant_id: uuid.UUID, debtor_id: uuid.UUID
+) -> Sequence[tuple[Message, str]]:
+    """Messages about one debtor at one creditor, newest first, with their step names."""
+    async with db.session(Scope.tenant(tenant_id)) as session:
+        rows = await session.execute(
+            select(Message, ReminderStep.name)
+            .outerjoin(ReminderStep, ReminderStep.id == Message.step_id)
+            .where(Message.debtor_id == debtor_id)
+            .order_by(Message.planned_for.desc(), Message.created_at.desc())
+        )
+        return [(m, name or "") for m, name in rows.all()]
+
+
+@event.listens_for(Session, "after_flush")
+def _new_tenants(session: Session, _context: Any) -> None:
+    new = [obj.id for obj in session.new if isinstance(obj, Tenant)]
+    if new:
+        session.info.setdefault("new_tenants", []).extend(new)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _default_regua(session: Session, _context: Any) -> None:
+    """Every new creditor starts with the default régua (switched off until reviewed);
+    added once the tenant row exists, so the same flush writes the steps."""
+    for tenant_id in session.info.pop("new_tenants", []):
+        for step in DEFAULT_REGUA:
+            session.add(
+                ReminderStep(
+                    tenant_id=tenant_id,
+                    name=step.name,
+                    anchor=ReminderAnchor(step.anchor),
+                    offset_days=step.offset_days,
+                    channel=Channel(step.channel),
+                    subject=step.subject,
+                    body=step.body,
+                )
+            )
