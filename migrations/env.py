@@ -44,6 +44,10 @@ async def _run_async() -> None:
     engine = make_engine(_url())
     try:
         async with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # SQLite rebuilds a table to alter it; with foreign keys on, dropping the
+                # old copy would cascade-delete every row that refers to it.
+                await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             await connection.run_sync(_run)
             await connection.commit()
     finally:

@@ -179,6 +179,59 @@ def cmd_import(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_reminders(args: argparse.Namespace) -> int:
+    """The régua's dry run: what it would send, and block (and why), day by day."""
+    from sqlalchemy import select
+
+    from collection.services.reminders import preview
+    from core.clock import SystemClock, local_today
+    from core.db import Database, Scope
+    from tenants.models import Tenant
+
+    async def run() -> int:
+        settings = _settings()
+        db = Database(settings.database.url)
+        try:
+            async with db.session(Scope.system()) as session:
+                tenant = await session.scalar(select(Tenant).where(Tenant.slug == args.tenant))
+            if tenant is None:
+                print(json.dumps({"error": f"tenant not found: {args.tenant}"}), file=sys.stderr)
+                return 2
+            clock = SystemClock()
+            start = date.fromisoformat(args.start) if args.start else local_today(clock)
+            lines = await preview(db, tenant.id, start, args.days, clock.now())
+        finally:
+            await db.dispose()
+        blocked: dict[str, int] = {}
+        for line in lines:
+            if line.status == "blocked":
+                blocked[line.rule] = blocked.get(line.rule, 0) + 1
+        report = {
+            "tenant": tenant.slug,
+            "enabled": tenant.reminders_enabled,
+            "from": start.isoformat(),
+            "days": args.days,
+            "planned": sum(1 for line in lines if line.status == "planned"),
+            "blocked": blocked,
+            "messages": [
+                {
+                    "day": line.day.isoformat(),
+                    "step": line.step,
+                    "channel": line.channel,
+                    "debtor": line.debtor,
+                    "contract": line.contract,
+                    "status": line.status,
+                    "rule": line.rule,
+                }
+                for line in lines
+            ],
+        }
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quita", description="Quita command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -217,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="validate and count, change nothing")
     imp.set_defaults(func=cmd_import)
 
+    reminders = sub.add_parser("reminders", help="the régua de cobrança")
+    reminders.add_argument("action", choices=["preview"])
+    reminders.add_argument("--tenant", required=True, help="tenant slug")
+    reminders.add_argument("--days", type=int, default=14)
+    reminders.add_argument("--start", help="YYYY-MM-DD (default: today in São Paulo)")
+    reminders.set_defaults(func=cmd_reminders)
+
     offers = sub.add_parser("offers", help="negotiation tools")
     offers.add_argument("action", choices=["simulate"])
     offers.add_argument("--policy", required=True)
@@ -229,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from quita.models import load_all_models
+
+    load_all_models()
     args = build_parser().parse_args(argv)
     result: int = args.func(args)
     return result

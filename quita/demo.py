@@ -227,6 +227,9 @@ async def load_demo(settings: Settings, *, debtors: int = 300) -> int:
             # `quita run` takes any id; with real keys, set each tenant's own account).
             for slug, tenant in tenants.items():
                 tenant.stripe_account = "acct_demo_" + slug.replace("-", "_")
+            # Loja Exemplo's régua runs (messages go to the local channels and show in the
+            # portal); Telecom Exemplo's is off, to try its dry run before switching it on.
+            tenants["loja-exemplo"].reminders_enabled = True
             await session.flush()
             grant_agency(session, tenants["loja-exemplo"], agency, commission_rate="0.12")
             credentials: list[tuple[str, str, str]] = []

@@ -1,9 +1,11 @@
-"""Import every ORM module so the metadata knows all tables (Alembic, tests)."""
+"""Import every ORM module so the metadata knows all tables (Alembic, tests), and the
+session hooks that go with them (the default régua of new tenants)."""
 
 from __future__ import annotations
 
 
 def load_all_models() -> None:
     import collection.models  # noqa: F401
+    import collection.services  # noqa: F401 - registers the régua hook of new tenants
     import core.mail  # noqa: F401
     import tenants.models  # noqa: F401

@@ -7,10 +7,14 @@ Create Date: 2026-11-29 11:45:55.577256
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
 import core.db
+from collection.domain.regua import DEFAULT_REGUA
 from core import rls
 
 revision = "0010"
@@ -163,6 +167,45 @@ def upgrade() -> None:
         )
 
     rls.protect(op, ["reminder_steps", "messages"])
+    _default_regua_for_existing_tenants()
+
+
+def _default_regua_for_existing_tenants() -> None:
+    """Tenants created before the régua existed get the default one, switched off."""
+    bind = op.get_bind()
+    tenants = sa.table("tenants", sa.column("id", sa.Uuid()))
+    steps = sa.table(
+        "reminder_steps",
+        sa.column("id", sa.Uuid()),
+        sa.column("tenant_id", sa.Uuid()),
+        sa.column("created_at", core.db.UTCDateTime(timezone=True)),
+        sa.column("name", sa.String()),
+        sa.column("anchor", sa.String()),
+        sa.column("offset_days", sa.Integer()),
+        sa.column("channel", sa.String()),
+        sa.column("subject", sa.String()),
+        sa.column("body", sa.String()),
+        sa.column("is_active", sa.Boolean()),
+    )
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "tenant_id": tenant_id,
+            "created_at": now,
+            "name": step.name,
+            "anchor": step.anchor,
+            "offset_days": step.offset_days,
+            "channel": step.channel,
+            "subject": step.subject,
+            "body": step.body,
+            "is_active": True,
+        }
+        for (tenant_id,) in bind.execute(sa.select(tenants.c.id))
+        for step in DEFAULT_REGUA
+    ]
+    if rows:
+        op.bulk_insert(steps, rows)
 
 
 def downgrade() -> None:

@@ -65,3 +65,30 @@ def test_production_accepts_real_secrets():
     assert settings.database.url.startswith("postgresql+asyncpg://")
     assert settings.broker.kind == "rabbitmq"
     assert settings.security.secure_cookies
+
+
+def test_a_sqlite_downgrade_keeps_the_rows_that_refer_to_a_rebuilt_table(tmp_path):
+    """SQLite rebuilds ``tenants`` to drop a column; that must not cascade to debts."""
+    import sqlite3
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'keep.db'}"
+    migrate.upgrade(url)
+    with sqlite3.connect(tmp_path / "keep.db") as conn:
+        tenant = uuid.uuid4().hex
+        conn.execute(
+            "INSERT INTO tenants (id, slug, name, legal_name, cnpj, address, is_active, "
+            "created_at, stripe_account, reminders_enabled) "
+            "VALUES (?, 't', 'T', 'T Ltda', '11222333000181', '', 1, '2026-01-01', '', 0)",
+            (tenant,),
+        )
+        conn.execute(
+            "INSERT INTO portfolios (id, tenant_id, name, created_at) "
+            "VALUES (?, ?, 'P', '2026-01-01')",
+            (uuid.uuid4().hex, tenant),
+        )
+    migrate.downgrade(url, "0008")
+    migrate.upgrade(url)
+    with sqlite3.connect(tmp_path / "keep.db") as conn:
+        assert conn.execute("SELECT count(*) FROM portfolios").fetchone() == (1,)
+        # The default régua was given to the tenant that existed before it.
+        assert conn.execute("SELECT count(*) FROM reminder_steps").fetchone() == (8,)

@@ -345,3 +345,41 @@ async def test_preview_shows_what_would_be_sent_and_blocked_and_changes_nothing(
             select(func.count()).select_from(Message).where(Message.tenant_id == world.a.id)
         )
     assert count == 0
+
+
+async def test_the_cli_dry_run_prints_what_would_be_sent_and_blocked(database_url, world, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import TEST_SECRET
+
+    quita = str(Path(sys.executable).with_name("quita"))
+    env = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET,
+        "PATH": "/usr/bin:/bin",
+        "QUITA_VAR_DIR": str(tmp_path),
+    }
+    args = [quita, "reminders", "preview", "--tenant", world.a.tenant.slug]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [*args, "--days", "14", "--start", "2026-01-11"],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    report = json.loads(done.stdout)
+    assert report["tenant"] == world.a.tenant.slug and report["enabled"] is False
+    assert report["planned"] >= 1
+    assert any(m["contract"] == world.a.contracts[0] for m in report["messages"])
+    unknown = await asyncio.to_thread(
+        subprocess.run,
+        [quita, "reminders", "preview", "--tenant", "nope"],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert unknown.returncode == 2
