@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import mask_cpf
 from collection.services import accounts, privacy
+from collection.services.timeline import account_timeline
 from portal.auth import provide_principal, provide_tenant_session, requires
 from tenants.roles import Permission
 from tenants.services import audit
@@ -68,6 +69,7 @@ class AccountsController(Controller):
                 "debtor": debtor,
                 "mask_cpf": mask_cpf,
                 "agreements": agreements,
+                "timeline": await account_timeline(session, debtor.id),
             },
         )
 

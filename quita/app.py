@@ -45,6 +45,7 @@ from portal.auth import StaffAuthMiddleware
 from portal.disputes import DisputesController
 from portal.imports import ImportsController
 from portal.members import MembersController
+from portal.regua import ReguaController
 from portal.signin import SignInController
 from portal.workspace import WorkspaceController
 from quita.logging import configure_logging
@@ -193,6 +194,7 @@ def create_app(
             AccountsController,
             ImportsController,
             DisputesController,
+            ReguaController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

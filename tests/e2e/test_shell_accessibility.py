@@ -61,6 +61,12 @@ async def test_every_shell_page_passes_axe(browser, live_server, shots, viewport
         "/portal/audit",
         f"/portal/debtors/{world.a.debtor_ids[0]}",
         f"/portal/debts/{world.a.debt_ids[0]}",
+        "/portal/regua",
+        "/portal/regua/novo",
+        "/portal/regua/previa",
+        "/portal/disputes",
+        "/portal/privacy",
+        "/portal/imports",
     ]
     for path in staff:
         await page.goto(base + path)
