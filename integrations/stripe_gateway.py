@@ -114,6 +114,16 @@ class StripeGateway:
             ) from exc
         return charge_of(intent.to_dict())
 
+    async def lookup(self, provider_id: str, account: str) -> Notice | None:
+        options: stripe.RequestOptions = {"stripe_account": account} if account else {}
+        try:
+            intent = await self._client.v1.payment_intents.retrieve_async(
+                provider_id, options=options
+            )
+        except stripe.StripeError as exc:
+            raise GatewayError(_("The payment service did not answer.")) from exc
+        return notice_of_state(intent.to_dict(), account)
+
     def verify(self, payload: bytes, signature: str) -> Notice:
         try:
             event = stripe.Webhook.construct_event(
@@ -195,3 +205,31 @@ def notice_of(event: dict[str, Any]) -> Notice:
 
 def _when(timestamp: Any) -> datetime | None:
     return datetime.fromtimestamp(int(timestamp), UTC) if timestamp else None
+
+
+_STATE_EVENTS = {
+    "succeeded": "payment_intent.succeeded",
+    "processing": "payment_intent.processing",
+    "canceled": "payment_intent.canceled",
+}
+
+
+def notice_of_state(intent: dict[str, Any], account: str) -> Notice | None:
+    """A PaymentIntent's current state as the event a webhook would have brought, under an
+    id of its own (one per intent and state, so applying it twice counts nothing)."""
+    kind = _STATE_EVENTS.get(str(intent.get("status", "")))
+    if kind is None:
+        return None
+    intent_id = str(intent["id"])
+    return Notice(
+        event_id=f"reconcile-{intent_id}-{intent['status']}",
+        type=kind,
+        account=account,
+        payment_intent=intent_id,
+        occurred_at=datetime.fromtimestamp(int(intent.get("created", 0)), UTC),
+        payload={
+            "id": f"reconcile-{intent_id}",
+            "type": kind,
+            "object": {k: intent[k] for k in _KEPT if k in intent},
+        },
+    )

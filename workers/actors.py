@@ -30,6 +30,7 @@ MAINTENANCE_SWEEP = "maintenance.sweep"
 REMINDERS_PLAN = "reminders.plan"
 MESSAGES_DISPATCH = "messages.dispatch"
 AGREEMENTS_ADVANCE = "agreements.advance"
+PAYMENTS_RECONCILE = "payments.reconcile"
 DISPATCH_BUDGET = timedelta(seconds=45)
 
 
@@ -100,6 +101,17 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
         changed = await payments.advance_agreements(runtime.db(), local_today(runtime.clock))
         log.info("agreements.advanced", changed=changed)
 
+    async def reconcile_payments() -> None:
+        """Repair missed or out-of-order gateway events; issue the codes due soon."""
+        if runtime.gateway is None:
+            return
+        now = runtime.clock.now()
+        outcomes = await payments.reconcile(runtime.db(), runtime.gateway, now)
+        issued = await payments.issue_codes(
+            runtime.db(), runtime.gateway, local_today(runtime.clock), now
+        )
+        log.info("payments.reconciled", issued=issued, **outcomes)
+
     actors: dict[str, dramatiq.Actor[Any, Any]] = {
         MAIL_DELIVER: dramatiq.actor(
             broker=broker,
@@ -136,6 +148,13 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             max_retries=0,  # leases bring unfinished messages back
             time_limit=120_000,
         )(dispatch_messages),
+        PAYMENTS_RECONCILE: dramatiq.actor(
+            broker=broker,
+            actor_name=PAYMENTS_RECONCILE,
+            queue_name=f"{prefix}payments",
+            max_retries=0,
+            time_limit=600_000,
+        )(reconcile_payments),
         AGREEMENTS_ADVANCE: dramatiq.actor(
             broker=broker,
             actor_name=AGREEMENTS_ADVANCE,

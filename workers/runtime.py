@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from collection.importing import ImportLimits
 from collection.services.import_jobs import ImportJobs
 from collection.services.imports import PortfolioImporter
+from collection.services.payments import PaymentGateway
 from collection.services.reminders import Channels, Delivery
 from core.clock import Clock, SystemClock
 from core.db import Database
@@ -15,6 +16,7 @@ from core.mail import MailTransport
 from core.settings import Settings
 from integrations.channels import ChannelRouter
 from integrations.mail import transport_for
+from integrations.stripe_gateway import StripeGateway
 from integrations.texts import text_transport_for
 
 
@@ -33,6 +35,7 @@ class Runtime:
     transport: MailTransport
     clock: Clock = field(default_factory=SystemClock)
     channels: Channels | None = None  # the régua's channels (built by the composition root)
+    gateway: PaymentGateway | None = None  # None: payments are not configured
     _dbs: dict[int, Database] = field(default_factory=dict)
 
     def db(self) -> Database:
@@ -70,4 +73,5 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
         transport=mail,
         clock=clock or SystemClock(),
         channels=ChannelRouter(mail, texts),
+        gateway=StripeGateway(settings.payments) if settings.payments.enabled else None,
     )

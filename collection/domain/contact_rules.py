@@ -156,6 +156,7 @@ TEMPLATE_VARIABLES: Mapping[str, str] = {
     "oferta": "melhor oferta do dia (à vista com desconto)",
     "link": "endereço do site de negociação",
     "contrato": "contrato",
+    "pix": "código Pix copia e cola da parcela, quando já emitido (vazio se não houver)",
 }
 
 # Words that threaten, shame or fake urgency (CDC arts. 42 and 71). Lawful steps such as

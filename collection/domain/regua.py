@@ -68,7 +68,7 @@ DEFAULT_REGUA: tuple[StepTemplate, ...] = (
         "email",
         "{credor}: sua parcela vence em {vencimento}",
         "Olá, {nome}. A parcela de {valor} do seu acordo com {credor} vence em {vencimento}. "
-        "Pague por Pix, boleto ou cartão em {link}.",
+        "Pague por Pix, boleto ou cartão em {link}.\n\n{pix}",
     ),
     StepTemplate(
         "Parcela vence hoje",

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -127,6 +127,10 @@ class PaymentGateway(Protocol):
     async def charge(self, request: ChargeRequest) -> Charge: ...
 
     def verify(self, payload: bytes, signature: str) -> Notice: ...
+
+    async def lookup(self, provider_id: str, account: str) -> Notice | None:
+        """The payment's current state as a notice (None: nothing to apply yet)."""
+        ...
 
 
 # -- starting a payment -------------------------------------------------------------------
@@ -605,3 +609,110 @@ async def advance_agreements(db: Database, on: date) -> int:
             await session.commit()
             changed += terms.status is not before
     return changed
+
+
+# -- reconciliation and codes issued ahead ----------------------------------------------
+
+RECONCILE_WINDOW = timedelta(days=7)
+CODES_AHEAD_DAYS = 3
+
+
+async def reconcile(
+    db: Database, gateway: PaymentGateway, now: datetime, *, tenant_id: uuid.UUID | None = None
+) -> dict[str, int]:
+    """Ask the gateway how every recent unsettled payment stands and apply what a missed
+    or delayed webhook would have said. Each finding goes through ``apply_notice`` under
+    an id of its own, so running twice (or the late webhook arriving) counts nothing
+    twice."""
+    async with db.session(Scope.system()) as session:
+        rows = (
+            await session.execute(
+                select(Payment.provider_id, Tenant.stripe_account)
+                .join(Tenant, Tenant.id == Payment.tenant_id)
+                .where(
+                    Payment.provider_id.is_not(None),
+                    Payment.status.in_(
+                        [PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.FAILED]
+                    ),
+                    Payment.created_at >= now - RECONCILE_WINDOW,
+                    Payment.tenant_id == tenant_id if tenant_id else true(),
+                )
+            )
+        ).all()
+    outcomes: dict[str, int] = {}
+    for provider_id, account in rows:
+        assert provider_id is not None
+        try:
+            notice = await gateway.lookup(provider_id, account)
+        except GatewayError:
+            outcomes["unreachable"] = outcomes.get("unreachable", 0) + 1
+            continue
+        if notice is None:
+            continue
+        outcome = await apply_notice(db, notice, now)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+async def issue_codes(
+    db: Database,
+    gateway: PaymentGateway,
+    on: date,
+    now: datetime,
+    *,
+    tenant_id: uuid.UUID | None = None,
+) -> int:
+    """Issue the Pix code of each agreement installment falling due in the next few days
+    (once: the key is the installment's), so the D-3 reminder can carry it."""
+    if PaymentMethod.PIX not in gateway.methods:
+        return 0
+    async with db.session(Scope.system()) as session:
+        rows = (
+            await session.execute(
+                select(Agreement.id, Debtor.cpf_hash, AgreementInstallment.number)
+                .join(AgreementInstallment, AgreementInstallment.agreement_id == Agreement.id)
+                .join(Debtor, Debtor.id == Agreement.debtor_id)
+                .join(Tenant, Tenant.id == Agreement.tenant_id)
+                .where(
+                    Agreement.status.in_([s.value for s in AgreementStatus if s.is_open]),
+                    Tenant.stripe_account != "",
+                    AgreementInstallment.paid < AgreementInstallment.amount,
+                    AgreementInstallment.due_date.between(
+                        on, on + timedelta(days=CODES_AHEAD_DAYS)
+                    ),
+                    Agreement.tenant_id == tenant_id if tenant_id else true(),
+                )
+            )
+        ).all()
+    issued = 0
+    for agreement_id, cpf_hash, number in rows:
+        try:
+            started = await start_payment(
+                db,
+                gateway,
+                cpf_hash,
+                agreement_id,
+                PaymentMethod.PIX,
+                key=f"auto-{agreement_id}-{number}",
+                now=now,
+            )
+        except PaymentUnavailable:
+            continue
+        issued += started.payment.installment_number == number
+    return issued
+
+
+async def pending_pix(session: AsyncSession, agreement_id: uuid.UUID, now: datetime) -> str:
+    """The valid Pix copy-and-paste code already issued for the agreement, or ""."""
+    code = await session.scalar(
+        select(Payment.pix_code)
+        .where(
+            Payment.agreement_id == agreement_id,
+            Payment.method == PaymentMethod.PIX,
+            Payment.status == PaymentStatus.PENDING,
+            Payment.expires_at > now,
+        )
+        .order_by(Payment.created_at.desc())
+        .limit(1)
+    )
+    return code or ""

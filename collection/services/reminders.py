@@ -67,6 +67,7 @@ from collection.models import (
     ReminderStep,
 )
 from collection.services.debtor_view import policy_of
+from collection.services.payments import pending_pix
 from core.db import Database, Scope, UTCDateTime
 from core.i18n import gettext as _
 from tenants.models import Tenant
@@ -589,6 +590,7 @@ async def _render(
         "vencimento": "",
         "oferta": "",
         "contrato": "",
+        "pix": "",
     }
     policy = policy_of(tenant)
     if message.debt_id is not None:
@@ -616,6 +618,8 @@ async def _render(
         item = await session.get_one(AgreementInstallment, message.installment_id)
         values["valor"] = format_brl(item.amount - item.paid)
         values["vencimento"] = item.due_date.strftime("%d/%m/%Y")
+        code = await pending_pix(session, item.agreement_id, now)
+        values["pix"] = f"Pix copia e cola: {code}" if code else ""
     elif message.agreement_id is not None:
         agreement = await session.get_one(Agreement, message.agreement_id)
         values["valor"] = format_brl(agreement.total)
@@ -683,6 +687,7 @@ SAMPLE = {
     "valor": "R$ 1.234,56",
     "vencimento": "10/03/2026",
     "oferta": "pagamento à vista de R$ 987,65 (desconto de R$ 246,91), válido até 15/03/2026",
+    "pix": "Pix copia e cola: 00020101021226880014br.gov.bcb.pix…",
 }
 
 

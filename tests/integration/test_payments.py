@@ -15,12 +15,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 import stripe
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from collection.models import (
     Agreement,
@@ -95,7 +96,7 @@ class ShapedStripe(stripe.HTTPClient):
         if key in self.intents:  # Stripe replays the first answer for the same key
             return json.dumps(self.intents[key]).encode(), 200, {}
         kind = form["payment_method_types[0]"][0]
-        expires = int(time.time()) + 3600
+        expires = int(time.time()) + 400 * 86400
         intent: dict[str, Any] = {
             "id": "pi_" + uuid.uuid4().hex[:14],
             "object": "payment_intent",
@@ -472,3 +473,108 @@ async def test_tampered_agreement_or_payment_ids_are_not_found(client, world, db
     await _start(client, world.a.cpfs[1])
     await _verify(client, "02/01/1980")
     assert (await client.get(payment_url)).status_code in (302, 303, 404)
+
+
+# -- reconciliation and codes issued ahead -------------------------------------------
+
+
+async def test_reconciliation_repairs_a_missed_webhook_and_counts_once(
+    client, world, db, with_gateway, localstripe
+):
+    from collection.services import payments
+
+    url = await _agreement(client, world)
+    sdk = stripe.StripeClient(
+        localstripe.settings.secret_key, base_addresses={"api": localstripe.settings.api_base}
+    )
+    method = sdk.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"},
+        }
+    )
+    Capture.received.clear()
+    Capture.arrived.clear()
+    answer, _data = await _pay(client, url, "card", payment_method=method.id)
+    assert answer.status_code in (302, 303)
+    # The webhook is lost: reconciliation asks the gateway and applies what it says.
+    gateway = with_gateway.state.gateway
+    now = datetime.now(UTC)
+    assert await payments.reconcile(db, gateway, now, tenant_id=world.a.id) == {"succeeded": 1}
+    assert await payments.reconcile(db, gateway, now, tenant_id=world.a.id) == {}
+    _row, paid = await _installments(db, world.a.id)
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        payment = await session.scalar(select(Payment))
+        assert payment is not None and payment.status == PaymentStatus.SUCCEEDED
+    assert sum(paid) == payment.amount
+    # The late webhook changes nothing.
+    await asyncio.to_thread(Capture.arrived.wait, 15)
+    body, signature = Capture.received[0]
+    assert (await _deliver(client, body, signature)).json()["status"] == "stale"
+    _agreement_row, paid = await _installments(db, world.a.id)
+    assert sum(paid) == payment.amount
+
+
+async def test_pix_codes_are_issued_ahead_once_and_carried_by_the_d3_reminder(
+    client, world, db, shaped
+):
+    from collection.domain import contact_rules
+    from collection.models import Message, MessageStatus
+    from collection.services import payments, reminders
+    from tenants.models import Tenant
+    from tests.integration.test_reminders import Recorder
+
+    await _agreement(client, world)
+    agreement, _paid = await _installments(db, world.a.id)
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        first = await session.scalar(
+            select(AgreementInstallment)
+            .where(AgreementInstallment.agreement_id == agreement.id)
+            .order_by(AgreementInstallment.number)
+        )
+        assert first is not None
+    d3 = first.due_date - timedelta(days=3)
+    now = contact_rules.next_allowed(
+        datetime.combine(d3, datetime.min.time(), contact_rules.SAO_PAULO), "SP"
+    )
+    assert (
+        await payments.issue_codes(db, with_gateway_of(client), d3, now, tenant_id=world.a.id) == 1
+    )
+    assert (
+        await payments.issue_codes(db, with_gateway_of(client), d3, now, tenant_id=world.a.id) == 1
+    )
+    assert len(shaped.calls) == 1  # the second run found the same code
+    async with db.session(Scope.system()) as session:
+        await session.execute(
+            update(Tenant).where(Tenant.id == world.a.id).values(reminders_enabled=True)
+        )
+        await session.commit()
+    try:
+        await reminders.plan(db, d3, now)
+        async with db.session(Scope.tenant(world.a.id)) as session:
+            message = await session.scalar(
+                select(Message).where(Message.installment_id == first.id)
+            )
+            assert message is not None and message.status == MessageStatus.PLANNED
+        claimed = await reminders.claim(db, max(now, message.send_after))
+        assert message.id in claimed
+        recorder = Recorder()
+        outcome = await reminders.deliver(
+            db,
+            reminders.Delivery("https://quita.example", recorder),
+            message.id,
+            max(now, message.send_after),
+        )
+        assert outcome == "sent"
+        assert "Pix copia e cola: 000201" in recorder.sent[0][3]
+    finally:
+        async with db.session(Scope.system()) as session:
+            await session.execute(
+                update(Tenant).where(Tenant.id == world.a.id).values(reminders_enabled=False)
+            )
+            await session.execute(delete(Message).where(Message.tenant_id == world.a.id))
+            await session.commit()
+
+
+def with_gateway_of(client: Any) -> Any:
+    return client.app.state.gateway
