@@ -37,6 +37,23 @@ class FrozenClock:
         self._now += delta
 
 
+class ShiftedClock:
+    """Real time, started at another instant (demos and process tests)."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ShiftedClock needs a timezone-aware datetime")
+        self._offset = start - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
+def clock_from(start: datetime | None) -> Clock:
+    """The system clock, or one started at ``start`` (setting QUITA_CLOCK_START)."""
+    return SystemClock() if start is None else ShiftedClock(start)
+
+
 def local_today(clock: Clock) -> date:
     """Today's date in São Paulo, the date a person in Brazil would write down."""
     return clock.now().astimezone(SAO_PAULO).date()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,17 @@ DEFAULT_SENDER = "Quita <nao-responda@quita.local>"
 
 class ConfigurationError(RuntimeError):
     """The configuration cannot be used (for example a default secret in production)."""
+
+
+def _moment(value: str) -> datetime | None:
+    if not value.strip():
+        return None
+    moment = datetime.fromisoformat(value.strip())
+    if moment.tzinfo is None:
+        raise ConfigurationError(
+            "QUITA_CLOCK_START needs a time zone (e.g. 2026-01-13T10:00-03:00)"
+        )
+    return moment
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -158,6 +170,9 @@ class Settings:
     payments: PaymentSettings = field(default_factory=PaymentSettings)
     text: TextSettings = field(default_factory=TextSettings)
     max_upload_bytes: int = 200 * 1024 * 1024
+    # Demos and process tests may start the clock at another instant (QUITA_CLOCK_START,
+    # ISO 8601 with a zone); time then runs normally from there. Refused in production.
+    clock_start: datetime | None = None
 
     @property
     def production(self) -> bool:
@@ -222,6 +237,7 @@ class Settings:
                 api_base=(env.get("TWILIO_API_BASE") or "https://api.twilio.com").rstrip("/"),
             ),
             max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", str(200 * 1024 * 1024))),
+            clock_start=_moment(env.get("QUITA_CLOCK_START", "")),
         )
         settings.check()
         return settings
@@ -240,6 +256,8 @@ class Settings:
                 )
         if self.database.is_sqlite:
             raise ConfigurationError("DATABASE_URL must point to PostgreSQL in production")
+        if self.clock_start is not None:
+            raise ConfigurationError("QUITA_CLOCK_START is for demos and tests, not production")
         if self.payments.enabled and not self.payments.webhook_secret:
             raise ConfigurationError("STRIPE_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY")
         if self.payments.test_gateway:

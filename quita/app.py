@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 from collection.services.debtor_access import DebtorAccess
 from collection.services.payments import PaymentGateway
-from core.clock import Clock, SystemClock
+from core.clock import Clock, clock_from
 from core.db import Database, Scope
 from core.i18n import install_translations
 from core.settings import Settings
@@ -140,7 +140,7 @@ def create_app(
     settings = settings or Settings.from_env()
     settings.check()
     configure_logging(settings.log_level, json=settings.log_json)
-    clock = clock or SystemClock()
+    clock = clock or clock_from(settings.clock_start)
     broker = build_broker(settings.broker)
     runtime = build_runtime(settings, clock)
     actors = register(broker, runtime)

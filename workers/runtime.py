@@ -10,7 +10,7 @@ from collection.services.import_jobs import ImportJobs
 from collection.services.imports import PortfolioImporter
 from collection.services.payments import PaymentGateway
 from collection.services.reminders import Channels, Delivery
-from core.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock, clock_from
 from core.db import Database
 from core.mail import MailTransport
 from core.settings import Settings
@@ -71,7 +71,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     return Runtime(
         settings=settings,
         transport=mail,
-        clock=clock or SystemClock(),
+        clock=clock or clock_from(settings.clock_start),
         channels=ChannelRouter(mail, texts),
         gateway=StripeGateway(settings.payments) if settings.payments.enabled else None,
     )
