@@ -5,6 +5,13 @@ PostgreSQL: a generated 1,000,000-row CSV (pt-BR, `;`, ~10 columns) imported by 
 bare ``COPY`` of the same file into an unindexed table of text columns, same server,
 same run. SQLite: 100,000 rows, rows/s. Target (issue 5): ratio ≤ 2.0, peak RSS < 300 MB.
 
+The *floor* is what the indexed tables cost at all: the same file ``COPY``-ed into a
+temporary staging table and moved with plain ``INSERT … SELECT`` into debtors, contacts,
+debts and debt_items (no validation, no conflict handling), in a fresh tenant, in one
+transaction, as the application role with the tenant's row-level-security settings. It
+runs in a copy of the freshly migrated database, so it starts from the same empty tables
+as the import.
+
     .venv/bin/python bench/bench_import.py [--rows N] [--sqlite-rows N] [--pg URL]
 """
 
@@ -13,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -79,9 +87,96 @@ async def _copy_baseline(admin_url: str, db_name: str, path: Path) -> float:
         await conn.close()
 
 
-async def _import(url: str, path: Path) -> tuple[float, int, dict[str, object]]:
-    from collection.importing import ImportLimits
-    from collection.services.imports import PortfolioImporter
+# The floor's statements (:tenant, :portfolio, :now are bound). Only what the tables need:
+# text to typed values, one debtor per CPF, one debt per contract (no checks at all).
+_FLOOR_SQL = (
+    # The importer's memory setting for its set-wise statements.
+    "SET LOCAL work_mem = '64MB'",
+    """CREATE TEMPORARY TABLE floor_staging (nome text, cpf text, nascimento text,
+        email text, celular text, contrato text, parcela text, vencimento text, valor text,
+        produto text) ON COMMIT DROP""",
+    "COPY",
+    "ANALYZE floor_staging",
+    """INSERT INTO portfolios (id, tenant_id, name, created_at)
+        VALUES (:portfolio, :tenant, 'Floor', :now)""",
+    """INSERT INTO debtors (id, tenant_id, cpf, cpf_hash, name, birth_date, address, city,
+                           state, zip_code, created_at)
+        SELECT gen_random_uuid(), :tenant, p.cpf, encode(sha256(convert_to(p.cpf, 'UTF8')), 'hex'),
+               p.nome, p.nascimento::date, '', '', '', '', :now
+        FROM (SELECT DISTINCT ON (cpf) translate(cpf, '.-', '') AS cpf, nome, nascimento
+              FROM floor_staging ORDER BY cpf) p""",
+    """INSERT INTO contacts (id, tenant_id, debtor_id, kind, value, whatsapp_opt_in,
+                            created_at)
+        SELECT gen_random_uuid(), :tenant, d.id, c.kind, c.value, false, :now
+        FROM (SELECT DISTINCT translate(cpf, '.-', '') AS cpf, 'email' AS kind, email AS value
+              FROM floor_staging
+              UNION
+              SELECT DISTINCT translate(cpf, '.-', ''), 'phone', celular FROM floor_staging) c
+        JOIN debtors d ON d.tenant_id = :tenant AND d.cpf = c.cpf""",
+    """INSERT INTO debts (id, tenant_id, portfolio_id, debtor_id, contract, product,
+                         original_amount, due_date, status, created_at)
+        SELECT gen_random_uuid(), :tenant, :portfolio, d.id, c.contrato, c.produto, c.amount,
+               c.due, 'open', :now
+        FROM (SELECT contrato, MAX(translate(cpf, '.-', '')) AS cpf, MAX(produto) AS produto,
+                     SUM(replace(replace(valor, '.', ''), ',', '')::bigint) AS amount,
+                     MIN(to_date(vencimento, 'DD/MM/YYYY')) AS due
+              FROM floor_staging GROUP BY contrato) c
+        JOIN debtors d ON d.tenant_id = :tenant AND d.cpf = c.cpf""",
+    """INSERT INTO debt_items (id, tenant_id, debt_id, number, due_date, amount)
+        SELECT gen_random_uuid(), :tenant, d.id, s.parcela::int,
+               to_date(s.vencimento, 'DD/MM/YYYY'),
+               replace(replace(s.valor, '.', ''), ',', '')::bigint
+        FROM floor_staging s
+        JOIN debts d ON d.tenant_id = :tenant AND d.portfolio_id = :portfolio
+                    AND d.contract = s.contrato""",
+)
+
+
+async def _floor(url: str, path: Path) -> float:
+    """COPY + plain INSERT … SELECT into the indexed tables, in one tenant session."""
+    from core.db import Database, Scope
+
+    tenant_id = await _new_tenant(url)
+    db = Database(url)
+    try:
+        start = time.perf_counter()
+        # The importer's own unit of work: the session sets the role and the tenant's
+        # row-level-security settings when its transaction begins.
+        async with db.session(Scope.tenant(tenant_id)) as session:
+            connection = await session.connection()
+            raw = await connection.get_raw_connection()
+            conn = raw.driver_connection
+            assert conn is not None
+            values = {"tenant": tenant_id, "portfolio": uuid.uuid4(), "now": datetime.now(UTC)}
+            for sql in _FLOOR_SQL:
+                if sql == "COPY":
+                    with path.open("rb") as source:
+                        await conn.copy_to_table(
+                            "floor_staging", source=source, format="csv", delimiter=";", header=True
+                        )
+                    continue
+                numbered, args = _numbered(sql, values)
+                await conn.execute(numbered, *args)
+            await session.commit()
+        return time.perf_counter() - start
+    finally:
+        await db.dispose()
+
+
+def _numbered(sql: str, values: dict[str, object]) -> tuple[str, list[object]]:
+    """``:name`` placeholders to asyncpg's ``$n``, with the arguments in that order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    numbered = re.sub(r"(?<!:):(tenant|portfolio|now)\b", number, sql)
+    return numbered, [values[name] for name in names]
+
+
+async def _new_tenant(url: str) -> uuid.UUID:
     from core.db import Database, Scope
     from tenants.services.directory import create_tenant
 
@@ -97,7 +192,19 @@ async def _import(url: str, path: Path) -> tuple[float, int, dict[str, object]]:
                 address="",
             )
             await session.commit()
-            tenant_id = tenant.id
+            return tenant.id
+    finally:
+        await db.dispose()
+
+
+async def _import(url: str, path: Path) -> tuple[float, int, dict[str, object]]:
+    from collection.importing import ImportLimits
+    from collection.services.imports import PortfolioImporter
+    from core.db import Database
+
+    tenant_id = await _new_tenant(url)
+    db = Database(url)
+    try:
         importer = PortfolioImporter(
             db, cpf_hash_key="bench-key" * 4, limits=ImportLimits(max_bytes=2 * 1024**3)
         )
@@ -179,16 +286,20 @@ def main() -> None:
         generate(big, args.rows)
         size_mb = big.stat().st_size / 1024**2
         name = f"quita_bench_{uuid.uuid4().hex[:8]}"
+        floor_name = f"{name}_floor"
         asyncio.run(_admin(args.pg, f'CREATE DATABASE "{name}"'))
         try:
-            url = f"{args.pg.rsplit('/', 1)[0]}/{name}".replace(
-                "postgresql://", "postgresql+asyncpg://"
-            )
+            url = _database_url(args.pg, name)
             migrate.upgrade(url)
+            # The floor gets its own copy of the freshly migrated database: both it and
+            # the import start from the same empty tables.
+            asyncio.run(_admin(args.pg, f'CREATE DATABASE "{floor_name}" TEMPLATE "{name}"'))
             copy_s = asyncio.run(_copy_baseline(args.pg, name, big))
             elapsed, rows, peak, created, rejected = _run_child(url, big)
+            floor_s = asyncio.run(_floor(_database_url(args.pg, floor_name), big))
         finally:
-            asyncio.run(_admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for db_name in (name, floor_name):
+                asyncio.run(_admin(args.pg, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
         ratio = elapsed / copy_s
         print(
             f"postgres rows={rows:,} file={size_mb:.0f}MB copy={copy_s:.1f}s "
@@ -196,6 +307,16 @@ def main() -> None:
             f"rejected={rejected} ratio_vs_copy={ratio:.2f} (target <= 2.00) "
             f"peak_rss={peak:.0f}MB (target < 300)"
         )
+        print(
+            f"floor    rows={args.rows:,} copy+insert={floor_s:.1f}s "
+            f"rows/s={args.rows / floor_s:,.0f} ratio_vs_copy={floor_s / copy_s:.2f} "
+            f"import/floor={elapsed / floor_s:.2f} (COPY to staging, plain INSERT … SELECT into "
+            "the indexed, row-level-secured tables: no validation, no conflict handling)"
+        )
+
+
+def _database_url(admin_url: str, name: str) -> str:
+    return f"{admin_url.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+asyncpg://")
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@
 One import is one transaction: the accepted rows are copied into a temporary staging
 table (PostgreSQL ``COPY``; batched inserts on SQLite), the counts of debts to create,
 update and settle are computed against it, and debtors, contacts, debts and their
-installments are upserted with a handful of ``INSERT … SELECT … ON CONFLICT``
-statements. A dry run (the preview) does everything and rolls back, so its counts are
-exactly what the import will do. Re-importing the same file changes nothing: every
-upsert only writes rows whose values differ. Debts in an agreement, paid or written off
-are never touched by an import.
+installments are written with a handful of set-wise statements: plain ``INSERT …
+SELECT`` for what is new (a first import is nothing else), ``INSERT … ON CONFLICT``
+upserts for what existed, and only for the debts whose installments changed. A dry run
+(the preview) computes the counts the same way and rolls back, so they are exactly what
+the import will do. Re-importing the same file changes nothing: every upsert only
+writes rows whose values differ. Debts in an agreement, paid or written off are never
+touched by an import. On PostgreSQL one tenant's imports run one after the other.
 
 The statements are plain SQL (the ORM cannot express them set-wise), so each one
 names the tenant explicitly; on PostgreSQL row-level security checks it again.
@@ -15,6 +17,7 @@ names the tenant explicitly; on PostgreSQL row-level security checks it again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import itertools
@@ -103,6 +106,9 @@ class ImportRefused(ValueError):
 def _cpf_hasher(key: str) -> Callable[[str], str]:
     base = hmac.new(key.encode(), digestmod=hashlib.sha256)
 
+    # A person's rows usually come together (one per installment): a small cache
+    # computes each CPF's HMAC about once, with memory bounded for any file.
+    @functools.lru_cache(maxsize=4096)
     def digest(cpf: str) -> str:
         h = base.copy()
         h.update(cpf.encode())
@@ -204,6 +210,8 @@ class PortfolioImporter:
             if summary.accepted == 0:
                 return summary
             await staging.index()
+            if self.db.is_postgres:
+                await _postgres_settings(session, tenant_id, serialise=not dry_run)
             portfolio_id = await _portfolio(session, portfolio)
             apply = _Apply(session, tenant_id, portfolio_id, now, self.db.is_postgres)
             summary.created, summary.updated, summary.settled = await apply.counts()
@@ -211,6 +219,23 @@ class PortfolioImporter:
                 await apply.everything()
                 await session.commit()
         return summary
+
+
+async def _postgres_settings(
+    session: AsyncSession, tenant_id: uuid.UUID, *, serialise: bool
+) -> None:
+    """Memory for the set-wise statements and, for a real import, the tenant's lock.
+
+    Imports of one tenant run one after the other (a transaction-level advisory lock),
+    so what ``_Apply`` finds new is still new when it is inserted: nothing but an
+    import writes debtors or debts. A dry run writes nothing and does not wait.
+    """
+    # They sort and hash the whole file: keep that in memory rather than on disk.
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    if serialise:
+        digest = hashlib.sha256(b"quita.import:" + tenant_id.bytes).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _position(stream: BinaryIO) -> int:
@@ -322,43 +347,150 @@ class _Apply:
 
     async def counts(self) -> tuple[int, int, int]:
         """How many debts the import creates, changes and settles."""
-        created = await self._scalar(f"""
-            SELECT COUNT(*) FROM ({self._CONTRACTS}) c
-            WHERE NOT EXISTS (SELECT 1 FROM debts d WHERE d.tenant_id = :tenant
-                              AND d.portfolio_id = :portfolio AND d.contract = c.contract)""")
+        await self._classify()
+        created = await self._scalar("SELECT COUNT(*) FROM import_contracts WHERE is_new")
         updated = await self._scalar(f"""
             SELECT COUNT(*) FROM ({self._CONTRACTS}) c
-            JOIN debts d ON d.tenant_id = :tenant AND d.portfolio_id = :portfolio
-                        AND d.contract = c.contract
+            JOIN import_contracts k ON k.contract = c.contract
+            JOIN debts d ON d.id = k.debt_id
             JOIN debtors p ON p.id = d.debtor_id
-            WHERE d.status IN ('open', 'regularized')
+            WHERE NOT k.is_new AND d.status IN ('open', 'regularized')
               AND (d.status = 'regularized' OR d.original_amount <> c.amount
                    OR d.due_date <> c.due_date OR d.product <> c.product
                    OR p.cpf_hash <> c.cpf_hash
-                   OR {self._items_differ("d.id")})""")
+                   OR k.debt_id IN (SELECT debt_id FROM import_changed WHERE from_file))""")
         settled = await self._scalar("""
             SELECT COUNT(*) FROM debts d
             WHERE d.tenant_id = :tenant AND d.portfolio_id = :portfolio AND d.status = 'open'
               AND NOT EXISTS (SELECT 1 FROM import_staging s WHERE s.contract = d.contract)""")
         return created, updated, settled
 
-    def _items_differ(self, debt_id: str) -> str:
-        return f"""EXISTS (
-            SELECT 1 FROM import_staging s JOIN debts dd ON dd.id = {debt_id}
-            WHERE s.contract = dd.contract AND NOT EXISTS (
-                SELECT 1 FROM debt_items i WHERE i.debt_id = {debt_id}
-                AND i.number = s.installment AND i.amount = s.amount
-                AND i.due_date = s.due_date))"""
+    async def _exists(self, sql: str) -> bool:
+        return await self._scalar(f"SELECT COUNT(*) FROM ({sql} LIMIT 1) x") > 0
+
+    async def _temporary(self, name: str, columns: str) -> None:
+        suffix = "ON COMMIT DROP" if self.postgres else ""
+        await self._run(f"CREATE TEMPORARY TABLE {name} ({columns}) {suffix}")
+
+    async def _classify(self) -> None:
+        """Who and what in the file is already known, with the id each will have.
+
+        Small temporary tables (no foreign keys, no row-level security): one per person
+        (the file's last line for that CPF) and one per contract, each with the existing
+        id or a new one and whether it is new; and the known debts whose installments
+        differ from the file. New debtors and debts, and the rows hanging off them, are
+        written with plain inserts (nothing can conflict with them); only what already
+        existed goes through the comparing upserts, and only where something changed.
+        """
+        await self._temporary(
+            "import_people",
+            "cpf_hash VARCHAR(64) NOT NULL, line INTEGER NOT NULL, debtor_id UUID NOT NULL, "
+            "is_new BOOLEAN NOT NULL",
+        )
+        await self._run(f"""
+            INSERT INTO import_people (cpf_hash, line, debtor_id, is_new)
+            SELECT s.cpf_hash, s.line, COALESCE(d.id, {self.new_id}), d.id IS NULL
+            FROM import_staging s
+            LEFT JOIN debtors d ON d.tenant_id = :tenant AND d.cpf_hash = s.cpf_hash
+            WHERE s.line IN (SELECT MAX(line) FROM import_staging GROUP BY cpf_hash)""")
+        await self._temporary(
+            "import_contracts",
+            "contract VARCHAR(60) NOT NULL, debt_id UUID NOT NULL, is_new BOOLEAN NOT NULL",
+        )
+        await self._run(f"""
+            INSERT INTO import_contracts (contract, debt_id, is_new)
+            SELECT c.contract, COALESCE(d.id, {self.new_id}), d.id IS NULL
+            FROM (SELECT DISTINCT contract FROM import_staging) c
+            LEFT JOIN debts d ON d.tenant_id = :tenant AND d.portfolio_id = :portfolio
+                             AND d.contract = c.contract""")
+        if self.postgres:
+            await self._run("ANALYZE import_people")
+            await self._run("ANALYZE import_contracts")
+        else:
+            # SQLite joins by nested loops: without these, joining them is quadratic.
+            await self._run("CREATE INDEX import_people_cpf ON import_people (cpf_hash)")
+            await self._run("CREATE INDEX import_people_line ON import_people (line)")
+            await self._run("CREATE INDEX import_contracts_contract ON import_contracts (contract)")
+            await self._run("CREATE INDEX import_contracts_debt ON import_contracts (debt_id)")
+        # Known debts whose installments differ from the file: a line of the file with no
+        # equal installment (from_file), or an installment the file no longer has. Only
+        # these are written later; for the others the delete and the upsert would find
+        # nothing to do after reading every installment.
+        await self._temporary("import_changed", "debt_id UUID NOT NULL, from_file BOOLEAN NOT NULL")
+        if not await self._exists("SELECT 1 FROM import_contracts WHERE NOT is_new"):
+            return  # a new portfolio, or only new contracts: nothing to compare
+        await self._run("""
+            INSERT INTO import_changed (debt_id, from_file)
+            SELECT DISTINCT k.debt_id, true
+            FROM import_staging s JOIN import_contracts k ON k.contract = s.contract
+            LEFT JOIN debt_items i ON i.debt_id = k.debt_id AND i.number = s.installment
+                                  AND i.due_date = s.due_date AND i.amount = s.amount
+            WHERE NOT k.is_new AND i.debt_id IS NULL
+            UNION ALL
+            SELECT DISTINCT k.debt_id, false
+            FROM debt_items i JOIN import_contracts k ON k.debt_id = i.debt_id
+            LEFT JOIN import_staging s ON s.contract = k.contract AND s.installment = i.number
+            WHERE NOT k.is_new AND s.contract IS NULL""")
 
     async def everything(self) -> None:
         """Apply the staging table: debtors, contacts, debts, installments, settlements."""
-        await self._run(f"""
+        # counts() has classified the file (see _classify).
+        known_people = await self._exists("SELECT 1 FROM import_people WHERE NOT is_new")
+        known_debts = await self._exists("SELECT 1 FROM import_contracts WHERE NOT is_new")
+        portfolio_debts = known_debts or await self._exists(
+            "SELECT 1 FROM debts WHERE tenant_id = :tenant AND portfolio_id = :portfolio"
+        )
+        if await self._exists("SELECT 1 FROM import_people WHERE is_new"):
+            await self._new_debtors()
+        if known_people:
+            await self._known_debtors()
+        if await self._exists("SELECT 1 FROM import_contracts WHERE is_new"):
+            await self._new_debts()
+        if known_debts:
+            await self._known_debts()
+        if portfolio_debts:
+            await self._run("""
+                UPDATE debts SET status = 'regularized'
+                WHERE tenant_id = :tenant AND portfolio_id = :portfolio AND status = 'open'
+                  AND NOT EXISTS (SELECT 1 FROM import_staging s
+                                  WHERE s.contract = debts.contract)""")
+        if not self.postgres:
+            for table in ("import_staging", "import_people", "import_contracts", "import_changed"):
+                await self._run(f"DROP TABLE {table}")
+
+    async def _new_debtors(self) -> None:
+        """Debtors first seen in this import, with their e-mails and phones."""
+        await self._run("""
             INSERT INTO debtors (id, tenant_id, cpf, cpf_hash, name, birth_date, address,
                                  city, state, zip_code, created_at)
-            SELECT {self.new_id}, :tenant, s.cpf, s.cpf_hash, s.name, s.birth_date, s.address,
+            SELECT p.debtor_id, :tenant, s.cpf, s.cpf_hash, s.name, s.birth_date, s.address,
                    s.city, s.state, s.zip, :now
-            FROM import_staging s
-            WHERE s.line IN (SELECT MAX(line) FROM import_staging GROUP BY cpf_hash)
+            FROM import_people p JOIN import_staging s ON s.line = p.line
+            WHERE p.is_new""")
+        await self._run(f"""
+            INSERT INTO contacts (id, tenant_id, debtor_id, kind, value, whatsapp_opt_in,
+                                  created_at)
+            SELECT {self.new_id}, :tenant, x.debtor_id, x.kind, x.value, false, :now
+            FROM ({self._contacts("p.is_new")}) x""")
+
+    def _contacts(self, people: str) -> str:
+        """Each distinct (debtor, kind, value) of the file for the people chosen."""
+        return " UNION ".join(
+            f"""SELECT p.debtor_id AS debtor_id, '{kind}' AS kind, s.{kind} AS value
+                FROM import_staging s JOIN import_people p ON p.cpf_hash = s.cpf_hash
+                WHERE {people} AND s.{kind} IS NOT NULL"""
+            for kind in ("email", "phone")
+        )
+
+    async def _known_debtors(self) -> None:
+        """Debtors already in the tenant: refresh what changed, add new contacts."""
+        await self._run("""
+            INSERT INTO debtors (id, tenant_id, cpf, cpf_hash, name, birth_date, address,
+                                 city, state, zip_code, created_at)
+            SELECT p.debtor_id, :tenant, s.cpf, s.cpf_hash, s.name, s.birth_date, s.address,
+                   s.city, s.state, s.zip, :now
+            FROM import_people p JOIN import_staging s ON s.line = p.line
+            WHERE NOT p.is_new
             ON CONFLICT (tenant_id, cpf_hash) DO UPDATE SET
                 name = excluded.name,
                 birth_date = COALESCE(excluded.birth_date, debtors.birth_date),
@@ -376,25 +508,42 @@ class _Apply:
                OR (excluded.city <> '' AND debtors.city <> excluded.city)
                OR (excluded.state <> '' AND debtors.state <> excluded.state)
                OR (excluded.zip_code <> '' AND debtors.zip_code <> excluded.zip_code)""")
-        for kind, column in (("email", "email"), ("phone", "phone")):
-            await self._run(f"""
-                INSERT INTO contacts (id, tenant_id, debtor_id, kind, value, whatsapp_opt_in,
-                                      created_at)
-                SELECT {self.new_id}, :tenant, x.debtor_id, '{kind}', x.value, false, :now
-                FROM (SELECT DISTINCT d.id AS debtor_id, s.{column} AS value
-                      FROM import_staging s
-                      JOIN debtors d ON d.tenant_id = :tenant AND d.cpf_hash = s.cpf_hash
-                      WHERE s.{column} IS NOT NULL) x
-                WHERE true
-                ON CONFLICT (tenant_id, debtor_id, kind, value) DO NOTHING""")
+        await self._run(f"""
+            INSERT INTO contacts (id, tenant_id, debtor_id, kind, value, whatsapp_opt_in,
+                                  created_at)
+            SELECT {self.new_id}, :tenant, x.debtor_id, x.kind, x.value, false, :now
+            FROM ({self._contacts("NOT p.is_new")}) x
+            WHERE true
+            ON CONFLICT (tenant_id, debtor_id, kind, value) DO NOTHING""")
+
+    async def _new_debts(self) -> None:
+        """Contracts first seen in this portfolio, and their installments."""
         await self._run(f"""
             INSERT INTO debts (id, tenant_id, portfolio_id, debtor_id, contract, product,
                                original_amount, due_date, status, created_at)
-            SELECT {self.new_id}, :tenant, :portfolio, d.id, c.contract, c.product, c.amount,
-                   c.due_date, 'open', :now
+            SELECT k.debt_id, :tenant, :portfolio, p.debtor_id, c.contract, c.product,
+                   c.amount, c.due_date, 'open', :now
             FROM ({self._CONTRACTS}) c
-            JOIN debtors d ON d.tenant_id = :tenant AND d.cpf_hash = c.cpf_hash
-            WHERE true
+            JOIN import_contracts k ON k.contract = c.contract
+            JOIN import_people p ON p.cpf_hash = c.cpf_hash
+            WHERE k.is_new""")
+        await self._run(f"""
+            INSERT INTO debt_items (id, tenant_id, debt_id, number, due_date, amount)
+            SELECT {self.new_id}, :tenant, k.debt_id, s.installment, s.due_date, s.amount
+            FROM import_staging s JOIN import_contracts k ON k.contract = s.contract
+            WHERE k.is_new""")
+
+    async def _known_debts(self) -> None:
+        """Contracts the portfolio had: update what changed, reopen, fix installments."""
+        await self._run(f"""
+            INSERT INTO debts (id, tenant_id, portfolio_id, debtor_id, contract, product,
+                               original_amount, due_date, status, created_at)
+            SELECT k.debt_id, :tenant, :portfolio, p.debtor_id, c.contract, c.product,
+                   c.amount, c.due_date, 'open', :now
+            FROM ({self._CONTRACTS}) c
+            JOIN import_contracts k ON k.contract = c.contract
+            JOIN import_people p ON p.cpf_hash = c.cpf_hash
+            WHERE NOT k.is_new
             ON CONFLICT (tenant_id, portfolio_id, contract) DO UPDATE SET
                 debtor_id = excluded.debtor_id, product = excluded.product,
                 original_amount = excluded.original_amount, due_date = excluded.due_date,
@@ -405,10 +554,12 @@ class _Apply:
                    OR debts.product IS DISTINCT FROM excluded.product
                    OR debts.original_amount <> excluded.original_amount
                    OR debts.due_date <> excluded.due_date)""")
+        if not await self._exists("SELECT 1 FROM import_changed"):
+            return
         touched = """
             SELECT d.id FROM debts d
-            WHERE d.tenant_id = :tenant AND d.portfolio_id = :portfolio AND d.status = 'open'
-              AND d.contract IN (SELECT contract FROM import_staging)"""
+            WHERE d.id IN (SELECT debt_id FROM import_changed)
+              AND d.tenant_id = :tenant AND d.portfolio_id = :portfolio AND d.status = 'open'"""
         await self._run(f"""
             DELETE FROM debt_items
             WHERE debt_id IN ({touched})
@@ -420,16 +571,11 @@ class _Apply:
             INSERT INTO debt_items (id, tenant_id, debt_id, number, due_date, amount)
             SELECT {self.new_id}, :tenant, d.id, s.installment, s.due_date, s.amount
             FROM import_staging s
-            JOIN debts d ON d.tenant_id = :tenant AND d.portfolio_id = :portfolio
-                        AND d.contract = s.contract AND d.status = 'open'
-            WHERE true
+            JOIN import_contracts k ON k.contract = s.contract
+            JOIN debts d ON d.id = k.debt_id AND d.tenant_id = :tenant
+                        AND d.portfolio_id = :portfolio AND d.status = 'open'
+            WHERE k.debt_id IN (SELECT debt_id FROM import_changed)
             ON CONFLICT (debt_id, number) DO UPDATE SET
                 due_date = excluded.due_date, amount = excluded.amount
             WHERE debt_items.due_date <> excluded.due_date
                OR debt_items.amount <> excluded.amount""")
-        await self._run("""
-            UPDATE debts SET status = 'regularized'
-            WHERE tenant_id = :tenant AND portfolio_id = :portfolio AND status = 'open'
-              AND NOT EXISTS (SELECT 1 FROM import_staging s WHERE s.contract = debts.contract)""")
-        if not self.postgres:
-            await self._run("DROP TABLE import_staging")
