@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 from litestar import Request, Response, post
 
-from collection.services.payments import InvalidNotice, PaymentGateway, apply_notice
+from collection.services.payments import InvalidNotice, PaymentGateway, receive_notice
 from core.clock import Clock
 from core.db import Database
 
@@ -16,8 +16,8 @@ log = structlog.get_logger("quita.webhooks")
 
 @post("/webhooks/stripe", name="webhooks.stripe", status_code=200, opt={"exclude_from_csrf": True})
 async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
-    """200 once the event is stored and applied (also for a repeat); 400 for a bad
-    signature; a failure while applying answers 500 and the gateway delivers it again."""
+    """200 once the event is stored (also for a repeat), and a worker applies it; 400 for
+    a bad signature; a failure to store answers 500 and the gateway delivers it again."""
     gateway: PaymentGateway | None = request.app.state.gateway
     if gateway is None:
         return Response({"status": "payments disabled"}, status_code=404)
@@ -29,6 +29,6 @@ async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, 
         return Response({"status": "invalid signature"}, status_code=400)
     db: Database = request.app.state.db
     clock: Clock = request.app.state.clock
-    outcome = await apply_notice(db, notice, clock.now())
+    outcome = await receive_notice(db, notice, clock.now())
     log.info("webhook.applied", event_id=notice.event_id, type=notice.type, outcome=outcome)
     return Response({"status": outcome})

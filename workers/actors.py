@@ -71,6 +71,8 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             actors[MAIL_DELIVER].send(email_id)
         for job_id in await runtime.import_jobs().stalled():
             actors[RUN_IMPORT].send(job_id)
+        for event_id in await payments.unapplied_events(db, now - timedelta(minutes=1)):
+            actors[payments.APPLY_EVENT].send(str(event_id))
         auth = AuthService(db, runtime.settings.security, runtime.clock, runtime.settings.base_url)
         await auth.purge_expired(now)
         log.info("maintenance.swept", requeued=len(ids))
@@ -100,6 +102,10 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
     async def advance_agreements() -> None:
         changed = await payments.advance_agreements(runtime.db(), local_today(runtime.clock))
         log.info("agreements.advanced", changed=changed)
+
+    async def apply_gateway_event(event_id: str) -> None:
+        outcome = await payments.apply_event(runtime.db(), uuid.UUID(event_id))
+        log.info("payments.event_applied", event_id=event_id, outcome=outcome)
 
     async def reconcile_payments() -> None:
         """Repair missed or out-of-order gateway events; issue the codes due soon."""
@@ -148,6 +154,14 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             max_retries=0,  # leases bring unfinished messages back
             time_limit=120_000,
         )(dispatch_messages),
+        payments.APPLY_EVENT: dramatiq.actor(
+            broker=broker,
+            actor_name=payments.APPLY_EVENT,
+            queue_name=f"{prefix}payments",
+            max_retries=8,
+            min_backoff=1_000,
+            max_backoff=300_000,
+        )(apply_gateway_event),
         PAYMENTS_RECONCILE: dramatiq.actor(
             broker=broker,
             actor_name=PAYMENTS_RECONCILE,

@@ -42,6 +42,7 @@ from collection.models import (
 from core.clock import SAO_PAULO
 from core.db import Database, Scope
 from core.i18n import gettext as _
+from core.tasks import enqueue_after_commit
 from tenants.models import Tenant
 from tenants.services import audit
 from tenants.services.audit import Actor
@@ -354,11 +355,88 @@ async def payments_of_agreement(db: Database, agreement_id: uuid.UUID) -> list[P
 # -- applying gateway events --------------------------------------------------------------
 
 
-async def apply_notice(db: Database, notice: Notice, now: datetime) -> str:
-    """Store the event once and apply it; returns what happened (for logs and the reply).
+APPLY_EVENT = "payments.apply"  # the actor that applies a stored event
 
-    The event and its effects commit together: a failure rolls both back, and the gateway
-    delivers the event again.
+
+def _stored(notice: Notice, now: datetime) -> GatewayEvent:
+    return GatewayEvent(
+        provider_event_id=notice.event_id,
+        type=notice.type,
+        account=notice.account,
+        object_id=notice.payment_intent,
+        occurred_at=notice.occurred_at,
+        received_at=now,
+        payload={**notice.payload, "notice": {"amount": notice.amount, "outcome": notice.outcome}},
+        outcome="",
+    )
+
+
+def _notice_of(event: GatewayEvent) -> Notice:
+    kept = event.payload.get("notice", {})
+    return Notice(
+        event_id=event.provider_event_id,
+        type=event.type,
+        account=event.account,
+        payment_intent=event.object_id,
+        occurred_at=event.occurred_at,
+        amount=int(kept.get("amount", 0)),
+        outcome=str(kept.get("outcome", "")),
+    )
+
+
+async def receive_notice(db: Database, notice: Notice, now: datetime) -> str:
+    """Store a verified webhook event once and hand it to a worker; "received" or
+    "duplicate". The webhook answers at once; applying it is the worker's job, retried
+    until done, and the sweeper re-sends any event left unapplied."""
+    async with db.session(Scope.system()) as session:
+        known = await session.scalar(
+            select(GatewayEvent.id).where(GatewayEvent.provider_event_id == notice.event_id)
+        )
+        if known is not None:
+            return "duplicate"
+        event = _stored(notice, now)
+        session.add(event)
+        await session.flush()
+        enqueue_after_commit(session, APPLY_EVENT, str(event.id))
+        try:
+            await session.commit()
+        except IntegrityError:  # the same event, delivered twice at the same moment
+            await session.rollback()
+            return "duplicate"
+        return "received"
+
+
+async def apply_event(db: Database, event_id: uuid.UUID) -> str:
+    """Apply a stored event exactly once; returns its outcome (also when applied before)."""
+    async with db.session(Scope.system()) as session:
+        event = await session.scalar(
+            select(GatewayEvent).where(GatewayEvent.id == event_id).with_for_update()
+        )
+        if event is None:
+            return "missing"
+        if event.outcome:
+            return event.outcome
+        event.outcome = await _apply(session, _notice_of(event))
+        await session.commit()
+        return event.outcome
+
+
+async def unapplied_events(db: Database, received_before: datetime) -> list[uuid.UUID]:
+    """Events stored but not applied yet (a lost job, a worker that died)."""
+    async with db.session(Scope.system()) as session:
+        rows = await session.scalars(
+            select(GatewayEvent.id)
+            .where(GatewayEvent.outcome == "", GatewayEvent.received_at < received_before)
+            .order_by(GatewayEvent.received_at)
+            .limit(1000)
+        )
+        return list(rows)
+
+
+async def apply_notice(db: Database, notice: Notice, now: datetime) -> str:
+    """Store the event once and apply it at once (reconciliation); returns what happened.
+
+    The event and its effects commit together: a failure rolls both back.
     """
     async with db.session(Scope.system()) as session:
         known = await session.scalar(
@@ -366,15 +444,7 @@ async def apply_notice(db: Database, notice: Notice, now: datetime) -> str:
         )
         if known is not None:
             return "duplicate"
-        event = GatewayEvent(
-            provider_event_id=notice.event_id,
-            type=notice.type,
-            account=notice.account,
-            object_id=notice.payment_intent,
-            occurred_at=notice.occurred_at,
-            received_at=now,
-            payload=notice.payload,
-        )
+        event = _stored(notice, now)
         session.add(event)
         event.outcome = await _apply(session, notice)
         try:

@@ -72,7 +72,7 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     settings = settings.with_changes(payments=gateway.settings)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, run_workers=False),
+            create_app(settings, run_workers=True),  # as `quita run`: webhooks applied in-process
             host="127.0.0.1",
             port=port,
             log_config=None,
