@@ -114,7 +114,7 @@ async def test_the_dry_run_page_lists_what_would_be_sent(client, world):
 async def test_the_account_history_shows_blocked_messages_with_the_reason(client, world, db):
     async with db.session(Scope.system()) as session:
         await session.execute(
-            Tenant.__table__.update().where(Tenant.id == world.a.id).values(reminders_enabled=True)
+            update(Tenant).where(Tenant.id == world.a.id).values(reminders_enabled=True)
         )
         await session.commit()
     try:
@@ -138,9 +138,7 @@ async def test_the_account_history_shows_blocked_messages_with_the_reason(client
     finally:
         async with db.session(Scope.system()) as session:
             await session.execute(
-                Tenant.__table__.update()
-                .where(Tenant.id == world.a.id)
-                .values(reminders_enabled=False)
+                update(Tenant).where(Tenant.id == world.a.id).values(reminders_enabled=False)
             )
             await session.execute(delete(Message).where(Message.tenant_id == world.a.id))
             await session.commit()
