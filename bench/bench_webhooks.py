@@ -204,6 +204,20 @@ async def _fire(
     return time.perf_counter() - started, latencies, outcomes
 
 
+async def _ping(base: str, count: int, concurrency: int) -> float:
+    left = [count]
+
+    async def worker() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            while left[0] > 0:
+                left[0] -= 1
+                await client.get("/ping")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=5000)
@@ -258,6 +272,12 @@ def main() -> None:
             print(
                 f"ratio to target = {rate / TARGET:.2f} (target 1,000 events/s on one process, "
                 f"{args.concurrency} clients on the same 2-core machine)"
+            )
+            # The ceiling of this process and load generator: the plain-text /ping.
+            pings = asyncio.run(_ping(base, len(events), args.concurrency))
+            print(
+                f"/ping of the same process: {len(events) / pings:,.0f} requests/s; "
+                f"webhooks reach {rate / (len(events) / pings):.2f} of it"
             )
     finally:
         if proc is not None:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -389,20 +390,20 @@ async def receive_notice(db: Database, notice: Notice, now: datetime) -> str:
     "duplicate". The webhook answers at once; applying it is the worker's job, retried
     until done, and the sweeper re-sends any event left unapplied."""
     async with db.session(Scope.system()) as session:
-        known = await session.scalar(
-            select(GatewayEvent.id).where(GatewayEvent.provider_event_id == notice.event_id)
-        )
-        if known is not None:
-            return "duplicate"
         event = _stored(notice, now)
-        session.add(event)
-        await session.flush()
-        enqueue_after_commit(session, APPLY_EVENT, str(event.id))
-        try:
-            await session.commit()
-        except IntegrityError:  # the same event, delivered twice at the same moment
-            await session.rollback()
+        event.id = uuid.uuid4()
+        values = {c.key: getattr(event, c.key) for c in GatewayEvent.__table__.columns}
+        dialect = postgresql if db.is_postgres else sqlite
+        inserted = await session.scalar(
+            dialect.insert(GatewayEvent)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["provider_event_id"])
+            .returning(GatewayEvent.id)
+        )
+        if inserted is None:  # stored before (or by a delivery running at this moment)
             return "duplicate"
+        enqueue_after_commit(session, APPLY_EVENT, str(inserted))
+        await session.commit()
         return "received"
 
 

@@ -196,7 +196,7 @@ async def _pay(client: Any, agreement_url: str, method: str, **extra: str) -> An
     return await client.post(f"{agreement_url}/pagamentos", data=data), data
 
 
-async def _applied(client: Any, body: bytes, signature: str) -> str:
+async def _applied(client: Any, db: Any, body: bytes, signature: str) -> str:
     """Post the event as the gateway does, then apply it as the worker does; the outcome."""
     from collection.services import payments
 
@@ -206,7 +206,6 @@ async def _applied(client: Any, body: bytes, signature: str) -> str:
     status = str(response.json()["status"])
     if status != "received":
         return status
-    db = client.app.state.db
     async with db.session(Scope.system()) as session:
         event_id = await session.scalar(
             select(GatewayEvent.id).where(GatewayEvent.provider_event_id == json.loads(body)["id"])
@@ -369,7 +368,7 @@ async def test_pix_code_is_shown_and_five_deliveries_count_one_payment(client, w
         "status": "succeeded",
     }
     body, signature = signed(event("payment_intent.succeeded", intent))
-    outcomes = [await _applied(client, body, signature) for _ in range(5)]
+    outcomes = [await _applied(client, db, body, signature) for _ in range(5)]
     assert outcomes == ["succeeded"] + ["duplicate"] * 4
     agreement, paid = await _installments(db, world.a.id)
     assert sum(paid) == payment.amount
@@ -379,12 +378,12 @@ async def test_pix_code_is_shown_and_five_deliveries_count_one_payment(client, w
     # Refunded: the payment no longer counts and the agreement waits for it again.
     charge = {"id": "ch_1", "object": "charge", "payment_intent": payment.provider_id}
     refund = event("charge.refunded", {**charge, "amount_refunded": payment.amount})
-    assert await _applied(client, *signed(refund)) == "refunded"
+    assert await _applied(client, db, *signed(refund)) == "refunded"
     agreement, paid = await _installments(db, world.a.id)
     assert sum(paid) == 0 and agreement.status == "awaiting_first_payment"
     # A late, repeated success after the refund changes nothing.
     late = event("payment_intent.succeeded", intent)
-    assert await _applied(client, *signed(late)) == "stale"
+    assert await _applied(client, db, *signed(late)) == "stale"
     _agreement_row, paid = await _installments(db, world.a.id)
     assert sum(paid) == 0
 
@@ -407,7 +406,7 @@ async def test_events_out_of_order_still_give_one_payment(client, world, db, sha
         event("charge.dispute.closed", {**dispute, "amount": payment.amount, "status": "won"}),
         event("payment_intent.processing", intent),
     ]
-    outcomes = [await _applied(client, *signed(e)) for e in events]
+    outcomes = [await _applied(client, db, *signed(e)) for e in events]
     assert outcomes == ["disputed", "stale", "succeeded", "stale"]
     _agreement_row, paid = await _installments(db, world.a.id)
     assert sum(paid) == payment.amount
@@ -483,7 +482,7 @@ async def test_a_bad_signature_or_stale_timestamp_is_refused_and_changes_nothing
         {"id": payment.provider_id, "object": "payment_intent"},
         account="acct_someone_else",
     )
-    assert await _applied(client, *signed(foreign)) == "account_mismatch"
+    assert await _applied(client, db, *signed(foreign)) == "account_mismatch"
 
 
 async def test_tampered_agreement_or_payment_ids_are_not_found(client, world, db, shaped):
@@ -537,7 +536,7 @@ async def test_reconciliation_repairs_a_missed_webhook_and_counts_once(
     # The late webhook changes nothing.
     await asyncio.to_thread(Capture.arrived.wait, 15)
     body, signature = Capture.received[0]
-    assert await _applied(client, body, signature) == "stale"
+    assert await _applied(client, db, body, signature) == "stale"
     _agreement_row, paid = await _installments(db, world.a.id)
     assert sum(paid) == payment.amount
 
