@@ -18,7 +18,6 @@ next dispatch takes them again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -637,20 +636,6 @@ def footer_of(tenant: Tenant, channel: Channel, link: str) -> str:
     if channel == Channel.WHATSAPP:
         return who + "."
     return who + f". Para não receber mais mensagens por este canal: {link}privacidade"
-
-
-async def timeline(
-    db: Database, tenant_id: uuid.UUID, debtor_id: uuid.UUID
-) -> Sequence[tuple[Message, str]]:
-    """Messages about one debtor at one creditor, newest first, with their step names."""
-    async with db.session(Scope.tenant(tenant_id)) as session:
-        rows = await session.execute(
-            select(Message, ReminderStep.name)
-            .outerjoin(ReminderStep, ReminderStep.id == Message.step_id)
-            .where(Message.debtor_id == debtor_id)
-            .order_by(Message.planned_for.desc(), Message.created_at.desc())
-        )
-        return [(m, name or "") for m, name in rows.all()]
 
 
 @event.listens_for(Session, "after_flush")
