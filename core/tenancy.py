@@ -88,6 +88,12 @@ def _stamp_tenant(session: Session, _context: Any, _instances: Any) -> None:
             raise TenantScopeError("write to another tenant's row refused")
 
 
+_RLS_SETTINGS = text(
+    "SELECT set_config('role', :role, true), set_config('quita.scope', :scope, true), "
+    "set_config('quita.tenant_id', :tenant, true)"
+)
+
+
 @event.listens_for(Session, "after_begin")
 def _postgres_rls_settings(
     session: Session, _transaction: SessionTransaction, connection: Connection
@@ -95,13 +101,11 @@ def _postgres_rls_settings(
     if connection.dialect.name != "postgresql":
         return
     scope = session_scope(session)
-    connection.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+    # One round trip: set_config('role', ..., true) is SET LOCAL ROLE.
     connection.execute(
-        text(
-            "SELECT set_config('quita.scope', :scope, true), "
-            "set_config('quita.tenant_id', :tenant, true)"
-        ),
+        _RLS_SETTINGS,
         {
+            "role": APP_ROLE,
             "scope": "system" if scope.is_system else "tenant",
             "tenant": "" if scope.tenant_id is None else str(scope.tenant_id),
         },

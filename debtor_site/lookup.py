@@ -14,12 +14,8 @@ from litestar.response import Redirect, Response, Template
 from collection.domain.documents import InvalidDocument
 from collection.models import DebtorSession
 from collection.services.debtor_access import AccessRefused, DebtorAccess
-from collection.services.debtor_view import debts_of_person
-from collection.services.disputes import contacts_of_person
-from collection.services.negotiation import agreements_of_person
-from core.clock import local_today
 from core.i18n import gettext as _
-from core.security import mask_email, mask_phone
+from debtor_site.debts_page import debts_page
 
 AnyRequest = Request[Any, Any, Any]
 COOKIE = "quita_debtor"
@@ -202,26 +198,11 @@ class LookupController(Controller):
         return response
 
     @get("/minhas-dividas", name="site.debts")
-    async def debts(self, request: AnyRequest) -> Template | Redirect:
-        access = _access(request)
-        session = await verified(request)
-        if session is None:
+    async def debts(self, request: AnyRequest) -> Response[str] | Redirect:
+        page = await _access(request).page(request.cookies.get(COOKIE, ""))
+        if page is None:
             return Redirect("/?expirou=1")
-        today = local_today(access.clock)
-        creditors = await debts_of_person(access.db, session.cpf_hash, today)
-        agreements = await agreements_of_person(access.db, session.cpf_hash)
-        contacts = await contacts_of_person(access.db, session.cpf_hash)
-        return Template(
-            "site/debts.html",
-            context={
-                "creditors": creditors,
-                "today": today,
-                "agreements": agreements,
-                "contacts": contacts,
-                "mask_email": mask_email,
-                "mask_phone": mask_phone,
-            },
-        )
+        return debts_page(request, page)
 
     @post("/sair", name="site.logout")
     async def logout(self, request: AnyRequest) -> Redirect:

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import normalize_cpf
 from collection.models import Contact, ContactKind, Debtor, DebtorAttempt, DebtorCode, DebtorSession
-from core.clock import Clock
+from collection.services.debtor_view import PersonPage, read_verified_page
+from core.clock import SAO_PAULO, Clock
 from core.db import Database, Scope
 from core.mail import queue_email
 from core.security import keyed_hash, mask_email, new_token, token_digest
@@ -79,6 +80,17 @@ class DebtorAccess:
             )
             await session.commit()
         return token
+
+    async def page(self, token: str) -> PersonPage | None:
+        """The debts page of a verified cookie, or None: the session check and the page
+        are read in one unit of work."""
+        if not token or len(token) > 100:
+            return None
+        now = self.clock.now()
+        async with self.db.session(Scope.system(), snapshot=True) as session:
+            return await read_verified_page(
+                session, token_digest(token), now, now.astimezone(SAO_PAULO).date()
+            )
 
     async def current(self, token: str) -> DebtorSession | None:
         """The live session of a cookie, verified or not."""

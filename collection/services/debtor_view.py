@@ -1,28 +1,65 @@
 """What a verified person sees: every debt of their CPF across creditors, itemised, and
-each creditor's offers from its negotiation policy."""
+each creditor's offers from its negotiation policy.
+
+The page is read in one unit of work with plain column queries, and the work that
+follows the read (valuation, offers, the rendered page) is cached per person under the
+*version* of what was read: the rows themselves and the date. A new import, a payment,
+an agreement, a dispute or a policy change alters the rows, a new day alters the date,
+and either makes a new version, so a cache can never serve a stale page; and because
+every request reads the rows again, several processes may each keep their own cache.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    join,
+    literal_column,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain import valuation as v
 from collection.domain.documents import format_cnpj
 from collection.domain.offers import Offer, make_offers
 from collection.domain.policy import NegotiationPolicy
 from collection.domain.policy_file import load_policy_toml
-from collection.models import Debt, Debtor, DebtStatus
-from collection.services.disputes import disputed_debt_ids
+from collection.models import (
+    Agreement,
+    Contact,
+    ContactKind,
+    Debt,
+    DebtItem,
+    Debtor,
+    DebtorSession,
+    DebtStatus,
+    Dispute,
+)
+from core.cache import VersionedCache
 from core.db import Database, Scope
 from tenants.models import Tenant
 
 DEFAULT_POLICY = Path(__file__).with_name("default_policy.toml")
+
+# How many people's pages and computed views one process keeps (the most recently seen).
+PAGE_CACHE_SIZE = 1000
+VIEW_CACHE_SIZE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +80,8 @@ class DebtView:
 
 @dataclass
 class CreditorView:
+    """One creditor's debts and offers; shared by the cache, so read it, never change it."""
+
     tenant_id: uuid.UUID
     name: str
     legal_name: str
@@ -56,66 +95,278 @@ class CreditorView:
         return sum(d.valuation.total for d in self.debts if d.valuation is not None)
 
 
+class AgreementLine(NamedTuple):
+    """An agreement as the debts page lists it."""
+
+    id: uuid.UUID
+    total: int
+    status: str
+    creditor: str
+
+
+class ContactLine(NamedTuple):
+    """A contact on file, as the debts page lists it."""
+
+    id: uuid.UUID
+    kind: ContactKind
+    value: str
+    not_mine_at: datetime | None
+
+
 @lru_cache(maxsize=256)
 def _parse_policy(text: str) -> NegotiationPolicy:
     return load_policy_toml(text)
 
 
+@lru_cache(maxsize=1)
+def _default_policy_text() -> str:
+    return DEFAULT_POLICY.read_text(encoding="utf-8")
+
+
+def _policy_from_text(text: str | None) -> NegotiationPolicy:
+    return _parse_policy(text or _default_policy_text())
+
+
 def policy_of(tenant: Tenant) -> NegotiationPolicy:
     """The tenant's negotiation policy (charges and offers), or the platform default."""
-    return _parse_policy(tenant.policy_toml or DEFAULT_POLICY.read_text(encoding="utf-8"))
+    return _policy_from_text(tenant.policy_toml)
 
 
-async def debts_of_person(db: Database, cpf_hash: str, on: date) -> list[CreditorView]:
-    """Every debt of the CPF at every creditor; open ones valued on ``on`` and offered."""
-    creditors: dict[uuid.UUID, CreditorView] = {}
-    open_debts: dict[uuid.UUID, list[v.Debt]] = {}
-    policies: dict[uuid.UUID, NegotiationPolicy] = {}
-    async with db.session(Scope.system()) as session:
-        rows = await session.execute(
-            select(Debt, Tenant)
-            .join(Debtor, Debtor.id == Debt.debtor_id)
-            .join(Tenant, Tenant.id == Debt.tenant_id)
-            .where(Debtor.cpf_hash == cpf_hash, Tenant.is_active.is_(True))
-            .options(selectinload(Debt.items))
-            .order_by(Tenant.name, Debt.due_date)
+# The statements are built once; only the parameters change between requests.
+_DEBT_COLUMNS = (
+    Debt.tenant_id,
+    Tenant.name,
+    Tenant.legal_name,
+    Tenant.cnpj,
+    Tenant.address,
+    Tenant.policy_toml,
+    Debt.id,
+    Debt.contract,
+    Debt.product,
+    Debt.due_date,
+    Debt.original_amount,
+    Debt.status,
+    exists()
+    .where(Dispute.debt_id == Debt.id, Dispute.status == "open")
+    .correlate(Debt)
+    .label("disputed"),
+    DebtItem.amount,
+    DebtItem.due_date,
+)
+_DEBT_ORDER = (Tenant.name, Debt.due_date, Debt.id, DebtItem.number)
+_DEBTS_OF_PEOPLE = (
+    join(Debt, Debtor, Debtor.id == Debt.debtor_id)
+    .join(Tenant, and_(Tenant.id == Debt.tenant_id, Tenant.is_active.is_(True)))
+    .outerjoin(DebtItem, DebtItem.debt_id == Debt.id)
+)
+_DEBTS = (
+    select(*_DEBT_COLUMNS)
+    .select_from(_DEBTS_OF_PEOPLE)
+    .where(Debtor.cpf_hash == bindparam("cpf_hash"))
+    .order_by(*_DEBT_ORDER)
+)
+_AGREEMENTS_OF_PEOPLE = (
+    select(Agreement.id, Agreement.total, Agreement.status, Tenant.name)
+    .join(Debtor, Debtor.id == Agreement.debtor_id)
+    .join(Tenant, Tenant.id == Agreement.tenant_id)
+    .order_by(Agreement.created_at.desc(), Agreement.id)
+)
+_AGREEMENTS = _AGREEMENTS_OF_PEOPLE.where(Debtor.cpf_hash == bindparam("cpf_hash"))
+_CONTACTS_OF_PEOPLE = (
+    select(Contact.id, Contact.kind, Contact.value, Contact.not_mine_at)
+    .join(Debtor, Debtor.id == Contact.debtor_id)
+    .order_by(Contact.kind, Contact.value, Contact.id)
+)
+_CONTACTS = _CONTACTS_OF_PEOPLE.where(Debtor.cpf_hash == bindparam("cpf_hash"))
+
+
+AnySelect = Select[*tuple[Any, ...]]
+
+# Constants written into the statement (not bound), so each execution sends one parameter.
+_COLON = literal_column("':'", String)
+_DASH = literal_column("'-'", String)
+
+
+def _as_text(column: ColumnElement[Any]) -> ColumnElement[str]:
+    """A value as text that cannot run into its neighbours: its length, a colon and the
+    text (``-`` for NULL); so a concatenation of such values tells every value apart."""
+    text = cast(column, String)
+    return func.coalesce(cast(func.length(text), String) + _COLON + text, _DASH)
+
+
+def _mark(query: AnySelect) -> ScalarSelect[str]:
+    """Every row of ``query`` (correlated to the debtor session) encoded into one text,
+    in the query's order: equal marks mean equal rows."""
+    encoded = [_as_text(column) for column in query.selected_columns]
+    line = encoded[0]
+    for part in encoded[1:]:
+        line = line + part
+    lines = query.with_only_columns(line.label("line")).correlate(DebtorSession).subquery()
+    return select(func.aggregate_strings(lines.c.line, ";")).scalar_subquery()
+
+
+def _of_session(query: AnySelect) -> AnySelect:
+    """``query`` narrowed to the person of the enclosing statement's debtor session."""
+    return query.where(Debtor.cpf_hash == DebtorSession.cpf_hash).correlate(DebtorSession)
+
+
+# The version of a page, read in one statement with the session check: the person's CPF
+# hash and one mark per part of the page. Nothing is read for a session that is not
+# live and verified.
+#
+# The creditors' columns (a policy may be long) are marked once per creditor, not per row.
+_CREDITOR_COLUMNS = (
+    Tenant.name,
+    Tenant.legal_name,
+    Tenant.cnpj,
+    Tenant.address,
+    Tenant.policy_toml,
+)
+_VERSION = select(
+    DebtorSession.cpf_hash,
+    _mark(
+        _of_session(
+            select(*(c for c in _DEBT_COLUMNS if not any(c is t for t in _CREDITOR_COLUMNS)))
+            .select_from(_DEBTS_OF_PEOPLE)
+            .order_by(*_DEBT_ORDER)
         )
-        found = rows.all()
-        frozen = await disputed_debt_ids(session, [debt.id for debt, _ in found])
-        for debt, tenant in found:
-            view = creditors.setdefault(
-                tenant.id,
-                CreditorView(
-                    tenant_id=tenant.id,
-                    name=tenant.name,
-                    legal_name=tenant.legal_name,
-                    cnpj=format_cnpj(tenant.cnpj),
-                    address=tenant.address,
-                ),
+    ),
+    _mark(
+        select(Tenant.id, *_CREDITOR_COLUMNS)
+        .where(
+            Tenant.id.in_(
+                _of_session(select(Debt.tenant_id).join(Debtor, Debtor.id == Debt.debtor_id))
             )
-            policy = policies.setdefault(tenant.id, policy_of(tenant))
-            valuation = None
-            if debt.status == DebtStatus.OPEN and debt.items:
-                domain_debt = v.Debt(
-                    reference=debt.contract,
-                    items=tuple(v.DebtItem(i.amount, i.due_date) for i in debt.items),
-                )
-                valuation = v.valuate(domain_debt, on, terms=policy.charges)
-                if debt.id not in frozen:  # a disputed debt is not offered until answered
-                    open_debts.setdefault(tenant.id, []).append(domain_debt)
-            view.debts.append(
-                DebtView(
-                    id=debt.id,
-                    contract=debt.contract,
-                    product=debt.product,
-                    due_date=debt.due_date,
-                    original_amount=debt.original_amount,
-                    status=debt.status,
-                    valuation=valuation,
-                    disputed=debt.id in frozen,
-                )
+        )
+        .order_by(Tenant.id)
+    ),
+    _mark(_of_session(_AGREEMENTS_OF_PEOPLE)),
+    _mark(_of_session(_CONTACTS_OF_PEOPLE)),
+).where(
+    DebtorSession.id == bindparam("session_id"),
+    DebtorSession.verified_at.is_not(None),
+    DebtorSession.expires_at > bindparam("now"),
+)
+
+# One row per installment of each debt (a debt without installments has one row with
+# None there): tenant id, name, legal name, CNPJ, address, policy, debt id, contract,
+# product, due date, original amount, status, disputed, item amount, item due date.
+DebtRows = tuple[tuple[Any, ...], ...]
+
+_VIEWS: VersionedCache[str, list[CreditorView]] = VersionedCache(VIEW_CACHE_SIZE)
+
+
+async def _debt_rows(session: AsyncSession, cpf_hash: str) -> DebtRows:
+    result = await session.execute(_DEBTS, {"cpf_hash": cpf_hash})
+    return tuple(tuple(row) for row in result)
+
+
+def _views(rows: DebtRows, on: date) -> list[CreditorView]:
+    """Group the rows by creditor and debt; value the open debts and make the offers."""
+    creditors: dict[uuid.UUID, CreditorView] = {}
+    policies: dict[uuid.UUID, NegotiationPolicy] = {}
+    open_debts: dict[uuid.UUID, list[v.Debt]] = {}
+    index = 0
+    while index < len(rows):
+        first = rows[index]
+        debt_id = first[6]
+        items: list[v.DebtItem] = []
+        while index < len(rows) and rows[index][6] == debt_id:
+            if rows[index][13] is not None:
+                items.append(v.DebtItem(rows[index][13], rows[index][14]))
+            index += 1
+        (tenant_id, name, legal_name, cnpj, address, policy_text) = first[:6]
+        (contract, product, due_date, original_amount, status, disputed) = first[7:13]
+        view = creditors.get(tenant_id)
+        if view is None:
+            view = creditors[tenant_id] = CreditorView(
+                tenant_id=tenant_id,
+                name=name,
+                legal_name=legal_name,
+                cnpj=format_cnpj(cnpj),
+                address=address,
             )
+            policies[tenant_id] = _policy_from_text(policy_text)
+        valuation = None
+        if status == DebtStatus.OPEN and items:
+            domain_debt = v.Debt(reference=contract, items=tuple(items))
+            valuation = v.valuate(domain_debt, on, terms=policies[tenant_id].charges)
+            if not disputed:  # a disputed debt is not offered until answered
+                open_debts.setdefault(tenant_id, []).append(domain_debt)
+        view.debts.append(
+            DebtView(
+                id=debt_id,
+                contract=contract,
+                product=product,
+                due_date=due_date,
+                original_amount=original_amount,
+                status=status,
+                valuation=valuation,
+                disputed=bool(disputed),
+            )
+        )
     for tenant_id, debts in open_debts.items():
         # Prescribed debts are left out of offers: nothing here may push their collection.
         creditors[tenant_id].offers = make_offers(debts, policies[tenant_id], on)
     return list(creditors.values())
+
+
+def _cached_views(cpf_hash: str, rows: DebtRows, on: date) -> list[CreditorView]:
+    return _VIEWS.get(cpf_hash, (on, rows), lambda: _views(rows, on))
+
+
+async def debts_of_person(db: Database, cpf_hash: str, on: date) -> list[CreditorView]:
+    """Every debt of the CPF at every creditor; open ones valued on ``on`` and offered."""
+    async with db.session(Scope.system()) as session:
+        rows = await _debt_rows(session, cpf_hash)
+    return _cached_views(cpf_hash, rows, on)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonPage:
+    """Everything the debts page shows, and the version it was read at."""
+
+    cpf_hash: str
+    on: date
+    version: Hashable  # equal versions mean an equal page (same rows, same day)
+    rows: DebtRows
+    agreements: tuple[AgreementLine, ...]
+    contacts: tuple[ContactLine, ...]
+
+    @property
+    def creditors(self) -> list[CreditorView]:
+        """The debts valued on ``on`` and the offers, by creditor (computed once per version)."""
+        return _cached_views(self.cpf_hash, self.rows, self.on)
+
+
+_PAGES: VersionedCache[str, PersonPage] = VersionedCache(PAGE_CACHE_SIZE)
+
+
+async def read_verified_page(
+    session: AsyncSession, session_id: str, now: datetime, on: date
+) -> PersonPage | None:
+    """The debts page of a live verified debtor session (by its id), or None.
+
+    One statement reads the session and the page's version; the page itself is read
+    only when this process has not seen that version yet. ``session`` must be a
+    snapshot unit of work (``Database.session(..., snapshot=True)``) opened for this,
+    so that the version and the rows read after it agree.
+    """
+    found = (await session.execute(_VERSION, {"session_id": session_id, "now": now})).first()
+    if found is None:
+        return None
+    cpf_hash: str = found[0]
+    version = (on, *found[1:])
+    page = _PAGES.find(cpf_hash, version)
+    if page is None:
+        params = {"cpf_hash": cpf_hash}
+        page = PersonPage(
+            cpf_hash,
+            on,
+            version,
+            await _debt_rows(session, cpf_hash),
+            tuple(AgreementLine(*row) for row in await session.execute(_AGREEMENTS, params)),
+            tuple(ContactLine(*row) for row in await session.execute(_CONTACTS, params)),
+        )
+        _PAGES.keep(cpf_hash, version, page)
+    return page

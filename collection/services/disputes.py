@@ -70,16 +70,6 @@ async def open_dispute(
         return dispute
 
 
-async def disputed_debt_ids(session: AsyncSession, debt_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these debts are frozen by an open dispute (any scope)."""
-    if not debt_ids:
-        return set()
-    rows = await session.scalars(
-        select(Dispute.debt_id).where(Dispute.debt_id.in_(debt_ids), Dispute.status == "open")
-    )
-    return set(rows.all())
-
-
 async def tenant_disputes(session: AsyncSession) -> Sequence[Dispute]:
     """The current tenant's disputes, open ones first."""
     rows = await session.scalars(

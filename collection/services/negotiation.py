@@ -209,16 +209,3 @@ async def agreement_of_person(
             )
         ).first()
         return None if row is None else (row[0], row[1], row[2])
-
-
-async def agreements_of_person(db: Database, cpf_hash: str) -> list[tuple[Agreement, Tenant]]:
-    """Every agreement this person made, newest first."""
-    async with db.session(Scope.system()) as session:
-        rows = await session.execute(
-            select(Agreement, Tenant)
-            .join(Debtor, Debtor.id == Agreement.debtor_id)
-            .join(Tenant, Tenant.id == Agreement.tenant_id)
-            .where(Debtor.cpf_hash == cpf_hash)
-            .order_by(Agreement.created_at.desc())
-        )
-        return [(a, t) for a, t in rows.all()]
