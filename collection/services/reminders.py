@@ -36,6 +36,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -104,35 +105,6 @@ class PlanResult:
     blocked: int
 
 
-def _insert(session: AsyncSession, select_stmt: object) -> object:
-    """INSERT INTO messages … SELECT … ON CONFLICT DO NOTHING, for the session's database."""
-    columns = [
-        "id",
-        "tenant_id",
-        "created_at",
-        "step_id",
-        "subject_key",
-        "debtor_id",
-        "debt_id",
-        "agreement_id",
-        "installment_id",
-        "channel",
-        "planned_for",
-        "send_after",
-        "status",
-        "rule",
-        "attempts",
-        "provider_id",
-        "error",
-        "subject",
-        "body",
-    ]
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(Message.__table__).from_select(columns, select_stmt)  # type: ignore[arg-type]
-    return statement.on_conflict_do_nothing(index_elements=["step_id", "subject_key"])
-
-
 def _new_id(dialect: str) -> object:
     if dialect == "postgresql":
         return func.gen_random_uuid()
@@ -155,7 +127,11 @@ async def plan_in(
     only_enabled: bool,
     tenant_id: uuid.UUID | None = None,
 ) -> PlanResult:
-    """Plan inside an open transaction (the dry run rolls it back)."""
+    """Plan inside an open transaction (the dry run rolls it back).
+
+    One statement per step writes each message once, already decided: its contact, its
+    status (``blocked`` with the rule's name, or ``planned``) and when it may go out.
+    """
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     steps_query = (
         select(ReminderStep)
@@ -167,197 +143,209 @@ async def plan_in(
     if tenant_id is not None:
         steps_query = steps_query.where(ReminderStep.tenant_id == tenant_id)
     steps = list(await session.scalars(steps_query))
-    started = await session.scalar(select(func.count()).select_from(Message))
+    hours = _send_after_by_state(now)
+    planned = blocked = 0
     for step in steps:
-        latest = on - timedelta(days=step.offset_days)
-        earliest = latest - timedelta(days=CATCH_UP_DAYS)
-        common: tuple[Any, ...] = (
-            _new_id(dialect),
-            literal(step.tenant_id, Uuid()),
-            literal(now, UTCDateTime()),
-            literal(step.id, Uuid()),
-        )
-        tail: tuple[Any, ...] = (
-            literal(step.channel.value),
-            literal(on, Date()),
-            literal(now, UTCDateTime()),
-            literal(MessageStatus.PLANNED.value),
-            literal(""),
-            literal(0),
-            literal(""),
-            literal(""),
-            literal(""),
-            literal(""),
-        )
-        if step.anchor == ReminderAnchor.DEBT_DUE:
-            source = select(
-                *common,
-                literal("d:") + cast(Debt.id, String),
-                Debt.debtor_id,
-                Debt.id,
-                literal(None),
-                literal(None),
-                *tail,
-            ).where(
+        statuses = await session.scalars(_plan_step(step, on, now, dialect, hours))
+        for status in statuses:
+            planned += 1
+            blocked += status == MessageStatus.BLOCKED.value
+    return PlanResult(planned=planned, blocked=blocked)
+
+
+_STATES = (
+    *("AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA"),
+    *("PB", "PR", "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO"),
+)
+
+
+def _send_after_by_state(now: datetime) -> Any:
+    """``CASE debtors.state …``: the first moment each state's hours allow (Brazil has 27)."""
+    default = rules.next_allowed(now, "")
+    return case(
+        *(
+            (Debtor.state == uf, literal(rules.next_allowed(now, uf), UTCDateTime()))
+            for uf in _STATES
+        ),
+        else_=literal(default, UTCDateTime()),
+    )
+
+
+def _plan_step(step: ReminderStep, on: date, now: datetime, dialect: str, hours: Any) -> Any:
+    """INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING status, for one step."""
+    latest = on - timedelta(days=step.offset_days)
+    earliest = latest - timedelta(days=CATCH_UP_DAYS)
+    kind = ContactKind.EMAIL if step.channel == Channel.EMAIL else ContactKind.PHONE
+    usable = [
+        Contact.debtor_id == Debtor.id,
+        Contact.kind == kind,
+        Contact.opted_out_at.is_(None),
+        Contact.not_mine_at.is_(None),
+    ]
+    if step.channel == Channel.WHATSAPP:
+        usable.append(Contact.whatsapp_opt_in.is_(True))
+    best_contact = (
+        select(Contact.id).where(*usable).order_by(Contact.created_at).limit(1).scalar_subquery()
+    )
+    if step.anchor == ReminderAnchor.DEBT_DUE:
+        base = (
+            select(
+                (literal("d:") + cast(Debt.id, String)).label("key"),
+                Debt.debtor_id.label("debtor_id"),
+                Debt.id.label("debt_id"),
+                literal(None, Uuid()).label("agreement_id"),
+                literal(None, Uuid()).label("installment_id"),
+                best_contact.label("contact_id"),
+                hours.label("send_after"),
+            )
+            .join(Debtor, Debtor.id == Debt.debtor_id)
+            .where(
                 Debt.tenant_id == step.tenant_id,
                 Debt.status == DebtStatus.OPEN,
                 Debt.due_date.between(earliest, latest),
             )
-        elif step.anchor == ReminderAnchor.INSTALLMENT_DUE:
-            source = (
-                select(
-                    *common,
-                    literal("i:") + cast(AgreementInstallment.id, String),
-                    Agreement.debtor_id,
-                    literal(None),
-                    Agreement.id,
-                    AgreementInstallment.id,
-                    *tail,
-                )
-                .join(Agreement, Agreement.id == AgreementInstallment.agreement_id)
-                .where(
-                    AgreementInstallment.tenant_id == step.tenant_id,
-                    Agreement.status.in_(OPEN_AGREEMENT),
-                    AgreementInstallment.paid < AgreementInstallment.amount,
-                    AgreementInstallment.due_date.between(earliest, latest),
-                )
+        )
+    elif step.anchor == ReminderAnchor.INSTALLMENT_DUE:
+        base = (
+            select(
+                (literal("i:") + cast(AgreementInstallment.id, String)).label("key"),
+                Agreement.debtor_id.label("debtor_id"),
+                literal(None, Uuid()).label("debt_id"),
+                Agreement.id.label("agreement_id"),
+                AgreementInstallment.id.label("installment_id"),
+                best_contact.label("contact_id"),
+                hours.label("send_after"),
             )
-        else:
-            source = select(
-                *common,
-                literal("a:") + cast(Agreement.id, String),
-                Agreement.debtor_id,
-                literal(None),
-                Agreement.id,
-                literal(None),
-                *tail,
-            ).where(
+            .join(Agreement, Agreement.id == AgreementInstallment.agreement_id)
+            .join(Debtor, Debtor.id == Agreement.debtor_id)
+            .where(
+                AgreementInstallment.tenant_id == step.tenant_id,
+                Agreement.status.in_(OPEN_AGREEMENT),
+                AgreementInstallment.paid < AgreementInstallment.amount,
+                AgreementInstallment.due_date.between(earliest, latest),
+            )
+        )
+    else:
+        base = (
+            select(
+                (literal("a:") + cast(Agreement.id, String)).label("key"),
+                Agreement.debtor_id.label("debtor_id"),
+                literal(None, Uuid()).label("debt_id"),
+                Agreement.id.label("agreement_id"),
+                literal(None, Uuid()).label("installment_id"),
+                best_contact.label("contact_id"),
+                hours.label("send_after"),
+            )
+            .join(Debtor, Debtor.id == Agreement.debtor_id)
+            .where(
                 Agreement.tenant_id == step.tenant_id,
                 Agreement.status == "broken",
                 Agreement.broken_on.between(earliest, latest),
             )
-        await session.execute(_insert(session, source))  # type: ignore[call-overload]
-    planned = int(await session.scalar(select(func.count()).select_from(Message)) or 0) - int(
-        started or 0
+        )
+    found = base.subquery("found")
+    decided = select(found, _rule(step, found, on).label("rule")).subquery("decided")
+    status = case(
+        (decided.c.rule == literal(""), literal(MessageStatus.PLANNED.value)),
+        else_=literal(MessageStatus.BLOCKED.value),
     )
-    blocked = await _apply_bulk_rules(session, on)
-    await _schedule_hours(session, now)
-    return PlanResult(planned=planned, blocked=blocked)
-
-
-def _fresh() -> object:
-    return and_(Message.status == MessageStatus.PLANNED, Message.contact_id.is_(None))
-
-
-async def _block(session: AsyncSession, rule: str, condition: object) -> int:
-    result = await session.execute(
-        update(Message)
-        .where(Message.status == MessageStatus.PLANNED, condition)  # type: ignore[arg-type]
-        .values(status=MessageStatus.BLOCKED, rule=rule)
-        .execution_options(synchronize_session=False)
+    columns: list[Any] = [
+        _new_id(dialect),
+        literal(step.tenant_id, Uuid()),
+        literal(now, UTCDateTime()),
+        literal(step.id, Uuid()),
+        decided.c.key,
+        decided.c.debtor_id,
+        decided.c.debt_id,
+        decided.c.agreement_id,
+        decided.c.installment_id,
+        literal(step.channel.value),
+        literal(on, Date()),
+        decided.c.send_after,
+        status,
+        decided.c.rule,
+        literal(0),
+        literal(""),
+        literal(""),
+        literal(""),
+        literal(""),
+        decided.c.contact_id,
+    ]
+    # WHERE true: SQLite needs it to tell the upsert's ON CONFLICT from a join's ON.
+    source = select(*columns).where(true())
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(Message.__table__).from_select(_COLUMNS, source)  # type: ignore[arg-type]
+    return statement.on_conflict_do_nothing(index_elements=["step_id", "subject_key"]).returning(
+        Message.__table__.c.status
     )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def _apply_bulk_rules(session: AsyncSession, on: date) -> int:
-    """The rules that can be checked for every new message at once."""
+_COLUMNS = [
+    "id",
+    "tenant_id",
+    "created_at",
+    "step_id",
+    "subject_key",
+    "debtor_id",
+    "debt_id",
+    "agreement_id",
+    "installment_id",
+    "channel",
+    "planned_for",
+    "send_after",
+    "status",
+    "rule",
+    "attempts",
+    "provider_id",
+    "error",
+    "subject",
+    "body",
+    "contact_id",
+]
+
+
+def _rule(step: ReminderStep, found: Any, on: date) -> Any:
+    """The first contact rule that stops the message, by name; "" when none does."""
     cutoff = add_years(on, -5)
-    blocked = 0
-    # Prescribed: every item of the debt is five years past due (no active collection).
-    blocked += await _block(
-        session,
-        "prescribed",
-        and_(
-            Message.contact_id.is_(None),
-            Message.debt_id.in_(select(Debt.id).where(Debt.due_date <= cutoff)),
-            ~exists().where(DebtItem.debt_id == Message.debt_id, DebtItem.due_date > cutoff),
-        ),
-    )
-    # Disputed debts are frozen until the creditor answers.
-    blocked += await _block(
-        session,
-        "disputed",
-        and_(
-            Message.contact_id.is_(None),
-            Message.debt_id.in_(select(Dispute.debt_id).where(Dispute.status == "open")),
-        ),
-    )
-    # The debtor's own contact for the channel: first usable one, oldest first.
-    for channel in Channel:
-        kind = ContactKind.EMAIL if channel == Channel.EMAIL else ContactKind.PHONE
-        usable = [
-            Contact.debtor_id == Message.debtor_id,
-            Contact.kind == kind,
-            Contact.opted_out_at.is_(None),
-            Contact.not_mine_at.is_(None),
-        ]
-        if channel == Channel.WHATSAPP:
-            usable.append(Contact.whatsapp_opt_in.is_(True))
-        best = (
-            select(Contact.id)
-            .where(*usable)
-            .order_by(Contact.created_at)
-            .limit(1)
-            .scalar_subquery()
-        )
-        await session.execute(
-            update(Message)
-            .where(_fresh(), Message.channel == channel)  # type: ignore[arg-type]
-            .values(contact_id=best)
-            .execution_options(synchronize_session=False)
-        )
-        of_kind = [Contact.debtor_id == Message.debtor_id, Contact.kind == kind]
-        reason = case(
+    kind = ContactKind.EMAIL if step.channel == Channel.EMAIL else ContactKind.PHONE
+    of_kind = [Contact.debtor_id == found.c.debtor_id, Contact.kind == kind]
+    whys: list[tuple[Any, Any]] = []
+    if step.anchor == ReminderAnchor.DEBT_DUE:
+        # Prescribed: every item five years past due (no active collection at all).
+        whys.append(
             (
-                exists()
-                .where(*of_kind, Contact.not_mine_at.is_(None))
-                .where(Contact.opted_out_at.is_(None))
-                if channel == Channel.WHATSAPP
-                else literal(False),
+                ~exists().where(DebtItem.debt_id == found.c.debt_id, DebtItem.due_date > cutoff),
+                literal("prescribed"),
+            )
+        )
+        whys.append(
+            (
+                exists().where(Dispute.debt_id == found.c.debt_id, Dispute.status == "open"),
+                literal("disputed"),
+            )
+        )
+    no_contact = found.c.contact_id.is_(None)
+    if step.channel == Channel.WHATSAPP:
+        whys.append(
+            (
+                and_(
+                    no_contact,
+                    exists().where(
+                        *of_kind, Contact.not_mine_at.is_(None), Contact.opted_out_at.is_(None)
+                    ),
+                ),
                 literal("no_whatsapp_opt_in"),
-            ),
-            (
-                exists().where(*of_kind, Contact.not_mine_at.is_(None)),
-                literal("opted_out"),
-            ),
-            (exists().where(*of_kind), literal("not_mine")),
-            else_=literal("no_contact"),
-        )
-        result = await session.execute(
-            update(Message)
-            .where(_fresh(), Message.channel == channel)  # type: ignore[arg-type]
-            .values(status=MessageStatus.BLOCKED, rule=reason)
-            .execution_options(synchronize_session=False)
-        )
-        blocked += int(getattr(result, "rowcount", 0) or 0)
-    return blocked
-
-
-async def _schedule_hours(session: AsyncSession, now: datetime) -> None:
-    """Each new message waits for the first moment its person's state allows."""
-    states = await session.scalars(
-        select(Debtor.state)
-        .distinct()
-        .where(
-            Debtor.id.in_(
-                select(Message.debtor_id).where(
-                    Message.status == MessageStatus.PLANNED, Message.attempts == 0
-                )
             )
+        )
+    whys.append(
+        (
+            and_(no_contact, exists().where(*of_kind, Contact.not_mine_at.is_(None))),
+            literal("opted_out"),
         )
     )
-    for state in states:
-        await session.execute(
-            update(Message)
-            .where(
-                Message.status == MessageStatus.PLANNED,
-                Message.attempts == 0,
-                Message.send_after < rules.next_allowed(now, state or ""),
-                Message.debtor_id.in_(select(Debtor.id).where(Debtor.state == state)),
-            )
-            .values(send_after=rules.next_allowed(now, state or ""))
-            .execution_options(synchronize_session=False)
-        )
+    whys.append((and_(no_contact, exists().where(*of_kind)), literal("not_mine")))
+    whys.append((no_contact, literal("no_contact")))
+    return case(*whys, else_=literal(""))
 
 
 # -- dry run ----------------------------------------------------------------------------
