@@ -16,7 +16,7 @@ import asyncio
 import sys
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,14 +91,14 @@ async def _seed(url: str, debts: int) -> uuid.UUID:
         await db.dispose()
 
 
-async def _plan(url: str) -> tuple[float, int, int]:
+async def _plan(url: str, on: date = ON, now: datetime = NOW) -> tuple[float, int, int]:
     from collection.services import reminders
     from core.db import Database
 
     db = Database(url)
     try:
         started = time.perf_counter()
-        result = await reminders.plan(db, ON, NOW)
+        result = await reminders.plan(db, on, now)
         return time.perf_counter() - started, result.planned, result.blocked
     finally:
         await db.dispose()
@@ -120,6 +120,11 @@ def main() -> None:
         started = time.perf_counter()
         asyncio.run(_seed(url, args.debts))
         print(f"seeded {args.debts:,} open debts in {time.perf_counter() - started:.0f} s")
+        # The first run ever also catches up the two days before (three days' messages).
+        first, planned_first, _ = asyncio.run(
+            _plan(url, ON - timedelta(days=1), NOW - timedelta(days=1))
+        )
+        print(f"first run (with catch-up days): {first:.1f} s, messages={planned_first:,}")
         seconds, planned, blocked = asyncio.run(_plan(url))
         print(
             f"plan a day: {seconds:.1f} s for {args.debts:,} open debts; "

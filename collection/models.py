@@ -432,6 +432,8 @@ class ReminderStep(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     subject: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(String(2000))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The last day the planner ran this step for (so a run plans only the days since).
+    planned_through: Mapped[date | None] = mapped_column(Date, default=None)
 
 
 class MessageStatus(enum.StrEnum):

@@ -146,10 +146,16 @@ async def plan_in(
     hours = _send_after_by_state(now)
     planned = blocked = 0
     for step in steps:
+        latest, earliest = _window(step, on)
+        if earliest > latest:
+            continue  # planned already by an earlier run
         statuses = await session.scalars(_plan_step(step, on, now, dialect, hours))
         for status in statuses:
             planned += 1
             blocked += status == MessageStatus.BLOCKED.value
+        if step.planned_through is None or step.planned_through < on:
+            step.planned_through = on
+    await session.flush()
     return PlanResult(planned=planned, blocked=blocked)
 
 
@@ -171,10 +177,25 @@ def _send_after_by_state(now: datetime) -> Any:
     )
 
 
-def _plan_step(step: ReminderStep, on: date, now: datetime, dialect: str, hours: Any) -> Any:
-    """INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING status, for one step."""
+def _window(step: ReminderStep, on: date) -> tuple[date, date]:
+    """The anchor dates this run plans for: ``on``'s, and the days before it that no
+    earlier run planned (up to the catch-up days); empty when ``on`` was planned."""
     latest = on - timedelta(days=step.offset_days)
     earliest = latest - timedelta(days=CATCH_UP_DAYS)
+    if step.planned_through is not None:
+        done = step.planned_through - timedelta(days=step.offset_days)
+        earliest = max(earliest, done + timedelta(days=1))
+    return latest, earliest
+
+
+def _key(prefix: str, column: Any) -> Any:
+    """What a message is about, as its uniqueness key: "d:<debt id>" and so on."""
+    return literal(prefix) + cast(column, String)
+
+
+def _plan_step(step: ReminderStep, on: date, now: datetime, dialect: str, hours: Any) -> Any:
+    """INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING status, for one step."""
+    latest, earliest = _window(step, on)
     kind = ContactKind.EMAIL if step.channel == Channel.EMAIL else ContactKind.PHONE
     usable = [
         Contact.debtor_id == Debtor.id,
@@ -190,7 +211,7 @@ def _plan_step(step: ReminderStep, on: date, now: datetime, dialect: str, hours:
     if step.anchor == ReminderAnchor.DEBT_DUE:
         base = (
             select(
-                (literal("d:") + cast(Debt.id, String)).label("key"),
+                _key("d:", Debt.id).label("key"),
                 Debt.debtor_id.label("debtor_id"),
                 Debt.id.label("debt_id"),
                 literal(None, Uuid()).label("agreement_id"),
@@ -208,7 +229,7 @@ def _plan_step(step: ReminderStep, on: date, now: datetime, dialect: str, hours:
     elif step.anchor == ReminderAnchor.INSTALLMENT_DUE:
         base = (
             select(
-                (literal("i:") + cast(AgreementInstallment.id, String)).label("key"),
+                _key("i:", AgreementInstallment.id).label("key"),
                 Agreement.debtor_id.label("debtor_id"),
                 literal(None, Uuid()).label("debt_id"),
                 Agreement.id.label("agreement_id"),
@@ -228,7 +249,7 @@ def _plan_step(step: ReminderStep, on: date, now: datetime, dialect: str, hours:
     else:
         base = (
             select(
-                (literal("a:") + cast(Agreement.id, String)).label("key"),
+                _key("a:", Agreement.id).label("key"),
                 Agreement.debtor_id.label("debtor_id"),
                 literal(None, Uuid()).label("debt_id"),
                 Agreement.id.label("agreement_id"),
