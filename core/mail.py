@@ -58,6 +58,8 @@ class OutboundEmail(UUIDPrimaryKey, Timestamped, Base):
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     attachment_name: Mapped[str] = mapped_column(String(120), default="")
+    # "email", or "sms" for a text (one-time codes): to_address is then a phone number.
+    channel: Mapped[str] = mapped_column(String(10), default="email")
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
@@ -78,6 +80,12 @@ class MailTransport(Protocol):
     """Sends a rendered e-mail (SMTP in production, files in development)."""
 
     async def send(self, message: EmailMessage) -> None: ...
+
+
+class TextTransport(Protocol):
+    """Sends an SMS or WhatsApp text (Twilio in production, a local file in development)."""
+
+    async def send_text(self, channel: str, to: str, body: str, reference: str) -> str: ...
 
 
 _env = Environment(
@@ -127,6 +135,21 @@ def queue_email(
     return email
 
 
+def queue_text(session: AsyncSession, *, to: str, body: str) -> OutboundEmail:
+    """Write an SMS (a one-time code) to the outbox; a worker delivers it after commit."""
+    text = OutboundEmail(
+        id=uuid.uuid4(),
+        channel="sms",
+        to_address=to,
+        subject="",
+        body_text=body,
+        template="text",
+    )
+    session.add(text)
+    enqueue_after_commit(session, "mail.deliver", str(text.id))
+    return text
+
+
 class DeliveryFailed(RuntimeError):
     """The transport refused or could not be reached; the job retries later."""
 
@@ -136,7 +159,11 @@ _STALE_CLAIM = 600  # seconds after which a "sending" row is considered abandone
 
 
 async def deliver(
-    db: Database, transport: MailTransport, email_id: uuid.UUID, now: datetime
+    db: Database,
+    transport: MailTransport,
+    email_id: uuid.UUID,
+    now: datetime,
+    texts: TextTransport | None = None,
 ) -> str:
     """Send one outbox e-mail exactly when it is still pending; returns its final status.
 
@@ -172,7 +199,12 @@ async def deliver(
             row.attachment,
         )
         try:
-            await transport.send(message)
+            if row.channel == "email":
+                await transport.send(message)
+            else:
+                if texts is None:
+                    raise DeliveryFailed("no text transport configured")
+                await texts.send_text(row.channel, row.to_address, row.body_text, str(row.id))
         except Exception as exc:
             row.status = EmailStatus.FAILED if row.attempts >= MAX_ATTEMPTS else EmailStatus.PENDING
             row.last_error = type(exc).__name__[:500]

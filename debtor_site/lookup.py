@@ -13,7 +13,7 @@ from litestar.response import Redirect, Response, Template
 
 from collection.domain.documents import InvalidDocument
 from collection.models import DebtorSession
-from collection.services.debtor_access import AccessRefused, DebtorAccess
+from collection.services.debtor_access import AccessRefused, DebtorAccess, Destinations
 from core.i18n import gettext as _
 from debtor_site.debts_page import debts_page
 
@@ -57,7 +57,9 @@ def parse_birth_date(text: str) -> date | None:
         return None
 
 
-def _refused(exc: AccessRefused, destination: str | None, *, code_sent: bool = False) -> Template:
+def _refused(
+    exc: AccessRefused, destinations: Destinations | None, *, code_sent: bool = False
+) -> Template:
     """The same answer for a wrong date, a wrong code and a CPF without debts."""
     if exc.wait_minutes:
         message = _("Too many attempts. For your safety, wait %(n)s minutes and try again.") % {
@@ -73,7 +75,7 @@ def _refused(exc: AccessRefused, destination: str | None, *, code_sent: bool = F
         context={
             "errors": {},
             "alert": message,
-            "destination": destination,
+            "destinations": destinations,
             "code_sent": code_sent,
         },
     )
@@ -133,7 +135,7 @@ class LookupController(Controller):
             "site/verify.html",
             context={
                 "errors": {},
-                "destination": await _access(request).code_destination(
+                "destinations": await _access(request).code_destination(
                     request.cookies.get(COOKIE, "")
                 ),
             },
@@ -155,7 +157,7 @@ class LookupController(Controller):
                     "errors": {
                         "birth_date": _("Type the date as day/month/year, for example 15/04/1985.")
                     },
-                    "destination": await access.code_destination(token),
+                    "destinations": await access.code_destination(token),
                 },
             )
         try:
@@ -172,12 +174,20 @@ class LookupController(Controller):
         token = request.cookies.get(COOKIE, "")
         if await access.current(token) is None:
             return Redirect("/?expirou=1")
+        form = await request.form()
+        channel = "sms" if form.get("channel") == "sms" else "email"
         try:
-            sent_to = await access.send_code(token, ip=client_ip(request))
+            sent_to = await access.send_code(token, ip=client_ip(request), channel=channel)
         except AccessRefused as exc:
             return _refused(exc, await access.code_destination(token))
         return Template(
-            "site/verify.html", context={"errors": {}, "destination": sent_to, "code_sent": True}
+            "site/verify.html",
+            context={
+                "errors": {},
+                "destinations": await access.code_destination(token),
+                "sent_to": sent_to,
+                "code_sent": True,
+            },
         )
 
     @post("/verificar/codigo/confirmar", name="site.verify_code")

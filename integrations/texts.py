@@ -127,8 +127,9 @@ def _refusal(response: httpx.Response, *, channel: str, reference: str) -> TextS
 
 
 class LocalTextTransport:
-    """The development and demo channel: accepts every text; with a folder, appends one
-    line per text (masked number, no body) to ``<folder>/YYYY-MM-DD.log``."""
+    """The development and demo channel: accepts every text; with a folder, appends it
+    (masked number, then the text, so the demo's one-time codes can be read) to
+    ``<folder>/YYYY-MM-DD.log``, as the development mail folder keeps whole e-mails."""
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder
@@ -143,7 +144,7 @@ class LocalTextTransport:
                 (now.isoformat(timespec="seconds"), channel, mask_phone(to), message_id)
             )
             with (self.folder / f"{now:%Y-%m-%d}.log").open("a", encoding="utf-8") as file:
-                file.write(f"{line}\t{len(body)} chars\n")
+                file.write(f"{line}\n{body}\n\n")
         return message_id
 
 

@@ -40,7 +40,11 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
 
     async def deliver_email(email_id: str) -> None:
         status = await deliver(
-            runtime.db(), runtime.transport, uuid.UUID(email_id), runtime.clock.now()
+            runtime.db(),
+            runtime.transport,
+            uuid.UUID(email_id),
+            runtime.clock.now(),
+            texts=runtime.texts,
         )
         log.info("mail.delivered", email_id=email_id, status=status)
 

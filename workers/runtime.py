@@ -12,7 +12,7 @@ from collection.services.payments import PaymentGateway
 from collection.services.reminders import Channels, Delivery
 from core.clock import Clock, SystemClock, clock_from
 from core.db import Database
-from core.mail import MailTransport
+from core.mail import MailTransport, TextTransport
 from core.settings import Settings
 from integrations.channels import ChannelRouter
 from integrations.mail import transport_for
@@ -36,6 +36,7 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     channels: Channels | None = None  # the régua's channels (built by the composition root)
     gateway: PaymentGateway | None = None  # None: payments are not configured
+    texts: TextTransport | None = None  # SMS and WhatsApp (one-time codes)
     _dbs: dict[int, Database] = field(default_factory=dict)
 
     def db(self) -> Database:
@@ -73,5 +74,6 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
         transport=mail,
         clock=clock or clock_from(settings.clock_start),
         channels=ChannelRouter(mail, texts),
+        texts=texts,
         gateway=StripeGateway(settings.payments) if settings.payments.enabled else None,
     )

@@ -24,11 +24,21 @@ from collection.models import Contact, ContactKind, Debtor, DebtorAttempt, Debto
 from collection.services.debtor_view import PersonPage, read_verified_page
 from core.clock import SAO_PAULO, Clock
 from core.db import Database, Scope
-from core.mail import queue_email
-from core.security import keyed_hash, mask_email, new_token, token_digest
+from core.i18n import gettext as _
+from core.mail import queue_email, queue_text
+from core.security import keyed_hash, mask_email, mask_phone, new_token, token_digest
 
 _DECOY_DOMAINS = ("gmail.com", "hotmail.com", "outlook.com", "yahoo.com.br", "uol.com.br")
 _DECOY_LETTERS = "abcdefghijlmnoprstv"
+_DECOY_AREAS = ("11", "21", "31", "41", "51", "61", "71", "81", "85", "19", "27", "48")
+
+
+@dataclass(frozen=True, slots=True)
+class Destinations:
+    """Where a one-time code can go, masked."""
+
+    email: str
+    phone: str
 
 
 class AccessRefused(Exception):
@@ -120,17 +130,24 @@ class DebtorAccess:
                 await self._fail(session, pending.cpf_hash, ip)
             return await self._verified(session, pending, ip)
 
-    async def code_destination(self, token: str) -> str | None:
-        """The masked e-mail a code would go to (a decoy when there is none on file)."""
+    async def code_destination(self, token: str) -> Destinations | None:
+        """Where a code would go, masked: the e-mail and the mobile on file (decoys when
+        there is none, so the page looks the same for a CPF without debts)."""
         pending = await self.current(token)
         if pending is None:
             return None
         async with self.db.session(Scope.system()) as session:
-            email = await self._email_on_file(session, pending.cpf_hash)
-        return mask_email(email.value) if email is not None else self._decoy(pending.cpf_hash)
+            email = await self._contact_on_file(session, pending.cpf_hash, ContactKind.EMAIL)
+            phone = await self._contact_on_file(session, pending.cpf_hash, ContactKind.PHONE)
+        return Destinations(
+            email=self._masked(email, pending.cpf_hash, ContactKind.EMAIL),
+            phone=self._masked(phone, pending.cpf_hash, ContactKind.PHONE),
+        )
 
-    async def send_code(self, token: str, *, ip: str) -> str:
-        """E-mail a one-time code to the address on file; returns the masked address."""
+    async def send_code(self, token: str, *, ip: str, channel: str = "email") -> str:
+        """Send a one-time code by e-mail or SMS to the contact on file; returns where to,
+        masked (a decoy, and nothing sent, when there is none: the answer is the same)."""
+        kind = ContactKind.PHONE if channel == "sms" else ContactKind.EMAIL
         now = self.clock.now()
         async with self.db.session(Scope.system()) as session:
             pending = await self._pending(session, token, ip)
@@ -141,26 +158,36 @@ class DebtorAccess:
             )
             if int(sent or 0) >= self.rules.codes_per_session:
                 raise AccessRefused(wait_minutes=self.rules.code_minutes)
-            email = await self._email_on_file(session, pending.cpf_hash)
+            contact = await self._contact_on_file(session, pending.cpf_hash, kind)
             code = f"{secrets.randbelow(1_000_000):06d}"
             session.add(
                 DebtorCode(
                     id=uuid.uuid4(),
                     session_id=pending.id,
                     code_hash=self._code_hash(code),
-                    contact_id=email.id if email is not None else None,
+                    contact_id=contact.id if contact is not None else None,
                     expires_at=now + timedelta(minutes=self.rules.code_minutes),
                 )
             )
-            if email is not None:
+            if contact is not None and kind == ContactKind.EMAIL:
                 queue_email(
                     session,
-                    to=email.value,
+                    to=contact.value,
                     template="debtor_code",
                     context={"code": code, "minutes": self.rules.code_minutes},
                 )
+            elif contact is not None:
+                queue_text(
+                    session,
+                    to=contact.value,
+                    body=_(
+                        "Quita: your code is %(code)s. It is valid for %(n)s minutes. "
+                        "Never share it."
+                    )
+                    % {"code": code, "n": self.rules.code_minutes},
+                )
             await session.commit()
-        return mask_email(email.value) if email is not None else self._decoy(pending.cpf_hash)
+        return self._masked(contact, pending.cpf_hash, kind)
 
     async def verify_code(self, token: str, code: str, *, ip: str) -> str:
         """Prove the CPF with the code e-mailed to it; returns a new session token."""
@@ -249,19 +276,34 @@ class DebtorAccess:
         await session.commit()
         return fresh
 
-    async def _email_on_file(self, session: AsyncSession, cpf_hash: str) -> Contact | None:
+    async def _contact_on_file(
+        self, session: AsyncSession, cpf_hash: str, kind: ContactKind
+    ) -> Contact | None:
         found: Contact | None = await session.scalar(
             select(Contact)
             .join(Debtor, Debtor.id == Contact.debtor_id)
             .where(
                 Debtor.cpf_hash == cpf_hash,
-                Contact.kind == ContactKind.EMAIL,
+                Contact.kind == kind,
                 Contact.not_mine_at.is_(None),
             )
             .order_by(Contact.created_at, Contact.id)
             .limit(1)
         )
         return found
+
+    def _masked(self, contact: Contact | None, cpf_hash: str, kind: ContactKind) -> str:
+        if contact is not None:
+            return (
+                mask_email(contact.value)
+                if kind == ContactKind.EMAIL
+                else mask_phone(contact.value)
+            )
+        if kind == ContactKind.EMAIL:
+            return self._decoy(cpf_hash)
+        seed = keyed_hash(self.cpf_hash_key, "decoy-phone:" + cpf_hash)
+        area = _DECOY_AREAS[int(seed[:4], 16) % len(_DECOY_AREAS)]
+        return f"({area}) *****-{int(seed[4:10], 16) % 10_000:04d}"
 
     def _decoy(self, cpf_hash: str) -> str:
         seed = keyed_hash(self.cpf_hash_key, "decoy:" + cpf_hash)

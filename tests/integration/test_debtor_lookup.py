@@ -14,7 +14,10 @@ from tests.factories import valid_cpf
 
 # Tokens differ by nature, and so does the masked address offered for a code (the real
 # one, or a stable decoy for a CPF with no e-mail on file).
-TOKENS = re.compile(r'value="[0-9a-f]{40,}"|"x-csrftoken": "[0-9a-f]+"|[a-z]\*\*\*@[\w.]+')
+# Tokens, and the masked contacts (real or decoy: their shape is all that may match).
+TOKENS = re.compile(
+    r'value="[0-9a-f]{40,}"|"x-csrftoken": "[0-9a-f]+"|[a-z]\*\*\*@[\w.]+|\(\d\d\) \*{5}-\d{4}'
+)
 
 
 async def _start(client, cpf: str):
@@ -195,3 +198,59 @@ async def test_codes_per_session_are_limited(client, world):
         assert (await _send_code(client)).status_code == 200
     blocked = await _send_code(client)
     assert blocked.status_code == 429 and "aguarde" in blocked.text
+
+
+async def test_a_code_by_sms_to_the_mobile_on_file_proves_the_cpf(client, world, db):
+    from sqlalchemy import func
+
+    from collection.models import Contact, ContactKind
+    from core.mail import OutboundEmail
+
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        session.add(
+            Contact(debtor_id=world.a.debtor_ids[0], kind=ContactKind.PHONE, value="+5511987654321")
+        )
+        await session.commit()
+    await _start(client, world.shared_cpf)
+    page = await client.get("/verificar")
+    assert "Por SMS para (11) *****-4321" in page.text
+    sent = await client.post(
+        "/verificar/codigo", data={"channel": "sms", "_csrf_token": csrf_from(page.text)}
+    )
+    assert (
+        sent.status_code == 200
+        and "Enviamos um código de 6 dígitos para (11) *****-4321" in sent.text
+    )
+    async with db.session(Scope.system()) as session:
+        text = await session.scalar(
+            select(OutboundEmail).where(
+                OutboundEmail.channel == "sms", OutboundEmail.to_address == "+5511987654321"
+            )
+        )
+        assert text is not None and "987654321" not in text.body_text
+        emails = await session.scalar(
+            select(func.count())
+            .select_from(OutboundEmail)
+            .where(
+                OutboundEmail.to_address.in_(
+                    [
+                        f"{n.lower()}@example.test"
+                        for n in world.a.debtor_names + world.b.debtor_names
+                    ]
+                ),
+                OutboundEmail.template == "debtor_code",
+            )
+        )
+    code = re.search(r"\b(\d{6})\b", text.body_text).group(1)  # type: ignore[union-attr]
+    done = await _enter_code(client, code)
+    assert done.status_code in (302, 303) and done.headers["location"] == "/minhas-dividas"
+    assert emails == 0  # only the chosen channel got the code
+
+
+async def test_a_cpf_without_a_mobile_gets_a_stable_decoy_number(client):
+    cpf = valid_cpf(random.Random())
+    await _start(client, cpf)
+    first = re.search(r"Por SMS para (\(\d\d\) \*{5}-\d{4})", (await client.get("/verificar")).text)
+    await _start(client, cpf)
+    again = re.search(r"Por SMS para (\(\d\d\) \*{5}-\d{4})", (await client.get("/verificar")).text)
+    assert first and again and first.group(1) == again.group(1)

@@ -180,3 +180,22 @@ async def test_password_reset_mail_is_enqueued_after_commit(client, app, world, 
         assert (
             await session.scalar(select(OutboundEmail.status).where(OutboundEmail.id == email.id))
         ) == EmailStatus.PENDING
+
+
+async def test_a_queued_text_goes_through_the_text_transport(app, db, tmp_path):
+    from datetime import UTC, datetime
+
+    from core.mail import deliver, queue_text
+    from integrations.mail import FolderTransport
+    from integrations.texts import LocalTextTransport
+
+    async with db.session(Scope.system()) as session:
+        row = queue_text(session, to="+5511987654321", body="Quita: seu código é 123456.")
+        await session.commit()
+    texts = LocalTextTransport(tmp_path / "texts")
+    mail = FolderTransport(MailSettings(outbox_dir=str(tmp_path / "mail")))
+    status = await deliver(db, mail, row.id, datetime.now(UTC), texts=texts)
+    assert status == "sent"
+    (log,) = (tmp_path / "texts").iterdir()
+    assert "123456" in log.read_text() and "(11) *****-4321" in log.read_text()
+    assert not (tmp_path / "mail").exists()  # not sent as an e-mail
