@@ -32,20 +32,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_debtor_site import _free_port  # noqa: E402
 from bench.bench_import import _admin, _cnpj  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET = "bench-secret-" + "x" * 32
 WEBHOOK_SECRET = "whsec_bench_" + "y" * 24
 TARGET = 1000.0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _seed(url: str, count: int) -> list[str]:

@@ -220,10 +220,17 @@ class PaymentsController(Controller):
         agreement_id: FromPath[uuid.UUID],
         payment_id: FromPath[uuid.UUID],
     ) -> Template:
+        """The payment page; for htmx, its status box alone (polled until settled)."""
         found = await payment_of_person(access.db, person.cpf_hash, agreement_id, payment_id)
         if found is None:
             raise NotFoundException()
         payment, agreement = found
+        if request.headers.get("hx-request"):
+            return Template(
+                "site/_payment_status.html",
+                context={"payment": payment, "agreement": agreement},
+                headers={"cache-control": "no-store"},
+            )
         gateway = gateway_of(request)
         return Template(
             "site/payment.html",
@@ -232,26 +239,6 @@ class PaymentsController(Controller):
                 "agreement": agreement,
                 "test_gateway": gateway is not None and gateway.test_mode,
             },
-        )
-
-    @get("/pagamentos/{payment_id:uuid}/situacao", name="site.payment_status")
-    async def payment_status(
-        self,
-        request: AnyRequest,
-        person: NamedDependency[DebtorSession],
-        access: NamedDependency[DebtorAccess],
-        agreement_id: FromPath[uuid.UUID],
-        payment_id: FromPath[uuid.UUID],
-    ) -> Template:
-        """The status box alone, polled by htmx until the payment is settled."""
-        found = await payment_of_person(access.db, person.cpf_hash, agreement_id, payment_id)
-        if found is None:
-            raise NotFoundException()
-        payment, agreement = found
-        return Template(
-            "site/_payment_status.html",
-            context={"payment": payment, "agreement": agreement},
-            headers={"cache-control": "no-store"},
         )
 
 

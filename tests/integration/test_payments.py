@@ -176,6 +176,19 @@ def shaped(with_gateway: Any) -> ShapedStripe:
     return http_client
 
 
+def _card(localstripe: local_gateway.LocalGateway, number: str) -> Any:
+    """What Stripe.js does in the browser: the card goes to the gateway, Quita gets an id."""
+    sdk = stripe.StripeClient(
+        localstripe.settings.secret_key, base_addresses={"api": localstripe.settings.api_base}
+    )
+    return sdk.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"},
+        }
+    )
+
+
 async def _agreement(client: Any, world: Any, *, cash: bool = False) -> str:
     """Verify, accept an offer of creditor A, and return the agreement's URL."""
     page = await _verified(client, world)
@@ -255,16 +268,7 @@ async def test_card_payment_is_confirmed_by_the_gateways_signed_webhook(
     assert localstripe.settings.js_url in card_page.text
     assert localstripe.settings.api_base in card_page.headers["content-security-policy"]
     assert "gateway de teste" in card_page.text.lower()
-    # What Stripe.js does in the browser: the card goes to the gateway, Quita gets an id.
-    sdk = stripe.StripeClient(
-        localstripe.settings.secret_key, base_addresses={"api": localstripe.settings.api_base}
-    )
-    method = sdk.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"},
-        }
-    )
+    method = _card(localstripe, "4242424242424242")
     Capture.received.clear()
     Capture.arrived.clear()
     key = re.search(r'name="key" value="([0-9a-f]+)"', card_page.text)
@@ -280,7 +284,7 @@ async def test_card_payment_is_confirmed_by_the_gateways_signed_webhook(
     )
     assert answer.status_code == 200, answer.text
     payment_url = answer.json()["url"]
-    status = await client.get(f"{payment_url}/situacao")
+    status = await client.get(payment_url, headers={"hx-request": "true"})
     assert 'hx-trigger="every 3s"' in status.text  # not counted before the webhook
     _agreement_row, paid = await _installments(db, world.a.id)
     assert sum(paid) == 0
@@ -292,7 +296,7 @@ async def test_card_payment_is_confirmed_by_the_gateways_signed_webhook(
     first = await _deliver(client, body, signature)
     assert first.status_code == 200 and first.json()["status"] == "received"
     # Stored at once and answered; a worker applies it.
-    still = await client.get(f"{payment_url}/situacao")
+    still = await client.get(payment_url, headers={"hx-request": "true"})
     assert 'hx-trigger="every 3s"' in still.text
     for _ in range(4):  # the same event delivered again
         again = await _deliver(client, body, signature)
@@ -303,7 +307,7 @@ async def test_card_payment_is_confirmed_by_the_gateways_signed_webhook(
     assert await payments.apply_event(db, event_id) == "succeeded"
     assert await payments.apply_event(db, event_id) == "succeeded"  # a redelivered job
 
-    status = await client.get(f"{payment_url}/situacao")
+    status = await client.get(payment_url, headers={"hx-request": "true"})
     assert "Pagamento confirmado" in status.text and "hx-trigger" not in status.text
     agreement, paid = await _installments(db, world.a.id)
     async with db.session(Scope.tenant(world.a.id)) as session:
@@ -322,15 +326,7 @@ async def test_a_declined_card_is_shown_and_counts_nothing(
     client, world, db, with_gateway, localstripe
 ):
     url = await _agreement(client, world)
-    sdk = stripe.StripeClient(
-        localstripe.settings.secret_key, base_addresses={"api": localstripe.settings.api_base}
-    )
-    method = sdk.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": "4000000000000341", "exp_month": 12, "exp_year": 2031, "cvc": "123"},
-        }
-    )
+    method = _card(localstripe, "4000000000000341")
     answer, _data = await _pay(client, url, "card", payment_method=method.id)
     assert answer.status_code in (302, 303)
     page = await client.get(answer.headers["location"])
@@ -510,15 +506,7 @@ async def test_reconciliation_repairs_a_missed_webhook_and_counts_once(
     from collection.services import payments
 
     url = await _agreement(client, world)
-    sdk = stripe.StripeClient(
-        localstripe.settings.secret_key, base_addresses={"api": localstripe.settings.api_base}
-    )
-    method = sdk.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"},
-        }
-    )
+    method = _card(localstripe, "4242424242424242")
     Capture.received.clear()
     Capture.arrived.clear()
     answer, _data = await _pay(client, url, "card", payment_method=method.id)
