@@ -45,6 +45,7 @@ from portal.auth import StaffAuthMiddleware
 from portal.disputes import DisputesController
 from portal.imports import ImportsController
 from portal.members import MembersController
+from portal.payments import PaymentSettingsController
 from portal.regua import ReguaController
 from portal.signin import SignInController
 from portal.workspace import WorkspaceController
@@ -195,6 +196,7 @@ def create_app(
             ImportsController,
             DisputesController,
             ReguaController,
+            PaymentSettingsController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

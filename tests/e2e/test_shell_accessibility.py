@@ -64,6 +64,7 @@ async def test_every_shell_page_passes_axe(browser, live_server, shots, viewport
         "/portal/regua",
         "/portal/regua/novo",
         "/portal/regua/previa",
+        "/portal/pagamentos",
         "/portal/disputes",
         "/portal/privacy",
         "/portal/imports",
