@@ -64,6 +64,6 @@ async def test_unmatched_payments_of_this_account_only_are_listed(client, world,
         await session.commit()
     await login(client, world.a.users[Role.ADMIN], PASSWORD)
     page = await client.get("/portal/pagamentos")
-    assert "pi_orphan_mine" in page.text, page.text[page.text.find("<tbody>"):][:600]
+    assert "pi_orphan_mine" in page.text, page.text[page.text.find("<tbody>") :][:600]
     assert "123,45" in page.text
     assert "pi_orphan_other" not in page.text
