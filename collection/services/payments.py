@@ -733,8 +733,9 @@ async def issue_codes(
     *,
     tenant_id: uuid.UUID | None = None,
 ) -> int:
-    """Issue the Pix code of each agreement installment falling due in the next few days
-    (once: the key is the installment's), so the D-3 reminder can carry it."""
+    """Issue the Pix code of each agreement installment falling due in the next few days,
+    so the reminders can carry it: once a day at most (the key is the installment's and
+    the day's), and only when no code issued before is still valid."""
     if PaymentMethod.PIX not in gateway.methods:
         return 0
     async with db.session(Scope.system()) as session:
@@ -764,7 +765,7 @@ async def issue_codes(
                 cpf_hash,
                 agreement_id,
                 PaymentMethod.PIX,
-                key=f"auto-{agreement_id}-{number}",
+                key=f"auto-{agreement_id}-{number}-{on.isoformat()}",
                 now=now,
             )
         except PaymentUnavailable:

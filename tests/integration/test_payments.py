@@ -558,6 +558,11 @@ async def test_pix_codes_are_issued_ahead_once_and_carried_by_the_d3_reminder(
         await payments.issue_codes(db, with_gateway_of(client), d3, now, tenant_id=world.a.id) == 1
     )
     assert len(shaped.calls) == 1  # the second run found the same code
+    # The next day the code is still valid: it is reused, not issued again.
+    next_day = await payments.issue_codes(
+        db, with_gateway_of(client), d3 + timedelta(days=1), now, tenant_id=world.a.id
+    )
+    assert next_day == 1 and len(shaped.calls) == 1
     async with db.session(Scope.system()) as session:
         await session.execute(
             update(Tenant).where(Tenant.id == world.a.id).values(reminders_enabled=True)
