@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from collection.domain.documents import mask_cpf
 from collection.models import Contact, Debt, Debtor, DebtStatus, Dispute
 from core.db import Database, Scope
+from core.errors import Refusal
 from core.i18n import gettext as _
 from tenants.services import audit
 from tenants.services.audit import Actor
@@ -22,12 +23,8 @@ KINDS = ("not_mine", "wrong_amount", "already_paid")
 OUTCOMES = ("upheld", "rejected")
 
 
-class DisputeError(ValueError):
+class DisputeError(Refusal):
     """A refused dispute action; ``message`` is for the person."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 async def debt_of_person(db: Database, cpf_hash: str, debt_id: uuid.UUID) -> Debt | None:

@@ -35,6 +35,7 @@ from collection.services.imports import (
 )
 from core.clock import Clock, local_today
 from core.db import Database, Scope
+from core.errors import Refusal
 from core.i18n import gettext as _
 from core.tasks import enqueue_after_commit
 
@@ -49,12 +50,8 @@ class ImportJobNotFound(LookupError):
     """No such job in the current tenant."""
 
 
-class UploadRefused(ValueError):
+class UploadRefused(Refusal):
     """The upload cannot become a job; ``message`` is for the person."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 async def store_upload(

@@ -33,6 +33,7 @@ from collection.models import (
 from collection.services.debtor_view import CreditorView, debts_of_person, policy_of
 from collection.services.terms_pdf import agreement_pdf
 from core.db import Database, Scope
+from core.errors import Refusal
 from core.i18n import brl, local_date
 from core.i18n import gettext as _
 from core.mail import queue_email
@@ -43,12 +44,8 @@ from tenants.services.audit import Actor
 REASONS = ("unemployment", "illness", "income_drop", "other_debts", "forgot", "other")
 
 
-class OfferUnavailable(Exception):
+class OfferUnavailable(Refusal):
     """The offer cannot be accepted; ``message`` says why, for the person."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from collection.models import (
 )
 from core.clock import SAO_PAULO
 from core.db import Database, Scope
+from core.errors import Refusal
 from core.i18n import gettext as _
 from core.tasks import enqueue_after_commit
 from tenants.models import Tenant
@@ -114,12 +115,8 @@ class InvalidNotice(Exception):
     """A webhook whose signature, timestamp or body does not check out."""
 
 
-class GatewayError(Exception):
+class GatewayError(Refusal):
     """The gateway refused or could not be reached; ``message`` is for the person."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class PaymentGateway(Protocol):
@@ -138,12 +135,8 @@ class PaymentGateway(Protocol):
 # -- starting a payment -------------------------------------------------------------------
 
 
-class PaymentUnavailable(Exception):
+class PaymentUnavailable(Refusal):
     """This payment cannot be started; ``message`` says why, for the person."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

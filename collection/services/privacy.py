@@ -24,18 +24,15 @@ from collection.models import (
     PrivacyRequest,
 )
 from core.db import Database, Scope
+from core.errors import Refusal
 from core.i18n import gettext as _
 from tenants.models import Tenant
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$")
 
 
-class ContactRefused(ValueError):
+class ContactRefused(Refusal):
     """A contact that cannot be used; ``message`` is for the person."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def normalize_contact(kind: ContactKind, raw: str) -> str:
