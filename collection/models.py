@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -487,3 +488,215 @@ class Message(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     error: Mapped[str] = mapped_column(String(300), default="")
     subject: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(String(4000), default="")
+
+
+# -- agency work ------------------------------------------------------------------------
+
+
+class HandoverRule(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """Which accounts a tenant hands to which agency, at which commission.
+
+    Every condition that is set must hold (unset ones are ignored); the rules are tried
+    in ``position`` order and the first that matches places the account.
+    """
+
+    __tablename__ = "handover_rules"
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    min_days_overdue: Mapped[int | None] = mapped_column(Integer, default=None)
+    min_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)  # centavos
+    on_broken_agreement: Mapped[bool] = mapped_column(default=False)
+    after_regua: Mapped[bool] = mapped_column(default=False)  # no answer to the whole régua
+    commission_rate: Mapped[str] = mapped_column(String(12))  # Decimal fraction, "0.15"
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class HandoverStatus(enum.StrEnum):
+    ACTIVE = "active"  # with the agency
+    RECALLED = "recalled"  # taken back by the creditor (or its grant ended)
+    CLOSED = "closed"  # nothing left to collect
+
+
+class Handover(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """An account (a debtor at a tenant) placed with an agency: the unit of the work queue.
+
+    At most one agent holds it at a time (``claimed_by``), taken by a conditional
+    update so two agents claiming at once cannot both win.
+    """
+
+    __tablename__ = "handovers"
+    __table_args__ = (
+        Index(
+            "ux_handovers_active_debtor",
+            "tenant_id",
+            "debtor_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+        Index("ix_handovers_agency_status", "agency_id", "status"),
+    )
+
+    debtor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("debtors.id", ondelete="CASCADE"), index=True
+    )
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"))
+    rule_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("handover_rules.id", ondelete="SET NULL"), default=None
+    )
+    commission_rate: Mapped[str] = mapped_column(String(12))
+    status: Mapped[HandoverStatus] = mapped_column(
+        _enum(HandoverStatus, "handover_status"), default=HandoverStatus.ACTIVE
+    )
+    handed_over_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    claimed_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    score: Mapped[int] = mapped_column(Integer, default=0)  # higher comes first
+    follow_up_on: Mapped[date | None] = mapped_column(Date, default=None)
+    last_contact_at: Mapped[datetime | None] = mapped_column(default=None)
+    debtor: Mapped[Debtor] = relationship()
+
+
+class CaseEntryKind(enum.StrEnum):
+    NOTE = "note"
+    CALL = "call"
+    PROMISE = "promise"
+
+
+class CaseEntry(UUIDPrimaryKey, TenantOwned, Base):
+    """Staff work on an account: a note, a call with its outcome, or a promise to pay."""
+
+    __tablename__ = "case_entries"
+    __table_args__ = (Index("ix_case_entries_debtor_at", "debtor_id", "at"),)
+
+    debtor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
+    handover_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("handovers.id", ondelete="SET NULL"), default=None
+    )
+    author_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    author_label: Mapped[str] = mapped_column(String(254), default="")
+    kind: Mapped[CaseEntryKind] = mapped_column(_enum(CaseEntryKind, "case_entry_kind"))
+    text: Mapped[str] = mapped_column(String(2000), default="")
+    call_outcome: Mapped[str] = mapped_column(String(30), default="")
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None
+    )
+    promised_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    promised_on: Mapped[date | None] = mapped_column(Date, default=None)
+    follow_up_on: Mapped[date | None] = mapped_column(Date, default=None)
+    promise_status: Mapped[str] = mapped_column(String(20), default="")  # open | kept | broken
+    at: Mapped[datetime]
+
+
+class SiteVisit(UUIDPrimaryKey, TenantOwned, Base):
+    """The debtor on the debtor site, as the creditor may see it: verified, offers seen."""
+
+    __tablename__ = "site_visits"
+    __table_args__ = (Index("ix_site_visits_debtor_at", "debtor_id", "at"),)
+
+    debtor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
+    what: Mapped[str] = mapped_column(String(30))  # verified | offer_seen | ...
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime]
+
+
+class SpecialOfferStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for the creditor
+    APPROVED = "approved"  # shown to the debtor until valid_until
+    REJECTED = "rejected"
+    ACCEPTED = "accepted"  # became an agreement
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+class SpecialOffer(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """An offer beyond the tenant's policy, proposed by staff, approved by the creditor."""
+
+    __tablename__ = "special_offers"
+    __table_args__ = (Index("ix_special_offers_tenant_status", "tenant_id", "status"),)
+
+    debtor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("debtors.id", ondelete="CASCADE"), index=True
+    )
+    handover_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("handovers.id", ondelete="SET NULL"), default=None
+    )
+    proposed_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    proposed_by_label: Mapped[str] = mapped_column(String(254), default="")
+    status: Mapped[SpecialOfferStatus] = mapped_column(
+        _enum(SpecialOfferStatus, "special_offer_status"), default=SpecialOfferStatus.PENDING
+    )
+    debt_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    balance: Mapped[int] = mapped_column(BigInteger)  # updated balance when proposed
+    discount_rate: Mapped[str] = mapped_column(String(12))  # Decimal fraction of the balance
+    installments: Mapped[int] = mapped_column(Integer, default=1)  # 1: pay at once
+    monthly_rate: Mapped[str] = mapped_column(String(12), default="0")
+    justification: Mapped[str] = mapped_column(String(1000), default="")
+    valid_until: Mapped[date] = mapped_column(Date)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the computed offer
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    decision_reason: Mapped[str] = mapped_column(String(500), default="")
+    agreement_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agreements.id", ondelete="SET NULL"), default=None
+    )
+
+
+class NoticeBatch(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """A batch of prior written notices (before negativação), printed and posted."""
+
+    __tablename__ = "notice_batches"
+
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    letters: Mapped[int] = mapped_column(Integer, default=0)
+    posted_on: Mapped[date | None] = mapped_column(Date, default=None)  # starts the wait
+
+
+class EscalationKind(enum.StrEnum):
+    NEGATIVACAO = "negativacao"
+    PROTESTO = "protesto"
+    JUDICIAL = "judicial"
+
+
+class Escalation(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """One escalation step of one debt, from decision to its end; every change is audited.
+
+    Negativação: notice_pending → notice_posted → listed → removal_requested (after
+    payment) or cancelled. Protesto and judicial referral: decided (exported) or cancelled.
+    """
+
+    __tablename__ = "escalations"
+    __table_args__ = (Index("ix_escalations_tenant_kind_status", "tenant_id", "kind", "status"),)
+
+    debt_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("debts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[EscalationKind] = mapped_column(_enum(EscalationKind, "escalation_kind"))
+    status: Mapped[str] = mapped_column(String(30))
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("notice_batches.id", ondelete="SET NULL"), default=None
+    )
+    amount: Mapped[int] = mapped_column(BigInteger)  # the updated balance at decision
+    eligible_on: Mapped[date | None] = mapped_column(Date, default=None)  # end of the wait
+    listed_on: Mapped[date | None] = mapped_column(Date, default=None)
+    paid_on: Mapped[date | None] = mapped_column(Date, default=None)
+    removal_due_on: Mapped[date | None] = mapped_column(Date, default=None)
+    removal_requested_on: Mapped[date | None] = mapped_column(Date, default=None)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    debt: Mapped[Debt] = relationship()

@@ -90,6 +90,20 @@ def requires(
     return guard
 
 
+def requires_agency(
+    permission: Permission,
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """Guard factory: signed in as agency staff whose agency role allows ``permission``."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        requires_signed_in(connection, handler)
+        principal = current_principal(connection)
+        if principal is None or not principal.can_at_agency(permission):
+            raise PermissionDeniedException(_("Your role does not allow this action."))
+
+    return guard
+
+
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     principal = current_principal(request)
     if principal is None:
@@ -104,6 +118,17 @@ async def provide_tenant_session(request: Request[Any, Any, Any]) -> AsyncGenera
         raise NotAuthorizedException()
     db: Database = request.app.state.db
     async with db.session(DbScope.tenant(principal.tenant_id)) as session:
+        yield session
+
+
+async def provide_agency_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession]:
+    """A unit of work for agency pages: system scope, so every query must go through
+    ``collection.services.agency_access`` (handed to this agency, under a live grant)."""
+    principal = current_principal(request)
+    if principal is None or principal.agency is None:
+        raise NotAuthorizedException()
+    db: Database = request.app.state.db
+    async with db.session(DbScope.system()) as session:
         yield session
 
 

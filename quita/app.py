@@ -39,15 +39,22 @@ from debtor_site.lookup import LookupController
 from debtor_site.pages import PublicPagesController
 from debtor_site.payments import PaymentsController
 from debtor_site.rights import RightsController
+from debtor_site.special_offers import SiteSpecialOffersController
 from integrations.stripe_gateway import StripeGateway
 from portal.accounts import AccountsController
+from portal.agency_account import AgencyAccountController
+from portal.agency_queue import AgencyQueueController
 from portal.auth import StaffAuthMiddleware
+from portal.dashboards import DashboardsController
 from portal.disputes import DisputesController
+from portal.escalation import EscalationController
+from portal.handover import HandoverRulesController
 from portal.imports import ImportsController
 from portal.members import MembersController
 from portal.payments import PaymentSettingsController
 from portal.regua import ReguaController
 from portal.signin import SignInController
+from portal.special_offers import SpecialOffersController
 from portal.workspace import WorkspaceController
 from quita.logging import configure_logging
 from quita.web import RequestLogMiddleware, SecurityHeadersMiddleware, loggable_path
@@ -188,6 +195,7 @@ def create_app(
             AgreementsController,
             RightsController,
             PaymentsController,
+            SiteSpecialOffersController,
             stripe_webhook,
             SignInController,
             WorkspaceController,
@@ -197,6 +205,12 @@ def create_app(
             DisputesController,
             ReguaController,
             PaymentSettingsController,
+            HandoverRulesController,
+            AgencyQueueController,
+            AgencyAccountController,
+            SpecialOffersController,
+            EscalationController,
+            DashboardsController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

@@ -6,7 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, Timestamped, UUIDPrimaryKey, utcnow
@@ -37,6 +47,9 @@ class Tenant(UUIDPrimaryKey, Timestamped, Base):
     stripe_account: Mapped[str] = mapped_column(String(80), default="")
     # The régua de cobrança sends only when switched on (its dry run works either way).
     reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Days between the prior written notice being posted and the negativação (CDC art.
+    # 43 §2; bureau practice is 10, some states ask more).
+    negativacao_wait_days: Mapped[int] = mapped_column(Integer, default=10)
 
 
 class Agency(UUIDPrimaryKey, Timestamped, Base):

@@ -41,9 +41,18 @@ class Permission(enum.StrEnum):
     REPORTS_READ = "tenant:reports:read"
     SETTINGS_EDIT = "tenant:settings:edit"
     DISPUTES_ANSWER = "tenant:disputes:answer"
+    HANDOVER_EDIT = "tenant:handover:edit"  # which accounts go to which agency
+    OFFERS_APPROVE = "tenant:offers:approve"  # special offers beyond the policy
+    ESCALATION_NOTICE = "tenant:escalation:notice"  # prior notices and negativação
+    ESCALATION_DECIDE = "tenant:escalation:decide"  # protesto and judicial referral
+    # Agency work, across the tenants that granted the agency access.
+    QUEUE_WORK = "agency:queue:work"
+    QUEUE_ASSIGN = "agency:queue:assign"
+    OFFERS_PROPOSE = "agency:offers:propose"
+    AGENCY_REPORTS = "agency:reports:read"
 
 
-_ALL = frozenset(Permission)
+_ALL = frozenset(p for p in Permission if p.startswith("tenant:"))
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _ALL,
@@ -64,9 +73,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ACCOUNTS_WORK,
             Permission.ACCOUNTS_ASSIGN,
             Permission.REPORTS_READ,
+            Permission.ESCALATION_NOTICE,
+            Permission.QUEUE_WORK,
+            Permission.QUEUE_ASSIGN,
+            Permission.OFFERS_PROPOSE,
+            Permission.AGENCY_REPORTS,
         }
     ),
-    Role.AGENT: frozenset({Permission.ACCOUNTS_READ, Permission.ACCOUNTS_WORK}),
+    Role.AGENT: frozenset(
+        {
+            Permission.ACCOUNTS_READ,
+            Permission.ACCOUNTS_WORK,
+            Permission.QUEUE_WORK,
+            Permission.OFFERS_PROPOSE,
+        }
+    ),
 }
 
 # Who may grant which role: an admin cannot make someone owner.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from collection.domain.documents import complete_cnpj, complete_cpf
-from collection.models import Contact, ContactKind, Debt, DebtItem, Debtor, Portfolio
+from collection.models import Contact, ContactKind, Debt, DebtItem, Debtor, Handover, Portfolio
 from core.db import Database, Scope
 from core.security import keyed_hash
 from core.settings import Settings
@@ -70,6 +70,9 @@ class TenantWorld:
     b: TenantData
     agency_users: dict[Role, str]
     shared_cpf: str
+    agency_id: uuid.UUID
+    # A second agent of the same agency (claims are contested between agents).
+    second_agent: str = ""
 
 
 async def make_tenant(
@@ -169,5 +172,41 @@ async def make_world(db: Database, settings: Settings) -> TenantWorld:
             await session.flush()
             add_agency_member(session, agency, user, role)
             agency_users[role] = email
+        second = f"agent2-ag-{suffix}@example.test"
+        user = await ensure_user(session, email=second, name="agent 2 agência", password=PASSWORD)
+        await session.flush()
+        add_agency_member(session, agency, user, Role.AGENT)
         await session.commit()
-    return TenantWorld(a=a, b=b, agency_users=agency_users, shared_cpf=shared)
+    return TenantWorld(
+        a=a,
+        b=b,
+        agency_users=agency_users,
+        shared_cpf=shared,
+        agency_id=agency.id,
+        second_agent=second,
+    )
+
+
+async def hand_over(
+    db: Database,
+    tenant_id: uuid.UUID,
+    debtor_id: uuid.UUID,
+    agency_id: uuid.UUID,
+    *,
+    commission_rate: str = "0.10",
+    score: int = 0,
+) -> uuid.UUID:
+    """Place one account with an agency directly (tests of the queue and the account view)."""
+    async with db.session(Scope.tenant(tenant_id)) as session:
+        handover = Handover(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            debtor_id=debtor_id,
+            agency_id=agency_id,
+            commission_rate=commission_rate,
+            handed_over_at=datetime.now(UTC),
+            score=score,
+        )
+        session.add(handover)
+        await session.commit()
+        return handover.id

@@ -14,7 +14,7 @@ import dramatiq
 import structlog
 from sqlalchemy import or_, select
 
-from collection.services import payments, reminders
+from collection.services import escalation, handover, payments, reminders
 from collection.services.import_jobs import RUN_IMPORT
 from core.clock import local_today
 from core.db import Scope
@@ -31,6 +31,8 @@ REMINDERS_PLAN = "reminders.plan"
 MESSAGES_DISPATCH = "messages.dispatch"
 AGREEMENTS_ADVANCE = "agreements.advance"
 PAYMENTS_RECONCILE = "payments.reconcile"
+AGENCY_HANDOVER = "agency.handover"
+ESCALATION_ADVANCE = "escalation.advance"
 DISPATCH_BUDGET = timedelta(seconds=45)
 
 
@@ -122,6 +124,14 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
         )
         log.info("payments.reconciled", issued=issued, **outcomes)
 
+    async def hand_over_accounts() -> None:
+        outcomes = await handover.hand_over(runtime.db(), runtime.clock.now())
+        log.info("agency.handed_over", **outcomes)
+
+    async def advance_escalations() -> None:
+        outcomes = await escalation.advance(runtime.db(), local_today(runtime.clock))
+        log.info("escalation.advanced", **outcomes)
+
     actors: dict[str, dramatiq.Actor[Any, Any]] = {
         MAIL_DELIVER: dramatiq.actor(
             broker=broker,
@@ -180,6 +190,20 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             max_retries=0,
             time_limit=600_000,
         )(advance_agreements),
+        AGENCY_HANDOVER: dramatiq.actor(
+            broker=broker,
+            actor_name=AGENCY_HANDOVER,
+            queue_name=f"{prefix}maintenance",
+            max_retries=0,
+            time_limit=600_000,
+        )(hand_over_accounts),
+        ESCALATION_ADVANCE: dramatiq.actor(
+            broker=broker,
+            actor_name=ESCALATION_ADVANCE,
+            queue_name=f"{prefix}maintenance",
+            max_retries=0,
+            time_limit=600_000,
+        )(advance_escalations),
     }
     return actors
 

@@ -14,7 +14,9 @@ import dramatiq
 import structlog
 
 from workers.actors import (
+    AGENCY_HANDOVER,
     AGREEMENTS_ADVANCE,
+    ESCALATION_ADVANCE,
     MAINTENANCE_SWEEP,
     MESSAGES_DISPATCH,
     PAYMENTS_RECONCILE,
@@ -31,6 +33,8 @@ EVERY: dict[str, int] = {
     AGREEMENTS_ADVANCE: 30,
     PAYMENTS_RECONCILE: 15,
     REMINDERS_PLAN: 30,
+    AGENCY_HANDOVER: 15,
+    ESCALATION_ADVANCE: 60,
 }
 
 

@@ -77,6 +77,18 @@ class TenantChoice:
 
 
 @dataclass(frozen=True, slots=True)
+class AgencyChoice:
+    """The agency a user works for, and their role there (supervisor or agent)."""
+
+    agency_id: uuid.UUID
+    name: str
+    role: Role
+
+    def can(self, permission: Permission) -> bool:
+        return permission in permissions_for(self.role)
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
     """The signed-in staff person for this request."""
 
@@ -89,6 +101,8 @@ class Principal:
     has_totp: bool
     tenant: TenantChoice | None
     choices: tuple[TenantChoice, ...] = field(default_factory=tuple)
+    # The agency whose queue this person works (a person works for one agency).
+    agency: AgencyChoice | None = None
 
     @property
     def tenant_id(self) -> uuid.UUID | None:
@@ -104,6 +118,10 @@ class Principal:
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
+
+    def can_at_agency(self, permission: Permission) -> bool:
+        """May do ``permission`` in their agency's work (queue, proposals, reports)."""
+        return self.agency is not None and self.agency.can(permission)
 
     def actor(self, ip: str) -> Actor:
         return Actor(user_id=self.user_id, label=self.email, ip=ip, tenant_id=self.tenant_id)
@@ -292,6 +310,7 @@ class AuthService:
                 has_totp=user.totp_secret is not None,
                 tenant=current,
                 choices=tuple(choices),
+                agency=await self._agency(session, user.id),
             )
 
     async def _choices(self, session: AsyncSession, user_id: uuid.UUID) -> list[TenantChoice]:
@@ -324,6 +343,18 @@ class AuthService:
                 choices.append(TenantChoice(t, n, Role(r), agency_name))
                 seen.add(t)
         return choices
+
+    async def _agency(self, session: AsyncSession, user_id: uuid.UUID) -> AgencyChoice | None:
+        row = (
+            await session.execute(
+                select(Agency.id, Agency.name, AgencyMembership.role)
+                .join(AgencyMembership, AgencyMembership.agency_id == Agency.id)
+                .where(AgencyMembership.user_id == user_id, AgencyMembership.is_active.is_(True))
+                .order_by(Agency.name)
+                .limit(1)
+            )
+        ).first()
+        return AgencyChoice(row[0], row[1], Role(row[2])) if row else None
 
     async def switch_tenant(self, principal: Principal, tenant_id: uuid.UUID, *, ip: str) -> bool:
         """Make another of the user's tenants the current one; False if not theirs."""
