@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
@@ -204,7 +205,13 @@ def _run_after_commit(session: Session) -> None:
     callbacks: list[AfterCommit] = session.info.get("after_commit", [])
     session.info["after_commit"] = []
     for callback in callbacks:
-        callback()
+        try:
+            callback()
+        except Exception:
+            # The rows are committed and are the truth; a job that could not be sent
+            # (the broker restarting) is sent again by the periodic sweeper. Failing the
+            # request here would tell the person their committed action failed.
+            structlog.get_logger("quita.db").warning("after_commit.failed", exc_info=True)
 
 
 @event.listens_for(Session, "after_rollback")
