@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
@@ -33,5 +35,10 @@ def broker_is_reachable(broker: dramatiq.Broker) -> bool:
         elif isinstance(broker, RedisBroker):
             broker.client.ping()
     except Exception:
+        if isinstance(broker, RabbitmqBroker):
+            # Forget this thread's dead connection: the next check (and the next job
+            # sent) opens a new one, so the process recovers when RabbitMQ is back.
+            with contextlib.suppress(Exception):  # already gone is fine
+                del broker.connection
         return False
     return True
