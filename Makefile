@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 HTMX := quita/static/vendor/htmx.min.js
 
-.PHONY: install run test lint unit bench clean
+.PHONY: install run test lint unit bench cluster clean
 
 install: $(STAMP) $(HTMX)
 
@@ -27,14 +27,21 @@ run: install
 	$(BIN)/quita demo load
 	$(BIN)/quita run
 
+# The production shape from the local PostgreSQL and RabbitMQ: 2 web (:8001, :8002),
+# 2 workers, 1 scheduler. DATABASE_URL / BROKER_URL override the local defaults.
+cluster: install
+	$(BIN)/quita cluster --demo
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
 
+# The tests that restart the shared PostgreSQL or RabbitMQ run alone, after the rest.
 test: install lint
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not service_restart"
+	$(BIN)/pytest -m service_restart
 
 unit: install
 	$(BIN)/pytest tests/unit -q

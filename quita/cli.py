@@ -141,6 +141,12 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from quita.cluster import run_cluster
+
+    return run_cluster(web=args.web, workers=args.workers, base_port=args.base_port, demo=args.demo)
+
+
 def cmd_offers(args: argparse.Namespace) -> int:
     import tomllib
 
@@ -262,6 +268,15 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler = sub.add_parser("scheduler", help="periodic jobs (one per site)")
     scheduler.add_argument("--interval", type=float, default=60.0)
     scheduler.set_defaults(func=cmd_scheduler)
+
+    cluster = sub.add_parser(
+        "cluster", help="the production shape on this machine: N web, M workers, scheduler"
+    )
+    cluster.add_argument("--web", type=int, default=2)
+    cluster.add_argument("--workers", type=int, default=2)
+    cluster.add_argument("--base-port", type=int, default=8001)
+    cluster.add_argument("--demo", action="store_true", help="load the demo data first")
+    cluster.set_defaults(func=cmd_cluster)
 
     imp = sub.add_parser("import", help="import a portfolio file (CSV or XLSX)")
     imp.add_argument("--tenant", required=True, help="tenant slug")
