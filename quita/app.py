@@ -55,6 +55,8 @@ from portal.payments import PaymentSettingsController
 from portal.regua import ReguaController
 from portal.signin import SignInController
 from portal.special_offers import SpecialOffersController
+from portal.sso import SsoController
+from portal.webhooks_out import WebhookEndpointsController
 from portal.workspace import WorkspaceController
 from quita.logging import configure_logging
 from quita.web import RequestLogMiddleware, SecurityHeadersMiddleware, loggable_path
@@ -211,6 +213,8 @@ def create_app(
             SpecialOffersController,
             EscalationController,
             DashboardsController,
+            SsoController,
+            WebhookEndpointsController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],

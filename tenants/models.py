@@ -187,3 +187,109 @@ class AuditEvent(UUIDPrimaryKey, TenantOwned, Base):
     ip: Mapped[str] = mapped_column(String(45), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- the tenant's integrations: API clients, outbound webhooks, single sign-on ----------
+
+
+class ApiClient(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """A system of the tenant that calls the API with OAuth2 client credentials."""
+
+    __tablename__ = "api_clients"
+
+    name: Mapped[str] = mapped_column(String(120))
+    client_id: Mapped[str] = mapped_column(String(48), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))  # the secret is shown once
+    scopes: Mapped[str] = mapped_column(String(500))  # space-separated
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ApiToken(Base):
+    """A short-lived access token issued to an API client; only its digest is stored.
+
+    Looked up before any tenant is known (system scope), so not ``TenantOwned``; the
+    tenant it grants is ``tenant_id``.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("api_clients.id", ondelete="CASCADE"), index=True
+    )
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    scopes: Mapped[str] = mapped_column(String(500))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebhookEndpoint(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """A URL of the tenant that receives signed events."""
+
+    __tablename__ = "webhook_endpoints"
+
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))  # HMAC key, shown to the tenant
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+
+
+class WebhookDelivery(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """The outbox of outbound webhooks: one event for one endpoint, retried until done."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[str] = mapped_column(String(64))  # the same for every endpoint
+    event_type: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class IdentityProvider(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """A tenant's OpenID Connect provider: its staff sign in with their company account."""
+
+    __tablename__ = "identity_providers"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    issuer: Mapped[str] = mapped_column(String(300))
+    client_id: Mapped[str] = mapped_column(String(200))
+    client_secret: Mapped[str] = mapped_column(String(300))
+    email_domain: Mapped[str] = mapped_column(String(200))  # matched or provisioned users
+    default_role: Mapped[Role] = mapped_column(ROLE_ENUM)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OidcLogin(Base):
+    """A sign-in in progress at an identity provider (state, nonce, PKCE verifier)."""
+
+    __tablename__ = "oidc_logins"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the state
+    provider_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE")
+    )
+    nonce: Mapped[str] = mapped_column(String(64))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
