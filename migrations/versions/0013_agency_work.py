@@ -394,7 +394,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     rls.unprotect(
         op,
