@@ -17,6 +17,7 @@ from collection.domain.affordability import choose_affordable
 from collection.domain.agreements import AgreementStatus
 from collection.domain.money import InvalidAmount, parse_brl
 from collection.models import DebtorSession
+from collection.services.casework import note_visit
 from collection.services.debtor_access import DebtorAccess
 from collection.services.debtor_view import debts_of_person
 from collection.services.negotiation import (
@@ -61,6 +62,15 @@ class AgreementsController(Controller):
             return Template(
                 "site/offer_unavailable.html", status_code=409, context={"message": exc.message}
             )
+        # The creditor sees on the account that the person looked at its offer.
+        await note_visit(
+            access.db,
+            person.cpf_hash,
+            "offer_seen",
+            {"code": offer.code},
+            now=access.clock.now(),
+            tenant_id=tenant_id,
+        )
         return Template(
             "site/offer.html",
             context={

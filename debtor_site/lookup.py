@@ -13,6 +13,7 @@ from litestar.response import Redirect, Response, Template
 
 from collection.domain.documents import InvalidDocument
 from collection.models import DebtorSession
+from collection.services.casework import note_visit
 from collection.services.debtor_access import AccessRefused, DebtorAccess, Destinations
 from core.i18n import gettext as _
 from debtor_site.debts_page import debts_page
@@ -81,6 +82,11 @@ def _refused(
     )
 
 
+async def _note_verified(access: DebtorAccess, pending: DebtorSession, how: str) -> None:
+    """Each creditor of the person sees on its account that they proved who they are."""
+    await note_visit(access.db, pending.cpf_hash, "verified", {"how": how}, now=access.clock.now())
+
+
 async def verified(request: AnyRequest) -> DebtorSession | None:
     """The person's verified session, or None (then the page sends them to look-up)."""
     access: DebtorAccess = request.app.state.debtor_access
@@ -146,7 +152,8 @@ class LookupController(Controller):
         form = await request.form()
         access = _access(request)
         token = request.cookies.get(COOKIE, "")
-        if await access.current(token) is None:
+        pending = await access.current(token)
+        if pending is None:
             return Redirect("/?expirou=1")
         born = parse_birth_date(str(form.get("birth_date", "")))
         if born is None:
@@ -164,6 +171,7 @@ class LookupController(Controller):
             verified = await access.verify_birth_date(token, born, ip=client_ip(request))
         except AccessRefused as exc:
             return _refused(exc, await access.code_destination(token))
+        await _note_verified(access, pending, "birth_date")
         response = Redirect("/minhas-dividas")
         _set_cookie(request, response, verified)
         return response
@@ -195,7 +203,8 @@ class LookupController(Controller):
         form = await request.form()
         access = _access(request)
         token = request.cookies.get(COOKIE, "")
-        if await access.current(token) is None:
+        pending = await access.current(token)
+        if pending is None:
             return Redirect("/?expirou=1")
         try:
             verified = await access.verify_code(
@@ -203,6 +212,7 @@ class LookupController(Controller):
             )
         except AccessRefused as exc:
             return _refused(exc, await access.code_destination(token), code_sent=True)
+        await _note_verified(access, pending, "code")
         response = Redirect("/minhas-dividas")
         _set_cookie(request, response, verified)
         return response

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -25,9 +25,14 @@ __all__ = [
     "TEMPLATE_VARIABLES",
     "ContactWindow",
     "TemplateProblem",
+    "account_block",
     "check_template",
+    "contact_block",
+    "day_start",
     "is_allowed",
     "next_allowed",
+    "over_cap",
+    "plain_text",
     "render",
     "window_for",
 ]
@@ -42,7 +47,7 @@ BLOCK_RULES = (
     "opted_out",  # the person stopped this channel
     "not_mine",  # the contact was reported as not the debtor's
     "no_whatsapp_opt_in",  # WhatsApp only with the person's opt-in
-    "frequency_cap",  # per person: one a day per creditor, three a week in all
+    "frequency_cap",  # per person: one a day per creditor, three a week in all (calls count)
     "not_due",  # the debt or installment was settled before the message went out
     "template",  # the template failed its checks
 )
@@ -50,11 +55,58 @@ BLOCK_RULES = (
 
 @dataclass(frozen=True, slots=True)
 class Frequency:
+    """How often a person may be contacted: messages and agents' phone calls together."""
+
     per_day_per_creditor: int = 1
     per_week: int = 3  # across creditors and channels, a rolling 7 days
 
 
 FREQUENCY = Frequency()
+
+
+def over_cap(today_at_creditor: int, this_week: int, frequency: Frequency = FREQUENCY) -> bool:
+    """True when one more contact would break the cap, given the contacts (messages sent
+    and calls made) today by this creditor and in the last 7 days by anyone."""
+    return today_at_creditor >= frequency.per_day_per_creditor or this_week >= frequency.per_week
+
+
+def account_block(debts: Iterable[tuple[bool, bool]], *, open_agreement: bool = False) -> str:
+    """Why no active collection (message about the account, agent call) may reach the
+    person at all, as a rule name; "" when it may.
+
+    ``debts`` holds ``(prescribed, disputed)`` for each open debt of the account. An open
+    agreement is a new obligation the person took on, so it may be followed up; otherwise
+    something must be left that is neither prescribed nor frozen by a dispute.
+    """
+    states = list(debts)
+    if open_agreement:
+        return ""
+    if not states:
+        return "not_due"
+    if all(prescribed for prescribed, _disputed in states):
+        return "prescribed"
+    if all(prescribed or disputed for prescribed, disputed in states):
+        return "disputed"
+    return ""
+
+
+def contact_block(
+    channel: str, *, found: bool, not_mine: bool, opted_out: bool, whatsapp_opt_in: bool
+) -> str:
+    """Why this contact may not be used on ``channel`` (a rule name); "" when it may.
+
+    A report that the contact is not the person's stops it for everything; an opt-out
+    stops the channel; WhatsApp needs the person's opt-in.
+    """
+    if not found:
+        return "no_contact"
+    if not_mine:
+        return "not_mine"
+    if opted_out:
+        return "opted_out"
+    if channel == "whatsapp" and not whatsapp_opt_in:
+        return "no_whatsapp_opt_in"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +178,11 @@ def is_allowed(at: datetime, state: str) -> bool:
         return False
     start, end = (datetime.combine(local.date(), h, zone) for h in hours)
     return start <= local < end
+
+
+def day_start(at: datetime, state: str) -> datetime:
+    """Midnight of ``at``'s day where the person lives: "one a day" counts from there."""
+    return at.astimezone(zone_for(state)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def next_allowed(at: datetime, state: str) -> datetime:
@@ -208,6 +265,12 @@ def check_template(text: str) -> list[TemplateProblem]:
     if not text.strip():
         problems.append(TemplateProblem("o texto está vazio"))
     return problems
+
+
+def plain_text(text: str) -> str:
+    """Free text written by a person (an agent's message) made safe to render as a
+    template: braces are literal, nothing is substituted."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def render(text: str, variables: Mapping[str, str], *, footer: str) -> str:

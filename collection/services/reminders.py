@@ -13,6 +13,11 @@ since planning counts at once), applies the frequency cap across creditors, rend
 text, sends, and records the outcome; a failure retries with backoff, then ends
 ``failed``. A worker killed mid-batch leaves claimed messages whose lease expires; the
 next dispatch takes them again.
+
+Staff may also write to a person (``plan_message``: an agent on an account): such a
+message is one more row of the same outbox (no step, keyed ``m:<uuid>``), decided by the
+same rules when it is written and again by the same dispatcher when it goes out. Agents'
+phone calls (case entries of kind ``call``) count in the frequency cap with the messages.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ from collection.domain.regua import DEFAULT_REGUA
 from collection.models import (
     Agreement,
     AgreementInstallment,
+    CaseEntry,
+    CaseEntryKind,
     Channel,
     Contact,
     ContactKind,
@@ -76,6 +83,7 @@ CATCH_UP_DAYS = 2  # a step missed by planning (scheduler down) still goes this 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 OPEN_AGREEMENT = ("awaiting_first_payment", "active", "late")
+ADHOC = "m:"  # subject key prefix of a message written by staff, not planned by a step
 
 
 # -- the channel port -------------------------------------------------------------------
@@ -478,11 +486,8 @@ async def deliver(db: Database, delivery: Delivery, message_id: uuid.UUID, now: 
         debtor = await session.get_one(Debtor, message.debtor_id)
         tenant = await session.get_one(Tenant, message.tenant_id)
         step = await session.get(ReminderStep, message.step_id) if message.step_id else None
-        if session.bind and session.bind.dialect.name == "postgresql":
-            # One person at a time, across creditors: the frequency cap counts correctly.
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": debtor.cpf_hash}
-            )
+        # One person at a time, across creditors: the frequency cap counts correctly.
+        await lock_person(session, debtor.cpf_hash)
         outcome = await _check(session, message, debtor, step, now)
         if outcome is not None:
             status, rule, send_after = outcome
@@ -529,7 +534,12 @@ async def _check(
 ) -> tuple[MessageStatus, str, datetime | None] | None:
     """The rules again, at the last moment; None when the message may go now."""
     blocked = MessageStatus.BLOCKED
-    if step is None or not step.is_active:
+    if message.subject_key.startswith(ADHOC):
+        on = now.astimezone(rules.zone_for(debtor.state)).date()
+        rule = await account_rule(session, message.tenant_id, message.debtor_id, on)
+        if rule:
+            return blocked, rule, None
+    elif step is None or not step.is_active:
         return blocked, "step_removed", None
     if message.debt_id is not None:
         debt = await session.get_one(Debt, message.debt_id)
@@ -546,14 +556,9 @@ async def _check(
         if item.paid >= item.amount or agreement.status not in OPEN_AGREEMENT:
             return blocked, "not_due", None
     contact = await session.get(Contact, message.contact_id) if message.contact_id else None
-    if contact is None:
-        return blocked, "no_contact", None
-    if contact.not_mine_at is not None:
-        return blocked, "not_mine", None
-    if contact.opted_out_at is not None:
-        return blocked, "opted_out", None
-    if message.channel == Channel.WHATSAPP and not contact.whatsapp_opt_in:
-        return blocked, "no_whatsapp_opt_in", None
+    rule = _contact_rule(message.channel, contact)
+    if rule:
+        return blocked, rule, None
     if not rules.is_allowed(now, debtor.state):
         return MessageStatus.PLANNED, "", rules.next_allowed(now, debtor.state)
     if await _over_cap(session, message, debtor, now):
@@ -561,20 +566,143 @@ async def _check(
     return None
 
 
+def _contact_rule(channel: Channel, contact: Contact | None) -> str:
+    return rules.contact_block(
+        channel.value,
+        found=contact is not None,
+        not_mine=contact is not None and contact.not_mine_at is not None,
+        opted_out=contact is not None and contact.opted_out_at is not None,
+        whatsapp_opt_in=contact is not None and contact.whatsapp_opt_in,
+    )
+
+
 async def _over_cap(session: AsyncSession, message: Message, debtor: Debtor, now: datetime) -> bool:
+    return await over_cap(session, message.tenant_id, debtor, now)
+
+
+async def contacts_so_far(
+    session: AsyncSession, tenant_id: uuid.UUID, debtor: Debtor, now: datetime
+) -> tuple[int, int]:
+    """The person's contacts that count in the cap: (today by this creditor, the last 7
+    days by anyone), each the messages sent plus the agents' calls logged.
+
+    The person is every debtor row of the CPF, so ``session`` must see every tenant
+    (system scope). One statement, one round trip.
+    """
     person = select(Debtor.id).where(Debtor.cpf_hash == debtor.cpf_hash)
-    zone = rules.zone_for(debtor.state)
-    local_midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = rules.day_start(now, debtor.state)
+    week_ago = now - timedelta(days=7)
     sent = select(func.count()).where(
         Message.status == MessageStatus.SENT, Message.debtor_id.in_(person)
     )
-    today = await session.scalar(
-        sent.where(Message.tenant_id == message.tenant_id, Message.sent_at >= local_midnight)
+    calls = select(func.count()).where(
+        CaseEntry.kind == CaseEntryKind.CALL, CaseEntry.debtor_id.in_(person)
     )
-    week = await session.scalar(sent.where(Message.sent_at >= now - timedelta(days=7)))
-    return (today or 0) >= rules.FREQUENCY.per_day_per_creditor or (
-        week or 0
-    ) >= rules.FREQUENCY.per_week
+    row = (
+        await session.execute(
+            select(
+                sent.where(
+                    Message.tenant_id == tenant_id, Message.sent_at >= midnight
+                ).scalar_subquery(),
+                sent.where(Message.sent_at >= week_ago).scalar_subquery(),
+                calls.where(
+                    CaseEntry.tenant_id == tenant_id, CaseEntry.at >= midnight
+                ).scalar_subquery(),
+                calls.where(CaseEntry.at >= week_ago).scalar_subquery(),
+            )
+        )
+    ).one()
+    return int(row[0] or 0) + int(row[2] or 0), int(row[1] or 0) + int(row[3] or 0)
+
+
+async def over_cap(
+    session: AsyncSession, tenant_id: uuid.UUID, debtor: Debtor, now: datetime
+) -> bool:
+    """True when one more contact (message or call) of ``tenant_id`` would break the cap."""
+    today, week = await contacts_so_far(session, tenant_id, debtor, now)
+    return rules.over_cap(today, week)
+
+
+async def lock_person(session: AsyncSession, cpf_hash: str) -> None:
+    """On PostgreSQL, one contact decision at a time per person (across creditors), so
+    the frequency cap counts correctly; held until the transaction ends."""
+    if session.bind and session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": cpf_hash}
+        )
+
+
+async def account_rule(
+    session: AsyncSession, tenant_id: uuid.UUID, debtor_id: uuid.UUID, on: date
+) -> str:
+    """Why no active collection may reach the account on ``on`` (a rule name: prescribed,
+    disputed, not_due); "" when something is left to collect."""
+    cutoff = add_years(on, -5)
+    rows = await session.execute(
+        select(
+            ~exists().where(DebtItem.debt_id == Debt.id, DebtItem.due_date > cutoff),
+            exists().where(Dispute.debt_id == Debt.id, Dispute.status == "open"),
+        ).where(
+            Debt.tenant_id == tenant_id,
+            Debt.debtor_id == debtor_id,
+            Debt.status == DebtStatus.OPEN,
+        )
+    )
+    open_agreement = await session.scalar(
+        select(Agreement.id)
+        .where(
+            Agreement.tenant_id == tenant_id,
+            Agreement.debtor_id == debtor_id,
+            Agreement.status.in_(OPEN_AGREEMENT),
+        )
+        .limit(1)
+    )
+    return rules.account_block(
+        ((bool(p), bool(d)) for p, d in rows.all()), open_agreement=open_agreement is not None
+    )
+
+
+async def plan_message(
+    session: AsyncSession,
+    *,
+    tenant: Tenant,
+    debtor: Debtor,
+    contact: Contact | None,
+    channel: Channel,
+    subject: str,
+    text: str,
+    base_url: str,
+    now: datetime,
+) -> Message:
+    """Write a message staff composed into the outbox, decided like the régua's: blocked
+    with the rule's name, or planned for the first moment the person's hours allow. The
+    dispatcher checks it again when it goes out. ``text`` must pass ``check_template``
+    once made plain (``rules.plain_text``); the creditor's footer is added here."""
+    await lock_person(session, debtor.cpf_hash)
+    on = now.astimezone(rules.zone_for(debtor.state)).date()
+    rule = await account_rule(session, tenant.id, debtor.id, on)
+    rule = rule or _contact_rule(channel, contact)
+    if not rule and await over_cap(session, tenant.id, debtor, now):
+        rule = "frequency_cap"
+    link = base_url.rstrip("/") + "/"
+    message = Message(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        step_id=None,
+        subject_key=f"{ADHOC}{uuid.uuid4()}",
+        debtor_id=debtor.id,
+        channel=channel,
+        planned_for=on,
+        send_after=rules.next_allowed(now, debtor.state),
+        status=MessageStatus.BLOCKED if rule else MessageStatus.PLANNED,
+        rule=rule,
+        contact_id=contact.id if contact is not None else None,
+        subject=subject[:200],
+        body=rules.render(rules.plain_text(text), {}, footer=footer_of(tenant, channel, link)),
+    )
+    session.add(message)
+    await session.flush()
+    return message
 
 
 async def _render(
@@ -586,7 +714,9 @@ async def _render(
     delivery: Delivery,
     now: datetime,
 ) -> tuple[str, str]:
-    assert step is not None
+    if step is None:
+        # Written by staff: rendered, with the creditor's footer, when it was planned.
+        return message.subject, message.body
     today = now.astimezone(rules.SAO_PAULO).date()
     link = delivery.base_url.rstrip("/") + "/"
     values = {
