@@ -40,6 +40,7 @@ def _render(request: AnyRequest, page: PersonPage, alerts: frozenset[str]) -> st
         creditors=page.creditors,
         today=page.on,
         agreements=page.agreements,
+        special_offers=page.special_offers,
         contacts=page.contacts,
         alerts=alerts,
         mask_email=mask_email,

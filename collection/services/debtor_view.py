@@ -4,9 +4,10 @@ each creditor's offers from its negotiation policy.
 The page is read in one unit of work with plain column queries, and the work that
 follows the read (valuation, offers, the rendered page) is cached per person under the
 *version* of what was read: the rows themselves and the date. A new import, a payment,
-an agreement, a dispute or a policy change alters the rows, a new day alters the date,
-and either makes a new version, so a cache can never serve a stale page; and because
-every request reads the rows again, several processes may each keep their own cache.
+an agreement, a dispute, a special offer approved or accepted, or a policy change alters
+the rows, a new day alters the date, and either makes a new version, so a cache can
+never serve a stale page; and because every request reads the rows again, several
+processes may each keep their own cache.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ from collection.models import (
     DebtorSession,
     DebtStatus,
     Dispute,
+    SpecialOffer,
+    SpecialOfferStatus,
 )
 from core.cache import VersionedCache
 from core.db import Database, Scope
@@ -102,6 +105,18 @@ class AgreementLine(NamedTuple):
     total: int
     status: str
     creditor: str
+
+
+class SpecialOfferLine(NamedTuple):
+    """An approved special offer as the debts page lists it (``terms``: the disclosed
+    offer, as ``offer_to_dict`` wrote it; ``debt_ids``: the debts it settles)."""
+
+    id: uuid.UUID
+    valid_until: date
+    tenant_id: uuid.UUID
+    creditor: str
+    debt_ids: list[str]
+    terms: dict[str, Any]
 
 
 class ContactLine(NamedTuple):
@@ -178,6 +193,24 @@ _CONTACTS_OF_PEOPLE = (
     .order_by(Contact.kind, Contact.value, Contact.id)
 )
 _CONTACTS = _CONTACTS_OF_PEOPLE.where(Debtor.cpf_hash == bindparam("cpf_hash"))
+# Approved special offers: an approval, an acceptance or an expiry by the creditor adds
+# or removes a row, so it changes the page's version. Their terms never change once
+# proposed, so the version marks only the id and the validity, not the terms.
+_SPECIAL_OFFER_COLUMNS = (SpecialOffer.id, SpecialOffer.valid_until)
+_SPECIAL_OFFERS_OF_PEOPLE = (
+    select(
+        *_SPECIAL_OFFER_COLUMNS,
+        SpecialOffer.tenant_id,
+        Tenant.name,
+        SpecialOffer.debt_ids,
+        SpecialOffer.terms,
+    )
+    .join(Debtor, Debtor.id == SpecialOffer.debtor_id)
+    .join(Tenant, and_(Tenant.id == SpecialOffer.tenant_id, Tenant.is_active.is_(True)))
+    .where(SpecialOffer.status == SpecialOfferStatus.APPROVED)
+    .order_by(Tenant.name, SpecialOffer.valid_until, SpecialOffer.id)
+)
+_SPECIAL_OFFERS = _SPECIAL_OFFERS_OF_PEOPLE.where(Debtor.cpf_hash == bindparam("cpf_hash"))
 
 
 AnySelect = Select[*tuple[Any, ...]]
@@ -242,6 +275,7 @@ _VERSION = select(
     ),
     _mark(_of_session(_AGREEMENTS_OF_PEOPLE)),
     _mark(_of_session(_CONTACTS_OF_PEOPLE)),
+    _mark(_of_session(_SPECIAL_OFFERS_OF_PEOPLE.with_only_columns(*_SPECIAL_OFFER_COLUMNS))),
 ).where(
     DebtorSession.id == bindparam("session_id"),
     DebtorSession.verified_at.is_not(None),
@@ -332,11 +366,28 @@ class PersonPage:
     rows: DebtRows
     agreements: tuple[AgreementLine, ...]
     contacts: tuple[ContactLine, ...]
+    approved_offers: tuple[SpecialOfferLine, ...] = ()
 
     @property
     def creditors(self) -> list[CreditorView]:
         """The debts valued on ``on`` and the offers, by creditor (computed once per version)."""
         return _cached_views(self.cpf_hash, self.rows, self.on)
+
+    @property
+    def special_offers(self) -> tuple[SpecialOfferLine, ...]:
+        """Approved special offers still valid on ``on`` whose debts are all still open
+        and undisputed (anything else could not be accepted)."""
+        offered = {
+            str(d.id)
+            for c in self.creditors
+            for d in c.debts
+            if d.valuation is not None and not d.disputed
+        }
+        return tuple(
+            line
+            for line in self.approved_offers
+            if line.valid_until >= self.on and all(d in offered for d in line.debt_ids)
+        )
 
 
 _PAGES: VersionedCache[str, PersonPage] = VersionedCache(PAGE_CACHE_SIZE)
@@ -367,6 +418,7 @@ async def read_verified_page(
             await _debt_rows(session, cpf_hash),
             tuple(AgreementLine(*row) for row in await session.execute(_AGREEMENTS, params)),
             tuple(ContactLine(*row) for row in await session.execute(_CONTACTS, params)),
+            tuple(SpecialOfferLine(*row) for row in await session.execute(_SPECIAL_OFFERS, params)),
         )
         _PAGES.keep(cpf_hash, version, page)
     return page

@@ -9,11 +9,14 @@ double click or a retried request find the agreement the first one made.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from collection.domain.agreements import Agreement as DomainAgreement
@@ -97,13 +100,48 @@ async def accept(
         raise OfferUnavailable(
             _("The creditor's conditions changed since this offer was shown. See today's offers.")
         )
+    by_contract = {d.contract: d.id for d in creditor.debts}
+    return await create_agreement(
+        db,
+        cpf_hash,
+        tenant_id,
+        offer,
+        [by_contract[ref] for ref in offer.debts],
+        key=key,
+        reason=reason,
+        reason_text=reason_text,
+        on=on,
+        ip=ip,
+    )
+
+
+# Called inside the agreement's unit of work, before it commits: what else changes with it.
+AlsoInUnitOfWork = Callable[[AsyncSession, Agreement], Awaitable[None]]
+
+
+async def create_agreement(
+    db: Database,
+    cpf_hash: str,
+    tenant_id: uuid.UUID,
+    offer: Offer,
+    debt_ids: Sequence[uuid.UUID],
+    *,
+    key: str,
+    reason: str,
+    reason_text: str,
+    on: date,
+    ip: str,
+    also: AlsoInUnitOfWork | None = None,
+    details: dict[str, Any] | None = None,
+) -> uuid.UUID:
+    """Turn an offer the person accepted into an agreement on ``debt_ids`` (all still
+    open), e-mail its terms and audit it, in one unit of work; returns its id, the same
+    one on a retry with the same idempotency ``key``."""
     async with db.session(Scope.tenant(tenant_id)) as session:
         tenant = await session.get_one(Tenant, tenant_id)
         debtor = await session.scalar(select(Debtor).where(Debtor.cpf_hash == cpf_hash))
         if debtor is None:  # pragma: no cover - the offer exists, so the debtor does
             raise OfferUnavailable(_("This offer is no longer available. See today's offers."))
-        by_contract = {d.contract: d.id for d in creditor.debts}
-        debt_ids = [by_contract[ref] for ref in offer.debts]
         terms = DomainAgreement.from_offer(offer, on, policy_of(tenant).grace_days)
         agreement = Agreement(
             id=uuid.uuid4(),
@@ -139,6 +177,8 @@ async def accept(
         )
         if getattr(taken, "rowcount", 0) != len(debt_ids):
             raise OfferUnavailable(_("These debts already have an agreement."))
+        if also is not None:
+            await also(session, agreement)
         email = await session.scalar(
             select(Contact.value)
             .where(
@@ -169,7 +209,12 @@ async def accept(
             Actor(None, f"devedor {mask_cpf(debtor.cpf)}", ip, tenant_id),
             "agreement.created",
             target=str(agreement.id),
-            details={"offer": offer.code, "total": offer.total, "reason": agreement.reason},
+            details={
+                "offer": offer.code,
+                "total": offer.total,
+                "reason": agreement.reason,
+                **(details or {}),
+            },
         )
         try:
             await session.commit()
