@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from collection.importing.rows import ImportRow, RowIssue, Severity
 
-__all__ = ["ImportReport", "neutralize_formula"]
+__all__ = ["Amount", "ImportReport", "decimal_comma", "neutralize_formula", "spreadsheet_csv"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _KIND_LABELS = {Severity.REJECTED: "rejeitada", Severity.WARNING: "aviso"}
@@ -30,6 +31,45 @@ def neutralize_formula(text: str) -> str:
     if text.startswith(_FORMULA_START) or text.lstrip(" ").startswith(_FORMULA_START):
         return "'" + text
     return text
+
+
+class Amount(str):
+    """Money already written for a spreadsheet (``1234,56``): a number, never a formula."""
+
+    __slots__ = ()
+
+
+def decimal_comma(cents: int) -> Amount:
+    """Centavos as a pt-BR decimal without thousands marks, which spreadsheets read as a
+    number: ``123456`` → ``1234,56``."""
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(cents), 100)
+    return Amount(f"{sign}{whole},{frac:02d}")
+
+
+def write_spreadsheet_csv(
+    stream: TextIO, header: Sequence[str], rows: Iterable[Iterable[object]]
+) -> None:
+    """The CSV every export uses: ``;``, UTF-8 with BOM, CRLF, as spreadsheets in Brazil
+    open it. Text cells are neutralised (never run as formulas); numbers and
+    ``Amount`` cells are written as they are."""
+    stream.write("\ufeff")
+    writer = csv.writer(stream, delimiter=";", lineterminator="\r\n")
+    writer.writerow([neutralize_formula(h) for h in header])
+    for row in rows:
+        writer.writerow(
+            [
+                cell if isinstance(cell, Amount | int) else neutralize_formula(str(cell))
+                for cell in row
+            ]
+        )
+
+
+def spreadsheet_csv(header: Sequence[str], rows: Iterable[Iterable[object]]) -> bytes:
+    """``write_spreadsheet_csv`` into bytes, for a download."""
+    buffer = io.StringIO(newline="")
+    write_spreadsheet_csv(buffer, header, rows)
+    return buffer.getvalue().encode("utf-8")
 
 
 class ImportReport:
@@ -114,20 +154,12 @@ class ImportReport:
         Open a file for it with ``newline=""`` and ``encoding="utf-8"``: the BOM is
         written here.
         """
-        stream.write("\ufeff")
-        writer = csv.writer(stream, delimiter=";", lineterminator="\r\n")
-        writer.writerow(["Linha", "Tipo", "Campo", "Motivo"])
-        for issue in self.issues:
-            writer.writerow(
-                [
-                    issue.line,
-                    _KIND_LABELS[issue.severity],
-                    neutralize_formula(issue.field),
-                    neutralize_formula(issue.reason),
-                ]
-            )
+        rows: list[list[object]] = [
+            [issue.line, _KIND_LABELS[issue.severity], issue.field, issue.reason]
+            for issue in self.issues
+        ]
         if self.omitted:
-            writer.writerow(
+            rows.append(
                 [
                     "",
                     "",
@@ -137,6 +169,7 @@ class ImportReport:
                     f"{self.max_issues} avisos)",
                 ]
             )
+        write_spreadsheet_csv(stream, ["Linha", "Tipo", "Campo", "Motivo"], rows)
 
     def to_csv(self) -> str:
         """The CSV report as text, BOM included."""
