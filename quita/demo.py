@@ -16,7 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import complete_cpf
-from collection.models import Contact, ContactKind, Debt, DebtItem, Debtor, Portfolio
+from collection.models import (
+    Contact,
+    ContactKind,
+    Debt,
+    DebtItem,
+    Debtor,
+    HandoverRule,
+    Portfolio,
+)
+from collection.services import handover
 from core.clock import SystemClock, local_today
 from core.db import Database, Scope
 from core.security import keyed_hash
@@ -232,6 +241,16 @@ async def load_demo(settings: Settings, *, debtors: int = 300) -> int:
             tenants["loja-exemplo"].reminders_enabled = True
             await session.flush()
             grant_agency(session, tenants["loja-exemplo"], agency, commission_rate="0.12")
+            # Loja Exemplo hands accounts more than 120 days overdue to the agency.
+            session.add(
+                HandoverRule(
+                    tenant_id=tenants["loja-exemplo"].id,
+                    agency_id=agency.id,
+                    name="Mais de 120 dias em atraso",
+                    min_days_overdue=120,
+                    commission_rate="0.12",
+                )
+            )
             credentials: list[tuple[str, str, str]] = []
             for where, role, email, name in STAFF:
                 password = _password()
@@ -253,6 +272,9 @@ async def load_demo(settings: Settings, *, debtors: int = 300) -> int:
             credentials.append(("plataforma@quita.test", admin_password, "platform admin"))
             _debtors(session, settings, tenants, debtors, today=local_today(SystemClock()))
             await session.commit()
+            loja = tenants["loja-exemplo"].id
+        # The agency's queue has work from the start (the periodic job does the same).
+        await handover.hand_over(db, SystemClock().now(), tenant_id=loja)
     finally:
         await db.dispose()
     print("\nDados de demonstração criados. Senhas de desenvolvimento (mostradas só agora):")

@@ -14,7 +14,7 @@ import dramatiq
 import structlog
 from sqlalchemy import or_, select
 
-from collection.services import escalation, handover, payments, reminders
+from collection.services import casework, escalation, handover, payments, reminders
 from collection.services.import_jobs import RUN_IMPORT
 from core.clock import local_today
 from core.db import Scope
@@ -125,8 +125,11 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
         log.info("payments.reconciled", issued=issued, **outcomes)
 
     async def hand_over_accounts() -> None:
+        """Promises kept or broken first (they bring accounts back to the queue), then
+        the tenants' hand-over rules and the queue's scores."""
+        reviewed = await casework.review_promises(runtime.db(), local_today(runtime.clock))
         outcomes = await handover.hand_over(runtime.db(), runtime.clock.now())
-        log.info("agency.handed_over", **outcomes)
+        log.info("agency.handed_over", promises_reviewed=reviewed, **outcomes)
 
     async def advance_escalations() -> None:
         outcomes = await escalation.advance(runtime.db(), local_today(runtime.clock))

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from integrations import local_gateway
 from quita import migrate
 from quita.app import create_app
 from tests.conftest import make_settings
-from tests.factories import TenantWorld, make_world
+from tests.factories import TenantWorld, hand_over, make_world
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,9 +42,10 @@ def _free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, url: str, world: TenantWorld) -> None:
+    def __init__(self, url: str, world: TenantWorld, handover_id: uuid.UUID) -> None:
         self.url = url
         self.world = world
+        self.handover_id = handover_id  # an account of tenant A with the agency
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +65,7 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     db = Database(url)
     try:
         world = await make_world(db, settings)
+        handover_id = await hand_over(db, world.a.id, world.a.debtor_ids[1], world.agency_id)
     finally:
         await db.dispose()
     port = _free_port()
@@ -86,7 +89,7 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
         if time.monotonic() > deadline:
             raise RuntimeError("live server did not start")
         await asyncio.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", world)
+    yield LiveServer(f"http://127.0.0.1:{port}", world, handover_id)
     server.should_exit = True
     await asyncio.to_thread(thread.join, 10)
     gateway.stop()

@@ -68,6 +68,10 @@ async def test_every_shell_page_passes_axe(browser, live_server, shots, viewport
         "/portal/disputes",
         "/portal/privacy",
         "/portal/imports",
+        "/portal/repasse",
+        "/portal/ofertas-especiais",
+        "/portal/escalonamento",
+        "/portal/painel",
     ]
     for path in staff:
         await page.goto(base + path)
@@ -175,4 +179,61 @@ async def test_look_up_verify_and_agree_by_keyboard_with_axe_on_every_step(
     assert "Pagamento confirmado" in await page.inner_text("#payment-status")
     assert await _serious(page) == []
     await page.screenshot(path=str(shots / f"site-{viewport}-paid.png"), full_page=True)
+    await context.close()
+
+
+async def test_the_agency_works_an_account_by_keyboard_and_its_pages_pass_axe(
+    browser, live_server, shots
+):
+    """An agent takes an account from the queue, writes a note and proposes a special
+    offer; the supervisor sees the team and the agency dashboard; the creditor approves."""
+    context = await browser.new_context(viewport=VIEWPORTS["desktop"], locale="pt-BR")
+    page = await context.new_page()
+    base = live_server.url
+    world = live_server.world
+    account = f"/portal/agencia/contas/{live_server.handover_id}"
+
+    async def scanned(path: str, name: str) -> None:
+        await page.goto(base + path)
+        assert await _serious(page) == [], path
+        await page.screenshot(path=str(shots / f"agency-{name}.png"), full_page=True)
+
+    await _sign_in(page, base, world.agency_users[Role.AGENT])
+    await scanned("/portal/agencia/fila", "queue")
+    row = page.locator(f"tr:has(a[href='{account}'])")
+    await row.get_by_role("button").focus()
+    await page.keyboard.press("Enter")
+    await row.get_by_role("button").wait_for()
+    await scanned(account, "account")
+    await page.focus("#note-text")
+    await page.keyboard.type("Pessoa pediu retorno na sexta.")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await page.get_by_text("Pessoa pediu retorno na sexta.").first.wait_for()
+    await scanned(f"/portal/ofertas-especiais/propor/{live_server.handover_id}", "propose")
+    await page.fill("#f-discount", "40")
+    await page.fill("#f-payments", "1")
+    await page.fill("#f-why", "Desempregado há seis meses; paga à vista com ajuda da família.")
+    await page.click("button[name=action][value=send]")
+    await page.wait_for_url("**enviada=1**")
+    assert await _serious(page) == []
+    await context.close()
+
+    context = await browser.new_context(viewport=VIEWPORTS["phone"], locale="pt-BR")
+    page = await context.new_page()
+    await _sign_in(page, base, world.agency_users[Role.SUPERVISOR])
+    await scanned("/portal/agencia/equipe", "team")
+    await scanned("/portal/painel/agencia", "dashboard")
+    await scanned(account, "account-supervisor")
+    await context.close()
+
+    context = await browser.new_context(viewport=VIEWPORTS["desktop"], locale="pt-BR")
+    page = await context.new_page()
+    await _sign_in(page, base, world.a.users[Role.OWNER])
+    await scanned("/portal/ofertas-especiais", "approvals")
+    card = page.locator("form[action$='/aprovar']").first
+    await card.locator("button").focus()
+    await page.keyboard.press("Enter")
+    await card.wait_for(state="detached")  # decided: the card has no buttons any more
+    assert await _serious(page) == []
     await context.close()

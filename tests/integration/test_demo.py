@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from collection.domain.documents import is_valid_cpf
-from collection.models import Debt, Debtor
+from collection.models import Debt, Debtor, Handover
 from core.db import Database, Scope
 from quita import migrate
 from quita.demo import load_demo
@@ -42,6 +42,9 @@ async def test_demo_load_creates_the_documented_world_once(tmp_path, capsys):
             assert len(both) > 30 and "11144477735" in both
             debts = await session.scalar(select(func.count()).select_from(Debt))
             assert debts is not None and debts > len(cpfs)
+            # The agency's queue has the accounts the demo rule hands over (> 120 days).
+            handed = await session.scalar(select(func.count()).select_from(Handover))
+            assert handed is not None and handed > 0
         assert await load_demo(settings) == 0  # again: nothing changes
         assert "já carregados" in capsys.readouterr().out
         async with db.session(Scope.system()) as session:
