@@ -27,11 +27,41 @@ from core.settings import BrokerSettings, DatabaseSettings, MailSettings, Securi
 from quita import migrate
 from quita.app import create_app
 from tests.factories import TenantWorld, make_world
+from tests.log_guard import LOG_DIR, offending_lines
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_ADMIN_URL = os.environ.get("QUITA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"] if CI or os.environ.get("QUITA_TEST_PG") else ["sqlite"]
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every process of the run (this one, xdist workers, the servers they start) appends
+    # its log lines under test-artifacts/logs; the controller reads them all at the end.
+    if _is_controller(config):
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        for old in LOG_DIR.glob("*.log"):
+            old.unlink()
+    os.environ["QUITA_LOG_FILE"] = str(
+        LOG_DIR / f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not _is_controller(session.config):
+        return
+    hits = offending_lines()
+    if hits:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"personal data in {len(hits)} log line(s):", red=True)
+            for name, number, kinds in hits[:20]:
+                reporter.write_line(f"  test-artifacts/logs/{name}:{number}: {', '.join(kinds)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _worker_id() -> str:
