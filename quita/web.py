@@ -37,26 +37,20 @@ def loggable_path(path: str) -> str:
     return _TOKENISH.sub("/…", path)
 
 
-class SecurityHeadersMiddleware(ASGIMiddleware):
-    """Adds CSP, HSTS, frame and referrer policies to every HTTP response."""
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """CSP, HSTS, frame and referrer policies on every HTTP response.
 
-    scopes = (ScopeType.HTTP,)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                headers = list(message.get("headers", []))
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
-                if (
-                    scope["path"].startswith(("/portal", "/api"))
-                    and b"cache-control" not in present
-                ):
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        await next_app(scope, receive, send_with_headers)
+    A ``before_send`` hook of the application, not a middleware: middleware runs only
+    for matched routes, and a 404 for an unknown path must carry the headers too.
+    """
+    if message["type"] != "http.response.start":
+        return
+    present = {name.lower() for name, _ in message.get("headers", [])}
+    headers = list(message.get("headers", []))
+    headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+    if scope.get("path", "").startswith(("/portal", "/api")) and b"cache-control" not in present:
+        headers.append((b"cache-control", b"no-store"))
+    message["headers"] = headers
 
 
 class RequestLogMiddleware(ASGIMiddleware):
