@@ -59,7 +59,7 @@ from portal.sso import SsoController
 from portal.webhooks_out import WebhookEndpointsController
 from portal.workspace import WorkspaceController
 from quita.logging import configure_logging
-from quita.web import RequestLogMiddleware, SecurityHeadersMiddleware, loggable_path
+from quita.web import RequestLogMiddleware, add_security_headers, loggable_path
 from quita.webhooks import stripe_webhook
 from tenants.services.auth import AuthService
 from workers.actors import BrokerTaskSender, register
@@ -224,7 +224,6 @@ def create_app(
         ],
         middleware=[
             RequestLogMiddleware(),
-            SecurityHeadersMiddleware(),
             StaffAuthMiddleware(lambda: app.state.auth),
         ],
         csrf_config=CSRFConfig(
@@ -232,7 +231,8 @@ def create_app(
             cookie_secure=settings.security.secure_cookies,
             cookie_samesite="strict",
             cookie_httponly=False,
-            exclude=["/api", "/webhooks"],
+            # Anchored: a bare "/webhooks" would also match /portal/webhooks/... pages.
+            exclude=["^/api/", "^/webhooks/"],
         ),
         template_config=TemplateConfig(
             directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=engine_callback
@@ -244,6 +244,7 @@ def create_app(
             HTTP_413_REQUEST_ENTITY_TOO_LARGE: _error_page,
             HTTP_500_INTERNAL_SERVER_ERROR: _server_error,
         },
+        before_send=[add_security_headers],
         on_startup=[startup],
         on_shutdown=[shutdown],
         request_max_body_size=settings.max_upload_bytes,
