@@ -102,14 +102,10 @@ class Cluster:
         self._watcher.start()
 
     def wait_healthy(self, *, within: float = 60) -> None:
+        """Until every web process answers its health check (database and broker up)."""
         deadline = time.monotonic() + within
         for url in self.urls:
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
+            while not _healthy(url):
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{url} did not become healthy")
                 time.sleep(0.2)
@@ -160,6 +156,13 @@ class Cluster:
                         )
                         member.restarts += 1
                         self._spawn(member)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 async def _create_database(url: str) -> None:
