@@ -8,7 +8,7 @@ personal data) is audited by the service.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -117,6 +117,25 @@ class EscalationController(Controller):
         await session.rollback()
         return await self._page(request, session, principal, refusal=refusal)
 
+    async def _step(
+        self,
+        request: AnyRequest,
+        session: AsyncSession,
+        principal: Principal,
+        step: Callable[[], Awaitable[str]],
+    ) -> Template | Redirect:
+        """One escalation step: ``step`` takes it and says where to go next. Another
+        tenant's id answers 404; a refusal shows the page with each debt and reason, and
+        nothing is written."""
+        try:
+            done = await step()
+        except escalation.EscalationNotFound as exc:
+            raise NotFoundException() from exc
+        except escalation.EscalationRefused as exc:
+            return await self._refused(request, session, principal, exc)
+        await session.commit()
+        return Redirect(done, status_code=303)
+
     @get("/", name="portal.escalation")
     async def index(
         self,
@@ -134,19 +153,17 @@ class EscalationController(Controller):
         principal: NamedDependency[Principal],
     ) -> Template | Redirect:
         form = await request.form()
-        try:
+
+        async def step() -> str:
             batch = await escalation.start_notices(
                 session,
                 _uuids(form.getall("debt_id", [])),
                 principal.actor(client_ip(request)),
                 _today(request),
             )
-        except escalation.EscalationNotFound as exc:
-            raise NotFoundException() from exc
-        except escalation.EscalationRefused as exc:
-            return await self._refused(request, session, principal, exc)
-        await session.commit()
-        return Redirect(f"{BASE}?feito=avisos#lote-{batch.id}", status_code=303)
+            return f"{BASE}?feito=avisos#lote-{batch.id}"
+
+        return await self._step(request, session, principal, step)
 
     @get("/avisos/{batch_id:uuid}/cartas.pdf", name="portal.escalation.letters")
     async def letters(
@@ -203,18 +220,16 @@ class EscalationController(Controller):
     ) -> Template | Redirect:
         form = await request.form()
         posted_on = _date(form.get("posted_on"))
-        try:
+
+        async def step() -> str:
             if posted_on is None:
                 raise escalation.EscalationRefused(_("Enter the date the letters were posted."))
             await escalation.mark_posted(
                 session, batch_id, posted_on, principal.actor(client_ip(request)), _today(request)
             )
-        except escalation.EscalationNotFound as exc:
-            raise NotFoundException() from exc
-        except escalation.EscalationRefused as exc:
-            return await self._refused(request, session, principal, exc)
-        await session.commit()
-        return Redirect(f"{BASE}?feito=postado#lote-{batch_id}", status_code=303)
+            return f"{BASE}?feito=postado#lote-{batch_id}"
+
+        return await self._step(request, session, principal, step)
 
     @post("/negativar", name="portal.escalation.list")
     async def list_with_bureau(
@@ -224,19 +239,17 @@ class EscalationController(Controller):
         principal: NamedDependency[Principal],
     ) -> Template | Redirect:
         form = await request.form()
-        try:
+
+        async def step() -> str:
             await escalation.list_with_bureau(
                 session,
                 _uuids(form.getall("escalation_id", [])),
                 principal.actor(client_ip(request)),
                 _today(request),
             )
-        except escalation.EscalationNotFound as exc:
-            raise NotFoundException() from exc
-        except escalation.EscalationRefused as exc:
-            return await self._refused(request, session, principal, exc)
-        await session.commit()
-        return Redirect(f"{BASE}?feito=negativado#negativadas", status_code=303)
+            return f"{BASE}?feito=negativado#negativadas"
+
+        return await self._step(request, session, principal, step)
 
     @post("/{escalation_id:uuid}/cancelar", name="portal.escalation.cancel")
     async def cancel(
@@ -247,7 +260,8 @@ class EscalationController(Controller):
         escalation_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
         form = await request.form()
-        try:
+
+        async def step() -> str:
             kind = await escalation.kind_of(session, escalation_id)
             if kind in escalation.DECISION_KINDS and not principal.can(
                 Permission.ESCALATION_DECIDE
@@ -261,12 +275,9 @@ class EscalationController(Controller):
                 str(form.get("reason", "")),
                 _today(request),
             )
-        except escalation.EscalationNotFound as exc:
-            raise NotFoundException() from exc
-        except escalation.EscalationRefused as exc:
-            return await self._refused(request, session, principal, exc)
-        await session.commit()
-        return Redirect(f"{BASE}?feito=cancelado", status_code=303)
+            return f"{BASE}?feito=cancelado"
+
+        return await self._step(request, session, principal, step)
 
     @get("/arquivo-bureau.csv", name="portal.escalation.bureau")
     async def bureau(
@@ -298,7 +309,8 @@ class EscalationController(Controller):
         principal: NamedDependency[Principal],
     ) -> Template | Redirect:
         form = await request.form()
-        try:
+
+        async def step() -> str:
             (debt_id,) = _uuids([form.get("debt_id", "")])
             await escalation.decide(
                 session,
@@ -308,12 +320,9 @@ class EscalationController(Controller):
                 str(form.get("reason", "")),
                 _today(request),
             )
-        except escalation.EscalationNotFound as exc:
-            raise NotFoundException() from exc
-        except escalation.EscalationRefused as exc:
-            return await self._refused(request, session, principal, exc)
-        await session.commit()
-        return Redirect(f"{BASE}?feito=decidido#decisoes", status_code=303)
+            return f"{BASE}?feito=decidido#decisoes"
+
+        return await self._step(request, session, principal, step)
 
     @get("/protesto.csv", name="portal.escalation.protest_file", guards=DECIDE)
     async def protest_file(
@@ -345,11 +354,11 @@ class EscalationController(Controller):
         principal: NamedDependency[Principal],
     ) -> Template | Redirect:
         form = await request.form()
-        try:
+
+        async def step() -> str:
             await escalation.set_wait_days(
                 session, str(form.get("days", "")), principal.actor(client_ip(request))
             )
-        except escalation.EscalationRefused as exc:
-            return await self._refused(request, session, principal, exc)
-        await session.commit()
-        return Redirect(f"{BASE}?feito=prazo", status_code=303)
+            return f"{BASE}?feito=prazo"
+
+        return await self._step(request, session, principal, step)
