@@ -150,6 +150,7 @@ class SecuritySettings:
     login_window_minutes: int = 15
     reset_token_minutes: int = 60
     invite_token_days: int = 7
+    api_token_minutes: int = 15  # OAuth2 access tokens of API clients
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +222,7 @@ class Settings:
                 secure_cookies=_bool(
                     env.get("SECURE_COOKIES"), env.get("QUITA_ENV") == "production"
                 ),
+                api_token_minutes=int(env.get("QUITA_API_TOKEN_MINUTES", "15")),
             ),
             payments=PaymentSettings(
                 secret_key=env.get("STRIPE_SECRET_KEY", ""),

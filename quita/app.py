@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
 )
+from litestar.exceptions.responses import create_exception_response
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -44,6 +46,8 @@ from integrations.stripe_gateway import StripeGateway
 from portal.accounts import AccountsController
 from portal.agency_account import AgencyAccountController
 from portal.agency_queue import AgencyQueueController
+from portal.api import api_router, is_api_path, openapi_config, problem_response
+from portal.api_clients import ApiClientsController
 from portal.auth import StaffAuthMiddleware
 from portal.dashboards import DashboardsController
 from portal.disputes import DisputesController
@@ -61,6 +65,7 @@ from portal.workspace import WorkspaceController
 from quita.logging import configure_logging
 from quita.web import RequestLogMiddleware, add_security_headers, loggable_path
 from quita.webhooks import stripe_webhook
+from tenants.services.api_clients import ApiTokens
 from tenants.services.auth import AuthService
 from workers.actors import BrokerTaskSender, register
 from workers.broker import broker_is_reachable, build_broker
@@ -108,6 +113,8 @@ def _wants_html(request: Request[Any, Any, Any]) -> bool:
 
 
 def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if is_api_path(request.url.path):
+        return problem_response(request, exc)
     if not _wants_html(request):
         return Response(
             {"status": exc.status_code, "detail": exc.detail}, status_code=exc.status_code
@@ -125,6 +132,13 @@ def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     return _error_page(request, HTTPException(status_code=500, detail="Internal Server Error"))
 
 
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Other HTTP errors: problem details under /api/, Litestar's default elsewhere."""
+    if is_api_path(request.url.path):
+        return problem_response(request, exc)
+    return create_exception_response(request, exc)
+
+
 def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
     if request.url.path.startswith("/portal"):
         if request.method == "GET":
@@ -134,6 +148,21 @@ def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException
         return _error_page(request, exc)
     # The debtor site: a missing or expired session goes back to look-up.
     return Redirect("/?expirou=1")
+
+
+class _AppClock:
+    """The app's current clock (``app.state.clock``), whichever it is at the moment."""
+
+    def __init__(self, app: Litestar) -> None:
+        self._app = app
+
+    def now(self) -> datetime:
+        clock: Clock = self._app.state.clock
+        return clock.now()
+
+
+def _api_token_lifetime(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.security.api_token_minutes)
 
 
 def create_app(
@@ -170,6 +199,8 @@ def create_app(
         app.state.auth = AuthService(db, settings.security, clock, settings.base_url)
         app.state.import_jobs = build_import_jobs(db, settings, clock)
         app.state.debtor_access = DebtorAccess(db, settings.security.cpf_hash_key, clock)
+        # The clock is read through app.state, so a test that moves it moves token expiry.
+        app.state.api_tokens = ApiTokens(db, _AppClock(app), _api_token_lifetime(settings))
         if in_process:
             worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
             worker.start()
@@ -215,6 +246,8 @@ def create_app(
             DashboardsController,
             SsoController,
             WebhookEndpointsController,
+            ApiClientsController,
+            api_router,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -237,7 +270,10 @@ def create_app(
         template_config=TemplateConfig(
             directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=engine_callback
         ),
+        openapi_config=openapi_config(),
+        include_in_schema=False,  # the OpenAPI document describes the API only
         exception_handlers={
+            HTTPException: _http_error,
             NotAuthorizedException: _not_authorized,
             NotFoundException: _error_page,
             PermissionDeniedException: _error_page,

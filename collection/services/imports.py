@@ -233,9 +233,17 @@ async def _postgres_settings(
     # They sort and hash the whole file: keep that in memory rather than on disk.
     await session.execute(text("SET LOCAL work_mem = '64MB'"))
     if serialise:
-        digest = hashlib.sha256(b"quita.import:" + tenant_id.bytes).digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        await lock_tenant_writes(session, tenant_id)
+
+
+async def lock_tenant_writes(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """On PostgreSQL, the tenant's lock on debtors and debts until the transaction ends:
+    an import and any other writer of them (the API) run one after the other."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(b"quita.import:" + tenant_id.bytes).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _position(stream: BinaryIO) -> int:

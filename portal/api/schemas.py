@@ -1,0 +1,325 @@
+"""The API's documents: what a client sends and what it gets back (msgspec Structs).
+
+Money is integer centavos, dates ISO 8601, instants RFC 3339 in UTC. A CPF is accepted
+with or without punctuation; in answers it is the 11 digits: the tenant gave it to us
+and owns its debtors' data, so its own systems get it whole (nothing else does).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from collection.models import (
+    Agreement,
+    Debt,
+    ImportJob,
+    Message,
+    Payment,
+)
+
+Cents = Annotated[int, Meta(gt=0, le=10**13, description="Amount in centavos")]
+Text = Annotated[str, Meta(max_length=300)]
+
+
+class InstallmentIn(msgspec.Struct, forbid_unknown_fields=True):
+    number: Annotated[int, Meta(ge=1, le=999)]
+    due_date: date
+    amount: Cents
+
+
+class DebtorIn(msgspec.Struct, forbid_unknown_fields=True):
+    cpf: Annotated[str, Meta(min_length=1, max_length=20, description="With or without dots")]
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    birth_date: date | None = None
+    email: Annotated[str, Meta(max_length=254)] | None = None
+    phone: Annotated[str, Meta(max_length=40)] | None = None
+    address: Text | None = None
+    city: Annotated[str, Meta(max_length=100)] | None = None
+    state: Annotated[str, Meta(max_length=30)] | None = None
+    zip_code: Annotated[str, Meta(max_length=12)] | None = None
+
+
+Installments = Annotated[list[InstallmentIn], Meta(min_length=1, max_length=360)]
+
+
+class DebtIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A new debt: one contract of one debtor with its overdue installments."""
+
+    contract: Annotated[str, Meta(min_length=1, max_length=60)]
+    debtor: DebtorIn
+    installments: Installments
+    product: Annotated[str, Meta(max_length=120)] | None = None
+    portfolio: Annotated[str, Meta(max_length=120)] | None = None
+
+
+class DebtPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Changes to a debt; what is left out stays as it is. ``installments`` replaces the
+    whole list. ``regularized`` records a debt settled outside Quita."""
+
+    product: Annotated[str, Meta(max_length=120)] | None = None
+    installments: Installments | None = None
+    status: Literal["open", "regularized", "written_off"] | None = None
+
+
+class InstallmentOut(msgspec.Struct):
+    number: int
+    due_date: date
+    amount: int
+
+
+class DebtorOut(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    cpf: str
+    birth_date: date | None
+
+
+class DebtOut(msgspec.Struct):
+    id: uuid.UUID
+    contract: str
+    product: str
+    portfolio: str
+    status: str
+    original_amount: int
+    due_date: date
+    created_at: datetime
+    debtor: DebtorOut
+    installments: list[InstallmentOut]
+
+
+class DebtPage(msgspec.Struct):
+    items: list[DebtOut]
+    next_cursor: str | None
+
+
+def debt_out(debt: Debt) -> DebtOut:
+    return DebtOut(
+        id=debt.id,
+        contract=debt.contract,
+        product=debt.product,
+        portfolio=debt.portfolio.name,
+        status=debt.status.value,
+        original_amount=debt.original_amount,
+        due_date=debt.due_date,
+        created_at=debt.created_at,
+        debtor=DebtorOut(
+            id=debt.debtor.id,
+            name=debt.debtor.name,
+            cpf=debt.debtor.cpf,
+            birth_date=debt.debtor.birth_date,
+        ),
+        installments=[InstallmentOut(i.number, i.due_date, i.amount) for i in debt.items],
+    )
+
+
+class AgreementInstallmentOut(msgspec.Struct):
+    number: int
+    due_date: date
+    amount: int
+    paid: int
+
+
+class AgreementOut(msgspec.Struct):
+    id: uuid.UUID
+    debtor_id: uuid.UUID
+    debt_ids: list[uuid.UUID]
+    kind: str
+    status: str
+    offer_code: str
+    balance: int
+    discount: int
+    total: int
+    down_payment: int
+    monthly_rate: str
+    cet_yearly: str
+    accepted_on: date
+    broken_on: date | None
+    credit: int
+    created_at: datetime
+    installments: list[AgreementInstallmentOut]
+
+
+class AgreementPage(msgspec.Struct):
+    items: list[AgreementOut]
+    next_cursor: str | None
+
+
+def agreement_out(agreement: Agreement, debt_ids: list[uuid.UUID]) -> AgreementOut:
+    return AgreementOut(
+        id=agreement.id,
+        debtor_id=agreement.debtor_id,
+        debt_ids=debt_ids,
+        kind=agreement.kind,
+        status=agreement.status,
+        offer_code=agreement.offer_code,
+        balance=agreement.balance,
+        discount=agreement.discount,
+        total=agreement.total,
+        down_payment=agreement.down_payment,
+        monthly_rate=agreement.monthly_rate,
+        cet_yearly=agreement.cet_yearly,
+        accepted_on=agreement.accepted_on,
+        broken_on=agreement.broken_on,
+        credit=agreement.credit,
+        created_at=agreement.created_at,
+        installments=[
+            AgreementInstallmentOut(i.number, i.due_date, i.amount, i.paid)
+            for i in agreement.installments
+        ],
+    )
+
+
+class PaymentOut(msgspec.Struct):
+    id: uuid.UUID
+    agreement_id: uuid.UUID
+    installment_number: int
+    method: str
+    amount: int
+    status: str
+    paid_on: date | None
+    failure: str
+    created_at: datetime
+
+
+class PaymentPage(msgspec.Struct):
+    items: list[PaymentOut]
+    next_cursor: str | None
+
+
+def payment_out(p: Payment) -> PaymentOut:
+    return PaymentOut(
+        id=p.id,
+        agreement_id=p.agreement_id,
+        installment_number=p.installment_number,
+        method=p.method.value,
+        amount=p.amount,
+        status=p.status.value,
+        paid_on=p.paid_on,
+        failure=p.failure,
+        created_at=p.created_at,
+    )
+
+
+class MessageOut(msgspec.Struct):
+    id: uuid.UUID
+    debtor_id: uuid.UUID
+    debt_id: uuid.UUID | None
+    agreement_id: uuid.UUID | None
+    channel: str
+    status: str
+    rule: str
+    planned_for: date
+    send_after: datetime
+    sent_at: datetime | None
+    subject: str
+    body: str
+    created_at: datetime
+
+
+class MessagePage(msgspec.Struct):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+def message_out(m: Message) -> MessageOut:
+    return MessageOut(
+        id=m.id,
+        debtor_id=m.debtor_id,
+        debt_id=m.debt_id,
+        agreement_id=m.agreement_id,
+        channel=m.channel.value,
+        status=m.status.value,
+        rule=m.rule,
+        planned_for=m.planned_for,
+        send_after=m.send_after,
+        sent_at=m.sent_at,
+        subject=m.subject,
+        body=m.body,
+        created_at=m.created_at,
+    )
+
+
+class RowIssueOut(msgspec.Struct):
+    line: int
+    field: str
+    reason: str
+
+
+class ImportSummaryOut(msgspec.Struct):
+    dry_run: bool
+    accepted: int
+    created: int
+    updated: int
+    settled: int
+    rejected_total: int
+    warnings_total: int
+    rejected: list[RowIssueOut]
+    warnings: list[RowIssueOut]
+
+
+class ImportJobOut(msgspec.Struct):
+    id: uuid.UUID
+    status: str
+    filename: str
+    portfolio: str
+    progress: int
+    rows_read: int
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+    summary: ImportSummaryOut | None
+
+
+def _issues(items: Any) -> list[RowIssueOut]:
+    if not isinstance(items, list):
+        return []
+    return [
+        RowIssueOut(int(i.get("line", 0)), str(i.get("field", "")), str(i.get("reason", "")))
+        for i in items
+        if isinstance(i, dict)
+    ]
+
+
+def import_job_out(job: ImportJob) -> ImportJobOut:
+    raw = job.result or job.preview
+    summary = None
+    if raw:
+        summary = ImportSummaryOut(
+            dry_run=bool(raw.get("dry_run", job.result is None)),
+            accepted=int(raw.get("accepted", 0)),
+            created=int(raw.get("created", 0)),
+            updated=int(raw.get("updated", 0)),
+            settled=int(raw.get("settled", 0)),
+            rejected_total=int(raw.get("rejected_total", 0)),
+            warnings_total=int(raw.get("warnings_total", 0)),
+            rejected=_issues(raw.get("rejected")),
+            warnings=_issues(raw.get("warnings")),
+        )
+    return ImportJobOut(
+        id=job.id,
+        status=job.status.value,
+        filename=job.filename,
+        portfolio=job.portfolio_name,
+        progress=job.progress,
+        rows_read=job.rows_read,
+        error=job.error,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        summary=summary,
+    )
+
+
+class PolicyIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A negotiation policy file (docs/POLICY.md)."""
+
+    toml: Annotated[str, Meta(min_length=1, max_length=100_000)]
+
+
+class PolicyOut(msgspec.Struct):
+    toml: str
+    is_default: bool
