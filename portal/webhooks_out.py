@@ -2,8 +2,197 @@
 
 from __future__ import annotations
 
-from litestar import Controller
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from collection.services import outbound_webhooks as webhooks
+from portal.auth import client_ip, provide_principal, provide_tenant_session, requires
+from tenants.models import WebhookEndpoint
+from tenants.roles import Permission
+from tenants.services import audit
+from tenants.services.auth import Principal
+
+AnyRequest = Request[Any, Any, Any]
+
+
+def _form(data: Any) -> webhooks.EndpointForm:
+    events = tuple(str(e) for e in data.getall("events", [])) if hasattr(data, "getall") else ()
+    return webhooks.EndpointForm(
+        url=str(data.get("url", "")).strip(),
+        events=events,
+        is_active=str(data.get("is_active", "")) == "on",
+    )
+
+
+def _form_of(endpoint: WebhookEndpoint) -> webhooks.EndpointForm:
+    return webhooks.EndpointForm(endpoint.url, tuple(endpoint.events), endpoint.is_active)
 
 
 class WebhookEndpointsController(Controller):
     path = "/portal/webhooks"
+    guards = [requires(Permission.SETTINGS_EDIT)]
+    dependencies = {
+        "principal": Provide(provide_principal),
+        "session": Provide(provide_tenant_session),
+    }
+
+    @get("/", name="portal.webhooks")
+    async def index(
+        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> Template:
+        return Template(
+            "portal/webhooks.html",
+            context={
+                "principal": principal,
+                "endpoints": await webhooks.endpoints_of(session),
+                "log": await webhooks.delivery_log(session),
+                "max_attempts": webhooks.MAX_ATTEMPTS,
+            },
+        )
+
+    def _endpoint_page(
+        self,
+        principal: Principal,
+        endpoint: WebhookEndpoint | None,
+        form: webhooks.EndpointForm,
+        errors: dict[str, str],
+        log: list[webhooks.LogLine] | None = None,
+    ) -> Template:
+        return Template(
+            "portal/webhooks_endpoint.html",
+            status_code=400 if errors else 200,
+            context={
+                "principal": principal,
+                "endpoint": endpoint,
+                "form": form,
+                "errors": errors,
+                "events": webhooks.EVENTS,
+                "log": log or [],
+                "max_attempts": webhooks.MAX_ATTEMPTS,
+            },
+        )
+
+    async def _endpoint(self, session: AsyncSession, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+        endpoint = await webhooks.endpoint_of(session, endpoint_id)
+        if endpoint is None:
+            raise NotFoundException()
+        return endpoint
+
+    @get("/novo", name="portal.webhooks.new")
+    async def new(self, principal: NamedDependency[Principal]) -> Template:
+        form = webhooks.EndpointForm("https://", webhooks.EVENTS, True)
+        return self._endpoint_page(principal, None, form, {})
+
+    @get("/{endpoint_id:uuid}", name="portal.webhooks.endpoint")
+    async def endpoint(
+        self,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        endpoint_id: FromPath[uuid.UUID],
+    ) -> Template:
+        found = await self._endpoint(session, endpoint_id)
+        log = await webhooks.delivery_log(session, found.id)
+        return self._endpoint_page(principal, found, _form_of(found), {}, log)
+
+    @post("/salvar", name="portal.webhooks.save", status_code=303)
+    async def save(
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> Template | Redirect:
+        data = await request.form()
+        form = _form(data)
+        found: WebhookEndpoint | None = None
+        if data.get("endpoint_id"):
+            try:
+                found = await self._endpoint(session, uuid.UUID(str(data["endpoint_id"])))
+            except ValueError as exc:
+                raise NotFoundException() from exc
+        production = request.app.state.settings.production
+        errors = webhooks.check_endpoint(form, production=production)
+        if errors:
+            return self._endpoint_page(principal, found, form, errors)
+        assert principal.tenant_id is not None
+        if found is None:
+            found = webhooks.create_endpoint(session, principal.tenant_id, form, principal.user_id)
+            action = "webhooks.endpoint_created"
+        else:
+            webhooks.update_endpoint(found, form)
+            action = "webhooks.endpoint_updated"
+        audit.record(
+            session,
+            principal.actor(client_ip(request)),
+            action,
+            target=str(found.id),
+            details={"url": found.url, "events": found.events, "active": found.is_active},
+        )
+        await session.commit()
+        return Redirect(f"/portal/webhooks/{found.id}", status_code=303)
+
+    @post("/{endpoint_id:uuid}/segredo", name="portal.webhooks.rotate", status_code=303)
+    async def rotate(
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        endpoint_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        found = await self._endpoint(session, endpoint_id)
+        webhooks.rotate_secret(found)
+        audit.record(
+            session,
+            principal.actor(client_ip(request)),
+            "webhooks.secret_rotated",
+            target=str(found.id),
+        )
+        await session.commit()
+        return Redirect(f"/portal/webhooks/{found.id}?novo_segredo=1", status_code=303)
+
+    @post("/{endpoint_id:uuid}/ativo", name="portal.webhooks.switch", status_code=303)
+    async def switch(
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        endpoint_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        found = await self._endpoint(session, endpoint_id)
+        form = await request.form()
+        found.is_active = str(form.get("is_active", "")) == "on"
+        audit.record(
+            session,
+            principal.actor(client_ip(request)),
+            "webhooks.endpoint_enabled" if found.is_active else "webhooks.endpoint_disabled",
+            target=str(found.id),
+        )
+        await session.commit()
+        return Redirect("/portal/webhooks", status_code=303)
+
+    @post("/entregas/{delivery_id:uuid}/reenviar", name="portal.webhooks.resend", status_code=303)
+    async def resend(
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        delivery_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        delivery = await webhooks.send_again(session, delivery_id, request.app.state.clock.now())
+        if delivery is None:
+            raise NotFoundException()
+        audit.record(
+            session,
+            principal.actor(client_ip(request)),
+            "webhooks.delivery_resent",
+            target=str(delivery.id),
+            details={"event": delivery.event_id, "type": delivery.event_type},
+        )
+        await session.commit()
+        return Redirect("/portal/webhooks?reenviada=1", status_code=303)

@@ -14,12 +14,20 @@ import dramatiq
 import structlog
 from sqlalchemy import or_, select
 
-from collection.services import casework, escalation, handover, payments, reminders
+from collection.services import (
+    casework,
+    escalation,
+    handover,
+    outbound_webhooks,
+    payments,
+    reminders,
+)
 from collection.services.import_jobs import RUN_IMPORT
 from core.clock import local_today
 from core.db import Scope
 from core.mail import MAX_ATTEMPTS, EmailStatus, OutboundEmail, deliver
 from core.tasks import TaskSender
+from integrations.webhook_sender import HttpxWebhookSender
 from tenants.services.auth import AuthService
 from workers.runtime import Runtime
 
@@ -33,6 +41,7 @@ AGREEMENTS_ADVANCE = "agreements.advance"
 PAYMENTS_RECONCILE = "payments.reconcile"
 AGENCY_HANDOVER = "agency.handover"
 ESCALATION_ADVANCE = "escalation.advance"
+WEBHOOKS_DISPATCH = outbound_webhooks.DISPATCH
 DISPATCH_BUDGET = timedelta(seconds=45)
 
 
@@ -135,6 +144,21 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
         outcomes = await escalation.advance(runtime.db(), local_today(runtime.clock))
         log.info("escalation.advanced", **outcomes)
 
+    webhook_sender = HttpxWebhookSender()
+
+    async def dispatch_webhooks() -> None:
+        """Post due webhook deliveries in leased batches until none is due or time is up."""
+        db = runtime.db()
+        started = runtime.clock.now()
+        outcomes: dict[str, int] = {}
+        while runtime.clock.now() - started < DISPATCH_BUDGET:
+            batch = await outbound_webhooks.dispatch(db, webhook_sender, runtime.clock.now())
+            if not batch:
+                break
+            for outcome, count in batch.items():
+                outcomes[outcome] = outcomes.get(outcome, 0) + count
+        log.info("webhooks.dispatched", **outcomes)
+
     actors: dict[str, dramatiq.Actor[Any, Any]] = {
         MAIL_DELIVER: dramatiq.actor(
             broker=broker,
@@ -207,6 +231,13 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             max_retries=0,
             time_limit=600_000,
         )(advance_escalations),
+        WEBHOOKS_DISPATCH: dramatiq.actor(
+            broker=broker,
+            actor_name=WEBHOOKS_DISPATCH,
+            queue_name=f"{prefix}webhooks",
+            max_retries=0,  # the outbox and its leases bring unfinished deliveries back
+            time_limit=900_000,  # a batch may wait 10 s on each of 50 slow receivers
+        )(dispatch_webhooks),
     }
     return actors
 

@@ -21,6 +21,7 @@ from workers.actors import (
     MESSAGES_DISPATCH,
     PAYMENTS_RECONCILE,
     REMINDERS_PLAN,
+    WEBHOOKS_DISPATCH,
 )
 
 log = structlog.get_logger("quita.scheduler")
@@ -35,6 +36,7 @@ EVERY: dict[str, int] = {
     REMINDERS_PLAN: 30,
     AGENCY_HANDOVER: 15,
     ESCALATION_ADVANCE: 60,
+    WEBHOOKS_DISPATCH: 1,
 }
 
 

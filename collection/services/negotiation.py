@@ -33,6 +33,7 @@ from collection.models import (
     Debtor,
     DebtStatus,
 )
+from collection.services import outbound_webhooks
 from collection.services.debtor_view import CreditorView, debts_of_person, policy_of
 from collection.services.terms_pdf import agreement_pdf
 from core.db import Database, Scope
@@ -214,6 +215,28 @@ async def create_agreement(
                 "total": offer.total,
                 "reason": agreement.reason,
                 **(details or {}),
+            },
+        )
+        await outbound_webhooks.emit(
+            session,
+            tenant_id,
+            outbound_webhooks.AGREEMENT_CREATED,
+            {
+                "agreement_id": str(agreement.id),
+                "debtor_id": str(debtor.id),
+                "contracts": await outbound_webhooks.contracts_of(session, agreement.id),
+                "offer_code": offer.code,
+                "kind": agreement.kind,
+                "balance": offer.balance,
+                "discount": offer.discount,
+                "total": offer.total,
+                "down_payment": offer.down_payment,
+                "monthly_rate": agreement.monthly_rate,
+                "accepted_on": on.isoformat(),
+                "installments": [
+                    {"number": i.number, "due_date": i.due_date.isoformat(), "amount": i.amount}
+                    for i in terms.installments
+                ],
             },
         )
         try:

@@ -40,6 +40,7 @@ from collection.models import (
     PaymentMethod,
     PaymentStatus,
 )
+from collection.services import outbound_webhooks
 from core.clock import SAO_PAULO
 from core.db import Database, Scope
 from core.errors import Refusal
@@ -550,6 +551,21 @@ async def _store_terms(
     reason = change.reason if change else ""
     if terms.status is AgreementStatus.BROKEN and change is not None:
         agreement.broken_on = change.on
+    if terms.status is AgreementStatus.BROKEN:
+        await outbound_webhooks.emit(
+            session,
+            agreement.tenant_id,
+            outbound_webhooks.AGREEMENT_BROKEN,
+            {
+                "agreement_id": str(agreement.id),
+                "debtor_id": str(agreement.debtor_id),
+                "contracts": await outbound_webhooks.contracts_of(session, agreement.id),
+                "broken_on": agreement.broken_on.isoformat() if agreement.broken_on else None,
+                "reason": reason,
+                "total": agreement.total,
+                "paid": sum(i.paid for i in terms.installments),
+            },
+        )
     audit.record(
         session,
         actor,
@@ -596,6 +612,22 @@ async def _succeed(session: AsyncSession, payment: Payment, on: date) -> str:
             "method": payment.method.value,
             "amount": payment.amount,
             "installment": payment.installment_number,
+        },
+    )
+    await outbound_webhooks.emit(
+        session,
+        agreement.tenant_id,
+        outbound_webhooks.PAYMENT_RECEIVED,
+        {
+            "payment_id": str(payment.id),
+            "agreement_id": str(agreement.id),
+            "debtor_id": str(agreement.debtor_id),
+            "contracts": await outbound_webhooks.contracts_of(session, agreement.id),
+            "method": payment.method.value,
+            "amount": payment.amount,
+            "installment": payment.installment_number,
+            "paid_on": on.isoformat(),
+            "agreement_status": agreement.status,
         },
     )
     return "succeeded"

@@ -23,6 +23,7 @@ from collection.models import (
     Dispute,
     PrivacyRequest,
 )
+from collection.services import outbound_webhooks
 from core.db import Database, Scope
 from core.errors import Refusal
 from core.i18n import gettext as _
@@ -82,6 +83,14 @@ async def stop_channel(db: Database, cpf_hash: str, kind: ContactKind, now: date
             )
             for d in debtors
         )
+        for d in debtors:
+            await outbound_webhooks.emit(
+                session,
+                d.tenant_id,
+                outbound_webhooks.DEBTOR_OPTED_OUT,
+                {"debtor_id": str(d.id), "channel": kind.value, "at": now.isoformat()},
+                now=now,
+            )
         await session.commit()
         return int(getattr(result, "rowcount", 0) or 0)
 
