@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+import structlog
 from sqlalchemy import select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from collection.domain.agreements import Agreement as Terms
 from collection.domain.agreements import AgreementStatus, Installment, PaymentReceipt
+from collection.domain.errors import AgreementError
 from collection.models import (
     Agreement,
     AgreementDebt,
@@ -49,6 +51,8 @@ from core.tasks import enqueue_after_commit
 from tenants.models import Tenant
 from tenants.services import audit
 from tenants.services.audit import Actor
+
+log = structlog.get_logger("quita.payments")
 
 GATEWAY = Actor(None, "gateway de pagamento", "", None)
 CALENDAR = Actor(None, "calendário do acordo", "", None)
@@ -676,27 +680,34 @@ async def _reverse(
     return status.value if amount == counted else "partially_" + status.value
 
 
-async def advance_agreements(db: Database, on: date) -> int:
+async def advance_agreements(db: Database, on: date, *, tenant_id: uuid.UUID | None = None) -> int:
     """Bring every open agreement with an overdue installment up to ``on`` (late, broken);
-    returns how many changed state. Idempotent: a second run finds nothing to change."""
+    returns how many changed state. Idempotent: a second run finds nothing to change.
+    An agreement whose stored terms cannot be read is logged and skipped: one bad row
+    must not stop the calendar of every other agreement."""
     async with db.session(Scope.system()) as session:
-        ids = list(
-            await session.scalars(
-                select(Agreement.id)
-                .distinct()
-                .join(AgreementInstallment, AgreementInstallment.agreement_id == Agreement.id)
-                .where(
-                    Agreement.status.in_([s.value for s in AgreementStatus if s.is_open]),
-                    AgreementInstallment.due_date < on,
-                    AgreementInstallment.paid < AgreementInstallment.amount,
-                )
+        query = (
+            select(Agreement.id)
+            .distinct()
+            .join(AgreementInstallment, AgreementInstallment.agreement_id == Agreement.id)
+            .where(
+                Agreement.status.in_([s.value for s in AgreementStatus if s.is_open]),
+                AgreementInstallment.due_date < on,
+                AgreementInstallment.paid < AgreementInstallment.amount,
             )
         )
+        if tenant_id is not None:
+            query = query.where(Agreement.tenant_id == tenant_id)
+        ids = list(await session.scalars(query))
     changed = 0
     for agreement_id in ids:  # few: only agreements with an installment overdue
         async with db.session(Scope.system()) as session:
             agreement = await _agreement_terms(session, agreement_id)
-            terms = _terms_of(agreement)
+            try:
+                terms = _terms_of(agreement)
+            except AgreementError:
+                log.warning("agreements.unreadable", agreement_id=str(agreement_id), exc_info=True)
+                continue
             before = terms.status
             if not before.is_open:
                 continue

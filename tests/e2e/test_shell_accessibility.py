@@ -45,7 +45,14 @@ async def test_every_shell_page_passes_axe(browser, live_server, shots, viewport
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     base = live_server.url
     world = live_server.world
-    public = ["/", "/privacidade", "/portal/", "/portal/password/forgot", "/nao-existe"]
+    public = [
+        "/",
+        "/privacidade",
+        "/portal/",
+        "/portal/password/forgot",
+        "/portal/sso/entrar",
+        "/nao-existe",
+    ]
     for path in public:
         await page.goto(base + path)
         assert await _serious(page) == [], path
@@ -72,6 +79,10 @@ async def test_every_shell_page_passes_axe(browser, live_server, shots, viewport
         "/portal/ofertas-especiais",
         "/portal/escalonamento",
         "/portal/painel",
+        "/portal/api",
+        "/portal/webhooks",
+        "/portal/webhooks/novo",
+        "/portal/sso/configuracao",
     ]
     for path in staff:
         await page.goto(base + path)

@@ -160,7 +160,12 @@ async def test_each_business_event_reaches_the_endpoint_signed_and_without_perso
     assert await payments.apply_notice(db, notice, datetime.now(UTC)) == "succeeded"
 
     # Months pass without another payment: agreement.broken.
-    assert await payments.advance_agreements(db, date.today() + timedelta(days=200)) >= 1
+    assert (
+        await payments.advance_agreements(
+            db, date.today() + timedelta(days=200), tenant_id=world.a.id
+        )
+        >= 1
+    )
 
     # The person stops e-mails on the debtor site: debtor.opted_out.
     rights = await client.get("/minhas-dividas")
