@@ -4,15 +4,18 @@
 scheduler) on PostgreSQL and RabbitMQ, with a creditor of N debtors. For D seconds:
 
 - people look up their CPF, prove it, read their debts, open an offer and accept it,
-  then read their agreement (each person once);
+  read their agreement and pay its first installment by card through the local test
+  gateway (localstripe, started by the bench), whose signed webhook confirms it while
+  their payment page asks (each person once);
 - staff sign in and browse: home, the account list with a search, an account, the
   dashboard; and every so often import a small portfolio file;
-- the payment gateway posts signed `payment_intent.succeeded` webhooks.
+- the payment gateway also posts signed `payment_intent.succeeded` webhooks for
+  payments made elsewhere (agreements made before the day).
 
 Prints requests, requests/s, p50 and p99 per route and the errors, then the ratio of
 the whole mix's throughput to `/ping` on the same cluster (the baseline: the cost of the
 stack with no work). Every accepted agreement and every payment is then checked in the
-database: each exactly once.
+database: each exactly once, and each card payment counted once.
 
     .venv/bin/python bench/bench_day.py [--debtors N] [--seconds D] [--people C] [--staff S]
 """
@@ -32,6 +35,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -42,13 +46,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_import import _admin, _cnpj  # noqa: E402
+from core.settings import PaymentSettings  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
-WEBHOOK_SECRET = "whsec_day_" + "d" * 24
 STAFF_PASSWORD = "bench-day-password-2026"  # noqa: S105 - a throwaway bench database
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 FIELD = re.compile(r'<input type="hidden" name="(key|total|valid_until)" value="([^"]*)"')
 OFFER = re.compile(r'href="(/ofertas/[^"]+)"')
+KEY = re.compile(r'name="key" value="([0-9a-f]+)"')
 
 
 def _cpf(n: int) -> str:
@@ -261,7 +266,30 @@ class Recorder:
         return response
 
 
-async def _person(base: str, rec: Recorder, n: int, accepted: dict[str, str]) -> None:
+async def _card(gateway: httpx.AsyncClient) -> str:
+    """What Stripe.js does in the browser: the card goes to the gateway, Quita gets an id."""
+    answer = await gateway.post(
+        "/v1/payment_methods",
+        data={
+            "type": "card",
+            "card[number]": "4242424242424242",
+            "card[exp_month]": "12",
+            "card[exp_year]": "2031",
+            "card[cvc]": "123",
+        },
+    )
+    answer.raise_for_status()
+    return str(answer.json()["id"])
+
+
+async def _person(
+    base: str,
+    rec: Recorder,
+    n: int,
+    accepted: dict[str, str],
+    paid: dict[str, str],
+    gateway: httpx.AsyncClient,
+) -> None:
     cpf, born = _cpf(n), _born(n).strftime("%d/%m/%Y")
     async with httpx.AsyncClient(base_url=base, timeout=30) as c:
         home = await rec.call(c, "GET /", "GET", "/", (200,))
@@ -290,9 +318,43 @@ async def _person(base: str, rec: Recorder, n: int, accepted: dict[str, str]) ->
         done = await rec.call(
             c, "POST …/aceitar", "POST", f"{link.group(1)}/aceitar", (302, 303), data=fields
         )
-        if done is not None and done.status_code in (302, 303):
-            accepted[cpf] = done.headers["location"]
-            await rec.call(c, "GET /acordos/{id}", "GET", done.headers["location"], (200,))
+        if done is None or done.status_code not in (302, 303):
+            return
+        agreement = accepted[cpf] = done.headers["location"]
+        await rec.call(c, "GET /acordos/{id}", "GET", agreement, (200,))
+        card = await rec.call(c, "GET …/pagar/cartao", "GET", f"{agreement}/pagar/cartao", (200,))
+        if card is None or not (key := KEY.search(card.text)):
+            return
+        answer = await rec.call(
+            c,
+            "POST …/pagamentos",
+            "POST",
+            f"{agreement}/pagamentos",
+            (200,),
+            data={
+                "method": "card",
+                "key": key.group(1),
+                "payment_method": await _card(gateway),
+                "_csrf_token": form["_csrf_token"],
+            },
+            headers={"accept": "application/json"},
+        )
+        if answer is None or answer.status_code != 200:
+            return
+        status_url = answer.json()["url"]
+        for _ in range(30):  # the page asks every few seconds until the webhook confirms
+            status = await rec.call(
+                c,
+                "GET /pagamentos/{id}",
+                "GET",
+                status_url,
+                (200,),
+                headers={"hx-request": "true"},
+            )
+            if status is not None and "hx-trigger" not in status.text:
+                paid[cpf] = agreement
+                return
+            await asyncio.sleep(1)
 
 
 def _import_file(k: int) -> bytes:
@@ -358,7 +420,7 @@ async def _staff(base: str, rec: Recorder, email: str, deadline: float, k: int) 
             rounds += 1
 
 
-def _signed(intent: str, n: int) -> tuple[bytes, str]:
+def _signed(intent: str, n: int, secret: str) -> tuple[bytes, str]:
     stamp = int(time.time())
     body = json.dumps(
         {
@@ -378,18 +440,24 @@ def _signed(intent: str, n: int) -> tuple[bytes, str]:
             },
         }
     ).encode()
-    mac = hmac.new(WEBHOOK_SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+    mac = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
     return body, f"t={stamp},v1={mac.hexdigest()}"
 
 
 async def _gateway(
-    bases: list[str], rec: Recorder, intents: list[str], deadline: float, sent: set[str]
+    bases: list[str],
+    rec: Recorder,
+    intents: list[str],
+    deadline: float,
+    sent: set[str],
+    secret: str,
 ) -> None:
+    """The gateway's own webhooks for payments made elsewhere (Pix, boleto, earlier)."""
     async with httpx.AsyncClient(timeout=30) as c:
         for n, intent in enumerate(intents):
             if time.monotonic() > deadline:
                 return
-            body, signature = _signed(intent, n)
+            body, signature = _signed(intent, n, secret)
             response = await rec.call(
                 c,
                 "POST /webhooks/stripe",
@@ -419,12 +487,31 @@ async def _ping(bases: list[str], seconds: float, concurrency: int) -> float:
     return count / seconds
 
 
+@dataclass
+class Day:
+    """What happened: agreements accepted and paid by card, gateway events sent."""
+
+    rec: Recorder
+    seconds: float
+    accepted: dict[str, str]
+    paid: dict[str, str]
+    sent: set[str]
+
+
 async def _day(
-    bases: list[str], args: argparse.Namespace, emails: list[str], intents: list[str]
-) -> tuple[Recorder, float, dict[str, str], set[str]]:
+    bases: list[str],
+    args: argparse.Namespace,
+    emails: list[str],
+    intents: list[str],
+    payments: PaymentSettings,
+) -> Day:
     rec = Recorder()
     accepted: dict[str, str] = {}
+    paid: dict[str, str] = {}
     sent: set[str] = set()
+    gateway = httpx.AsyncClient(
+        base_url=payments.api_base, auth=(payments.secret_key, ""), timeout=30
+    )
     started = time.monotonic()
     deadline = started + args.seconds
     people = iter(range(args.debtors // 2))  # the half without an agreement yet
@@ -434,18 +521,24 @@ async def _day(
             n = next(people, None)
             if n is None:
                 return
-            await _person(bases[v % len(bases)], rec, n, accepted)
+            await _person(bases[v % len(bases)], rec, n, accepted, paid, gateway)
 
-    await asyncio.gather(
-        *(person_loop(v) for v in range(args.people)),
-        *(_staff(bases[k % len(bases)], rec, emails[k], deadline, k) for k in range(args.staff)),
-        _gateway(bases, rec, intents, deadline, sent),
-    )
-    return rec, time.monotonic() - started, accepted, sent
+    async with gateway:
+        await asyncio.gather(
+            *(person_loop(v) for v in range(args.people)),
+            *(
+                _staff(bases[k % len(bases)], rec, emails[k], deadline, k)
+                for k in range(args.staff)
+            ),
+            _gateway(bases, rec, intents, deadline, sent, payments.webhook_secret),
+        )
+    return Day(rec, time.monotonic() - started, accepted, paid, sent)
 
 
-async def _check(url: str, accepted: dict[str, str], sent: set[str]) -> tuple[int, int, int]:
-    """(agreements accepted once, payments applied once, anomalies)."""
+async def _check(url: str, day: Day) -> tuple[int, int, int, int]:
+    """(agreements accepted once, card payments counted once, gateway payments applied
+    once, anomalies)."""
+    accepted, sent = day.accepted, day.sent
     from sqlalchemy import func, select
 
     from collection.models import Agreement, AgreementInstallment, Debtor, Payment, PaymentStatus
@@ -485,7 +578,47 @@ async def _check(url: str, accepted: dict[str, str], sent: set[str]) -> tuple[in
     once = sum(1 for cpf in accepted if per_person.get(cpf) == 1)
     received = {str(k): int(Decimal(str(v or 0))) for k, v in applied.items()}
     anomalies += sum(1 for i in sent if received.get(i, 0) not in (0, 10_000))  # never twice
-    return once, sum(1 for i in sent if received.get(i) == 10_000), anomalies
+    cards = await _card_payments(url, {a.rsplit("/", 1)[1] for a in day.paid.values()})
+    anomalies += sum(1 for counted in cards.values() if counted != 1)
+    return (
+        once,
+        sum(1 for counted in cards.values() if counted == 1),
+        sum(1 for i in sent if received.get(i) == 10_000),
+        anomalies,
+    )
+
+
+async def _card_payments(url: str, agreement_ids: set[str]) -> dict[str, int]:
+    """For each agreement paid by card: how many times its installment was counted (the
+    amounts received over the amount of its succeeded payment; 1 is right)."""
+    from sqlalchemy import func, select
+
+    from collection.models import Agreement, AgreementInstallment, Payment, PaymentStatus
+    from core.db import Database, Scope
+
+    db = Database(url)
+    try:
+        async with db.session(Scope.system()) as session:
+            paid_sum = (
+                select(func.sum(AgreementInstallment.paid))
+                .where(AgreementInstallment.agreement_id == Agreement.id)
+                .scalar_subquery()
+            )
+            rows = (
+                await session.execute(
+                    select(Agreement.id, func.sum(Payment.amount), paid_sum + Agreement.credit)
+                    .join(Payment, Payment.agreement_id == Agreement.id)
+                    .where(
+                        Payment.status == PaymentStatus.SUCCEEDED,
+                        Agreement.id.in_([uuid.UUID(a) for a in agreement_ids]),
+                    )
+                    .group_by(Agreement.id, Agreement.credit)
+                )
+            ).all()
+    finally:
+        await db.dispose()
+    counted = {str(a): int(Decimal(str(r or 0))) // max(1, int(p)) for a, p, r in rows}
+    return {a: counted.get(a, 0) for a in agreement_ids}
 
 
 def main() -> None:
@@ -495,12 +628,14 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=16, help="concurrent debtors")
     parser.add_argument("--staff", type=int, default=4, help="concurrent staff")
     args = parser.parse_args()
+    from integrations import local_gateway
     from quita.cluster import Cluster
 
     name = f"quita_day_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(PG, f'CREATE DATABASE "{name}"'))
     url = f"{PG.rsplit('/', 1)[0]}/{name}"
     cluster: Cluster | None = None
+    gateway = local_gateway.start()
     try:
         logs = ROOT / "test-artifacts"
         logs.mkdir(exist_ok=True)
@@ -514,9 +649,11 @@ def main() -> None:
                 var_dir=Path(tmp),
                 queue_prefix=f"day{uuid.uuid4().hex[:6]}-",
                 extra_env={
-                    "STRIPE_SECRET_KEY": "sk_test_day",
-                    "STRIPE_API_BASE": "http://127.0.0.1:9",
-                    "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                    "STRIPE_SECRET_KEY": gateway.settings.secret_key,
+                    "STRIPE_PUBLISHABLE_KEY": gateway.settings.publishable_key,
+                    "STRIPE_WEBHOOK_SECRET": gateway.settings.webhook_secret,
+                    "STRIPE_API_BASE": gateway.settings.api_base,
+                    "STRIPE_JS_URL": gateway.settings.js_url,
                     "LOG_LEVEL": "WARNING",
                 },
                 log_to=log,
@@ -526,14 +663,18 @@ def main() -> None:
             emails, intents = asyncio.run(_seed(async_url, args.debtors, args.staff))
             cluster.start(within=90)
             bases = cluster.urls
+            # The fake gateway confirms card payments with its signed webhook, as Stripe.
+            gateway.send_webhooks_to(f"{bases[0]}/webhooks/stripe")
             ping = asyncio.run(_ping(bases, 10, args.people + args.staff))
-            rec, seconds, accepted, sent = asyncio.run(_day(bases, args, emails, intents))
+            day = asyncio.run(_day(bases, args, emails, intents, gateway.settings))
             time.sleep(15)  # let the workers apply the last webhooks
-            once, applied, anomalies = asyncio.run(_check(async_url, accepted, sent))
+            once, cards, applied, anomalies = asyncio.run(_check(async_url, day))
     finally:
         if cluster is not None:
             cluster.stop()
+        gateway.stop()
         asyncio.run(_admin(PG, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    rec, seconds, accepted, sent = day.rec, day.seconds, day.accepted, day.sent
     total = sum(len(v) for v in rec.latencies.values())
     errors = sum(rec.errors.values())
     print(
@@ -552,13 +693,20 @@ def main() -> None:
     print(f"all routes: {total:,} requests, {rate:.0f} req/s, {errors} errors")
     print(
         f"agreements accepted: {len(accepted)} (exactly once in the database: {once}); "
-        f"webhooks sent: {len(sent)} (applied once: {applied}); anomalies: {anomalies}"
+        f"paid by card: {len(day.paid)} (counted once: {cards}); gateway webhooks for "
+        f"other payments: {len(sent)} (applied once: {applied}); anomalies: {anomalies}"
     )
     print(
         f"baseline /ping on the same cluster: {ping:.0f} req/s; "
         f"ratio of the day's mix to it: {rate / ping:.2f}"
     )
-    if errors or anomalies or once != len(accepted) or applied != len(sent):
+    if (
+        errors
+        or anomalies
+        or once != len(accepted)
+        or cards != len(day.paid)
+        or applied != len(sent)
+    ):
         sys.exit(1)
 
 
