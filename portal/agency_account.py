@@ -28,8 +28,15 @@ from collection.services import casework
 from collection.services.accounts import AccountNotFound
 from collection.services.agency_access import handover_for_agency
 from collection.services.timeline import CALL_OUTCOMES, VISITS
-from core.clock import Clock, local_today
-from portal.auth import client_ip, provide_agency_session, provide_principal, requires_agency
+from core.clock import Clock
+from portal.auth import (
+    client_ip,
+    provide_agency_session,
+    provide_principal,
+    request_today,
+    requires_agency,
+    uuid_or_none,
+)
 from tenants.roles import Permission
 from tenants.services import audit
 from tenants.services.audit import Actor
@@ -41,13 +48,6 @@ SECTIONS = ("notes", "calls", "promises", "messages")
 Form = dict[str, str]
 # One piece of work: (hand-over, form, now, actor) → a notice key for the page, or "".
 Work = Callable[[Handover, Form, datetime, Actor], Awaitable[str]]
-
-
-def _uuid(text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text.strip())
-    except ValueError:
-        return None
 
 
 def _clock(request: AnyRequest) -> Clock:
@@ -91,7 +91,7 @@ class AgencyAccountController(Controller):
         notice: str = "",
         status: int = 200,
     ) -> Template:
-        view = await casework.account_view(session, handover, today=local_today(_clock(request)))
+        view = await casework.account_view(session, handover, today=request_today(request))
         context = {
             "principal": principal,
             "nav": "queue",
@@ -205,7 +205,7 @@ class AgencyAccountController(Controller):
             await casework.log_call(
                 session,
                 handover,
-                _uuid(form.get("contact", "")),
+                uuid_or_none(form.get("contact", "")),
                 form.get("outcome", ""),
                 form.get("text", ""),
                 author=actor,
@@ -223,7 +223,7 @@ class AgencyAccountController(Controller):
         principal: NamedDependency[Principal],
         handover_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        today = local_today(_clock(request))
+        today = request_today(request)
 
         async def work(
             handover: Handover, form: dict[str, str], now: datetime, actor: Actor
@@ -261,7 +261,7 @@ class AgencyAccountController(Controller):
                 session,
                 handover,
                 form.get("channel", ""),
-                _uuid(form.get("contact", "")),
+                uuid_or_none(form.get("contact", "")),
                 form.get("text", ""),
                 now,
                 author=actor,

@@ -21,9 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.services import workqueue
 from collection.services.accounts import AccountNotFound
-from core.clock import Clock, local_today
+from core.clock import Clock
 from core.i18n import gettext as _
-from portal.auth import client_ip, provide_agency_session, provide_principal, requires_agency
+from portal.auth import (
+    client_ip,
+    provide_agency_session,
+    provide_principal,
+    request_today,
+    requires_agency,
+    uuid_or_none,
+)
 from tenants.roles import Permission
 from tenants.services.auth import Principal
 
@@ -38,18 +45,6 @@ TEAM = "/portal/agencia/equipe"
 def _agency_id(principal: Principal) -> uuid.UUID:
     assert principal.agency is not None  # the guards and the session provider ensure it
     return principal.agency.agency_id
-
-
-def _uuid(text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text.strip())
-    except ValueError:
-        return None
-
-
-def _today(request: AnyRequest) -> Any:
-    clock: Clock = request.app.state.clock
-    return local_today(clock)
 
 
 class AgencyQueueController(Controller):
@@ -70,7 +65,7 @@ class AgencyQueueController(Controller):
         if aviso == "released":
             return "ok", _("The account is back in the queue.")
         if aviso in ("claim_refused", "release_refused"):
-            handover_id = _uuid(conta)
+            handover_id = uuid_or_none(conta)
             holder = None
             if handover_id is not None:
                 holder = await workqueue.holder_name(session, _agency_id(principal), handover_id)
@@ -97,9 +92,9 @@ class AgencyQueueController(Controller):
     ) -> Template:
         """The queue page, or (htmx) the table alone."""
         agency_id = _agency_id(principal)
-        today = _today(request)
+        today = request_today(request)
         view = ver if ver in VIEWS else "all"
-        tenant_id = _uuid(credor) if credor else None
+        tenant_id = uuid_or_none(credor) if credor else None
         result = await workqueue.queue(
             session,
             agency_id,
@@ -134,7 +129,7 @@ class AgencyQueueController(Controller):
         failed: bool,
     ) -> Template:
         row = await workqueue.queue_row(
-            session, _agency_id(principal), handover_id, today=_today(request)
+            session, _agency_id(principal), handover_id, today=request_today(request)
         )
         return Template(
             "portal/_queue_row.html",
@@ -231,7 +226,9 @@ class AgencyQueueController(Controller):
             context={
                 "principal": principal,
                 "members": await workqueue.team(session, agency_id),
-                "page": await workqueue.queue(session, agency_id, today=_today(request), page=page),
+                "page": await workqueue.queue(
+                    session, agency_id, today=request_today(request), page=page
+                ),
                 "notice": notice,
                 "error": error,
                 "idle_days": workqueue.IDLE_AFTER.days,
@@ -264,8 +261,8 @@ class AgencyQueueController(Controller):
     ) -> Template | Redirect:
         """Give one account to a person of the agency."""
         form = await request.form()
-        handover_id = _uuid(str(form.get("handover_id", "")))
-        user_id = _uuid(str(form.get("user_id", "")))
+        handover_id = uuid_or_none(str(form.get("handover_id", "")))
+        user_id = uuid_or_none(str(form.get("user_id", "")))
         if handover_id is None:
             raise NotFoundException()
         clock: Clock = request.app.state.clock
@@ -299,7 +296,7 @@ class AgencyQueueController(Controller):
     ) -> Template | Redirect:
         """Share the unclaimed and idle accounts evenly among the people chosen."""
         form = await request.form()
-        chosen = [_uuid(str(v)) for v in form.getall("user_id", [])]
+        chosen = [uuid_or_none(str(v)) for v in form.getall("user_id", [])]
         clock: Clock = request.app.state.clock
         try:
             if any(u is None for u in chosen):
@@ -312,7 +309,7 @@ class AgencyQueueController(Controller):
                 [u for u in chosen if u is not None],
                 principal.actor(client_ip(request)),
                 clock.now(),
-                today=_today(request),
+                today=request_today(request),
             )
         except workqueue.QueueRefusal as exc:
             await session.rollback()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator, Callable
+from datetime import date
 from typing import Any
 
 from litestar import Request
@@ -14,6 +16,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.clock import Clock, local_today
 from core.db import Database
 from core.db import Scope as DbScope
 from core.i18n import gettext as _
@@ -130,6 +133,20 @@ async def provide_agency_session(request: Request[Any, Any, Any]) -> AsyncGenera
     db: Database = request.app.state.db
     async with db.session(DbScope.system()) as session:
         yield session
+
+
+def request_today(request: Request[Any, Any, Any]) -> date:
+    """Today in São Paulo by the app's clock (which tests and demos may move)."""
+    clock: Clock = request.app.state.clock
+    return local_today(clock)
+
+
+def uuid_or_none(text: str) -> uuid.UUID | None:
+    """A form or query value as an id; None when it is not one (the caller answers 404)."""
+    try:
+        return uuid.UUID(str(text).strip())
+    except ValueError:
+        return None
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:

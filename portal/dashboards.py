@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from collection.importing.report import Amount, decimal_comma, spreadsheet_csv
 from collection.services import reports
 from collection.services.reports import Month, ReportFilter, ReportFilterError
-from core.clock import Clock, local_today
 from core.i18n import brl, percent
 from core.i18n import gettext as _
 from portal.auth import (
@@ -35,6 +34,7 @@ from portal.auth import (
     provide_agency_session,
     provide_principal,
     provide_tenant_session,
+    request_today,
     requires,
     requires_agency,
 )
@@ -402,11 +402,6 @@ async def agency_tables(
 # -- controller -------------------------------------------------------------------------------
 
 
-def _today(request: AnyRequest) -> date:
-    clock: Clock = request.app.state.clock
-    return local_today(clock)
-
-
 def _query(de: str, ate: str, portfolio: str = "") -> str:
     pairs = [("de", de), ("ate", ate)] + ([("portfolio", portfolio)] if portfolio else [])
     return urlencode([(k, v) for k, v in pairs if v])
@@ -453,7 +448,7 @@ class DashboardsController(Controller):
         ate: FromQuery[str] = "",
         portfolio: FromQuery[str] = "",
     ) -> Template:
-        today = _today(request)
+        today = request_today(request)
         context: dict[str, Any] = {
             "principal": principal,
             "portfolios": await reports.portfolios(session),
@@ -494,7 +489,7 @@ class DashboardsController(Controller):
         ate: FromQuery[str] = "",
         portfolio: FromQuery[str] = "",
     ) -> Response[Any]:
-        today = _today(request)
+        today = request_today(request)
         name = request.url.path.rsplit("/", 1)[-1].removesuffix(".csv")
         try:
             report = reports.parse_filter(today, de=de, ate=ate, portfolio=portfolio)
@@ -541,7 +536,7 @@ class DashboardsController(Controller):
             "error": None,
         }
         try:
-            report = reports.parse_filter(_today(request), de=de, ate=ate)
+            report = reports.parse_filter(request_today(request), de=de, ate=ate)
         except ReportFilterError as exc:
             context["error"] = exc
             return self._page(request, "portal/dashboard.html", context, 400)
@@ -568,7 +563,7 @@ class DashboardsController(Controller):
         assert principal.agency is not None
         name = request.url.path.rsplit("/", 1)[-1].removesuffix(".csv")
         try:
-            report = reports.parse_filter(_today(request), de=de, ate=ate)
+            report = reports.parse_filter(request_today(request), de=de, ate=ate)
         except ReportFilterError as exc:
             return Response(f"{exc.field}: {exc.message}", status_code=400, media_type="text/plain")
         agency_id = principal.agency.agency_id

@@ -22,9 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from collection.domain.documents import mask_cpf
 from collection.domain.escalation import MAX_WAIT_DAYS, MIN_WAIT_DAYS
 from collection.services import escalation
-from core.clock import Clock, local_today
 from core.i18n import gettext as _
-from portal.auth import client_ip, provide_principal, provide_tenant_session, requires
+from portal.auth import (
+    client_ip,
+    provide_principal,
+    provide_tenant_session,
+    request_today,
+    requires,
+)
 from tenants.roles import Permission
 from tenants.services.auth import Principal
 
@@ -32,11 +37,6 @@ AnyRequest = Request[Any, Any, Any]
 BASE = "/portal/escalonamento"
 DECIDE = [requires(Permission.ESCALATION_DECIDE)]
 SETTINGS = [requires(Permission.SETTINGS_EDIT)]
-
-
-def _today(request: AnyRequest) -> date:
-    clock: Clock = request.app.state.clock
-    return local_today(clock)
 
 
 def _uuids(values: Sequence[Any]) -> list[uuid.UUID]:
@@ -87,7 +87,7 @@ class EscalationController(Controller):
         *,
         refusal: escalation.EscalationRefused | None = None,
     ) -> Template:
-        today = _today(request)
+        today = request_today(request)
         return Template(
             "portal/escalation.html",
             status_code=400 if refusal is not None else 200,
@@ -159,7 +159,7 @@ class EscalationController(Controller):
                 session,
                 _uuids(form.getall("debt_id", [])),
                 principal.actor(client_ip(request)),
-                _today(request),
+                request_today(request),
             )
             return f"{BASE}?feito=avisos#lote-{batch.id}"
 
@@ -179,7 +179,7 @@ class EscalationController(Controller):
                 batch_id,
                 principal.actor(client_ip(request)),
                 request.app.state.settings.base_url.rstrip("/") + "/",
-                _today(request),
+                request_today(request),
             )
         except escalation.EscalationNotFound as exc:
             raise NotFoundException() from exc
@@ -203,7 +203,7 @@ class EscalationController(Controller):
     ) -> Response[bytes]:
         try:
             content = await escalation.mailing_list(
-                session, batch_id, principal.actor(client_ip(request)), _today(request)
+                session, batch_id, principal.actor(client_ip(request)), request_today(request)
             )
         except escalation.EscalationNotFound as exc:
             raise NotFoundException() from exc
@@ -225,7 +225,11 @@ class EscalationController(Controller):
             if posted_on is None:
                 raise escalation.EscalationRefused(_("Enter the date the letters were posted."))
             await escalation.mark_posted(
-                session, batch_id, posted_on, principal.actor(client_ip(request)), _today(request)
+                session,
+                batch_id,
+                posted_on,
+                principal.actor(client_ip(request)),
+                request_today(request),
             )
             return f"{BASE}?feito=postado#lote-{batch_id}"
 
@@ -245,7 +249,7 @@ class EscalationController(Controller):
                 session,
                 _uuids(form.getall("escalation_id", [])),
                 principal.actor(client_ip(request)),
-                _today(request),
+                request_today(request),
             )
             return f"{BASE}?feito=negativado#negativadas"
 
@@ -273,7 +277,7 @@ class EscalationController(Controller):
                 escalation_id,
                 principal.actor(client_ip(request)),
                 str(form.get("reason", "")),
-                _today(request),
+                request_today(request),
             )
             return f"{BASE}?feito=cancelado"
 
@@ -286,7 +290,7 @@ class EscalationController(Controller):
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
     ) -> Response[bytes]:
-        today = _today(request)
+        today = request_today(request)
         since = _date(request.query_params.get("de"), today)
         until = _date(request.query_params.get("ate"), today)
         if since is None or until is None or since > until:
@@ -318,7 +322,7 @@ class EscalationController(Controller):
                 str(form.get("kind", "")),
                 principal.actor(client_ip(request)),
                 str(form.get("reason", "")),
-                _today(request),
+                request_today(request),
             )
             return f"{BASE}?feito=decidido#decisoes"
 
@@ -333,7 +337,7 @@ class EscalationController(Controller):
     ) -> Response[bytes]:
         content = await escalation.protest_file(session, principal.actor(client_ip(request)))
         await session.commit()
-        return _csv(content, f"protesto-{_today(request).isoformat()}.csv")
+        return _csv(content, f"protesto-{request_today(request).isoformat()}.csv")
 
     @get("/judicial.csv", name="portal.escalation.judicial_file", guards=DECIDE)
     async def judicial_file(
@@ -344,7 +348,7 @@ class EscalationController(Controller):
     ) -> Response[bytes]:
         content = await escalation.judicial_file(session, principal.actor(client_ip(request)))
         await session.commit()
-        return _csv(content, f"judicial-{_today(request).isoformat()}.csv")
+        return _csv(content, f"judicial-{request_today(request).isoformat()}.csv")
 
     @post("/prazo", name="portal.escalation.wait_days", guards=SETTINGS)
     async def wait_days(
