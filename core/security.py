@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# argon2id with the library's current recommended parameters. A test run may ask for the
+# cheapest parameters (QUITA_TEST_FAST_HASHING=1) so that fixtures creating many staff
+# users do not spend seconds each in the hash; Settings.check refuses it in production.
+FAST_HASHING_ENV = "QUITA_TEST_FAST_HASHING"
+PRODUCTION_HASHER = PasswordHasher()
+_FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def fast_hashing_requested() -> bool:
+    """True when this process was started with the test hashing profile."""
+    return os.environ.get(FAST_HASHING_ENV, "") in {"1", "true", "yes"}
+
+
+_hasher = _FAST_HASHER if fast_hashing_requested() else PRODUCTION_HASHER
 # A real hash to verify against when the account does not exist, so that an unknown
 # e-mail costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))

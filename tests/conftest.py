@@ -19,6 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
+
+# The cheapest argon2id parameters for every process of the test run (xdist workers and
+# the servers they start inherit it); test_production_password_parameters keeps the real
+# ones checked. Set before core.security is imported.
+os.environ.setdefault("QUITA_TEST_FAST_HASHING", "1")
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 

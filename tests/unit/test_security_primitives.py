@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
 import structlog
+from argon2 import PasswordHasher
 
+from core import security
 from core.security import (
     hash_password,
     keyed_hash,
@@ -16,6 +19,7 @@ from core.security import (
     token_digest,
     verify_password,
 )
+from core.settings import ConfigurationError, Settings
 from quita.logging import configure_logging
 from quita.web import loggable_path
 
@@ -26,6 +30,31 @@ def test_passwords_are_hashed_with_argon2id():
     assert verify_password(hashed, "uma senha longa o bastante")
     assert not verify_password(hashed, "outra senha qualquer")
     assert not verify_password(None, "uma senha longa o bastante")
+
+
+def test_production_password_parameters_are_the_library_recommendation():
+    # The test run hashes with cheap parameters; production keeps argon2's recommended ones
+    # and a hash made with the cheap ones is upgraded at the next login.
+    recommended = PasswordHasher()
+    assert security.PRODUCTION_HASHER.time_cost == recommended.time_cost >= 2
+    assert security.PRODUCTION_HASHER.memory_cost == recommended.memory_cost >= 19 * 1024
+    hashed = security.PRODUCTION_HASHER.hash("uma senha longa o bastante")
+    assert security.PRODUCTION_HASHER.verify(hashed, "uma senha longa o bastante")
+    cheap = security._FAST_HASHER.hash("uma senha longa o bastante")
+    assert security.PRODUCTION_HASHER.check_needs_rehash(cheap)
+
+
+def test_fast_hashing_is_refused_in_production(monkeypatch):
+    monkeypatch.setenv(security.FAST_HASHING_ENV, "1")
+    with pytest.raises(ConfigurationError, match="QUITA_TEST_FAST_HASHING"):
+        Settings.from_env(
+            {
+                "QUITA_ENV": "production",
+                "SECRET_KEY": "s" * 40,
+                "CPF_HASH_KEY": "c" * 40,
+                "DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1/x",
+            }
+        )
 
 
 def test_tokens_are_stored_as_digests():
