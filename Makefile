@@ -38,10 +38,16 @@ lint: install
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
 
-# The tests that restart the shared PostgreSQL or RabbitMQ run alone, after the rest.
-test: install lint
-	$(BIN)/pytest -n 2 --dist loadgroup -m "not service_restart"
-	$(BIN)/pytest -m service_restart
+# Lint runs beside the tests (its output is printed at the end); the tests that restart
+# the shared PostgreSQL or RabbitMQ run alone, after the rest. Fails if either fails.
+test: install
+	@mkdir -p test-artifacts
+	@$(MAKE) --no-print-directory lint > test-artifacts/lint.log 2>&1 & lint=$$!; \
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=25 -m "not service_restart"; suite=$$?; \
+	$(BIN)/pytest -q --durations=5 -m service_restart; restart=$$?; \
+	wait $$lint; linted=$$?; echo "--- make lint (ran beside the tests)"; cat test-artifacts/lint.log; \
+	echo "lint exit $$linted, suite exit $$suite, service-restart exit $$restart"; \
+	test $$linted -eq 0 -a $$suite -eq 0 -a $$restart -eq 0
 
 unit: install
 	$(BIN)/pytest tests/unit -q

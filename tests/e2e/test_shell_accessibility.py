@@ -8,7 +8,7 @@ from axe_playwright_python.async_playwright import Axe
 from tenants.roles import Role
 from tests.factories import PASSWORD
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.e2e]
 
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 AXE_OPTIONS = {
