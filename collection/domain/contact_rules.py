@@ -9,7 +9,6 @@ them (CDC art. 42-A; LGPD); a template that threatens or exposes is refused.
 
 from __future__ import annotations
 
-import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
+
+from collection.domain.threat_filter import find_threats
 
 __all__ = [
     "BLOCK_RULES",
@@ -216,30 +217,6 @@ TEMPLATE_VARIABLES: Mapping[str, str] = {
     "pix": "código Pix copia e cola da parcela, quando já emitido (vazio se não houver)",
 }
 
-# Words that threaten, shame or fake urgency (CDC arts. 42 and 71). Lawful steps such as
-# negativação are explained by the escalation letters (issue 8), never by a reminder.
-_FORBIDDEN = (
-    "prisão",
-    "preso",
-    "polícia",
-    "policia",
-    "cadeia",
-    "crime",
-    "criminal",
-    "processo criminal",
-    "vergonha",
-    "vizinhos",
-    "seu chefe",
-    "seu empregador",
-    "família saberá",
-    "última chance",
-    "ultima chance",
-    "urgente",
-    "penhora",
-    "oficial de justiça",
-    "caloteiro",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class TemplateProblem:
@@ -258,10 +235,14 @@ def check_template(text: str) -> list[TemplateProblem]:
     unknown = sorted(names - set(TEMPLATE_VARIABLES))
     if unknown:
         problems.append(TemplateProblem("variáveis desconhecidas: " + ", ".join(unknown)))
-    lowered = text.lower()
-    for word in _FORBIDDEN:
-        if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", lowered):
-            problems.append(TemplateProblem(f"termo não permitido em cobrança: “{word}”"))
+    # Threats, exposure, shaming and false urgency (CDC arts. 42 and 71), read through
+    # accents, spacing, repeated letters and leetspeak; see ``threat_filter``.
+    for finding in find_threats(text):
+        problems.append(
+            TemplateProblem(
+                f"termo não permitido em cobrança ({finding.kind}): “{finding.fragment}”"
+            )
+        )
     if not text.strip():
         problems.append(TemplateProblem("o texto está vazio"))
     return problems
