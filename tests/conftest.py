@@ -99,7 +99,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("database_url") if callspec else None
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        module = item.path.stem
         if backend == "sqlite" and module not in BOTH_BACKENDS:
             dropped.append(item)
         else:
