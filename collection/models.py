@@ -117,6 +117,11 @@ class Debt(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     status: Mapped[DebtStatus] = mapped_column(
         _enum(DebtStatus, "debt_status"), default=DebtStatus.OPEN
     )
+    # Centavos received against this debt through agreements that ended (broken or
+    # cancelled) and payments that arrived after: deducted when the debt is valued.
+    paid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Received beyond everything owed: the creditor must give it back (CDC art. 42).
+    to_refund: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     debtor: Mapped[Debtor] = relationship(back_populates="debts")
     portfolio: Mapped[Portfolio] = relationship()
@@ -212,6 +217,27 @@ class DebtorSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ip: Mapped[str] = mapped_column(String(45), default="")
+
+
+class DebtorProof(Base):
+    """A creditor for which a debtor session proved the person.
+
+    A proof counts only for the creditors whose own records it matches: the date of
+    birth on that creditor's debtor row, or a one-time code sent to a contact that
+    creditor holds. Data one creditor supplied never unlocks another creditor's data,
+    so every debtor-side read is narrowed to the session's proven creditors.
+    """
+
+    __tablename__ = "debtor_proofs"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("debtor_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    how: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
 
 
 class DebtorAttempt(UUIDPrimaryKey, Base):
@@ -390,6 +416,9 @@ class Payment(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     # left), so a refund or chargeback reverses exactly that.
     applied: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
     applied_credit: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Refunded so far (the gateway reports the running total); the payment counts for
+    # ``amount - refunded`` while it stays succeeded.
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class GatewayEvent(UUIDPrimaryKey, Base):

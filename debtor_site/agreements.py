@@ -16,9 +16,8 @@ from litestar.response import Redirect, Response, Template
 from collection.domain.affordability import choose_affordable
 from collection.domain.agreements import AgreementStatus
 from collection.domain.money import InvalidAmount, parse_brl
-from collection.models import DebtorSession
 from collection.services.casework import note_visit
-from collection.services.debtor_access import DebtorAccess
+from collection.services.debtor_access import DebtorAccess, Person
 from collection.services.debtor_view import debts_of_person
 from collection.services.negotiation import (
     REASONS,
@@ -36,7 +35,7 @@ from collection.services.payments import (
 from collection.services.terms_pdf import agreement_pdf
 from core.clock import local_today
 from core.i18n import gettext as _
-from debtor_site.lookup import PERSON, client_ip
+from debtor_site.lookup import NO_STORE, PERSON, client_ip
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -44,19 +43,25 @@ AnyRequest = Request[Any, Any, Any]
 class AgreementsController(Controller):
     path = "/"
     dependencies = PERSON
+    cache_control = NO_STORE
 
     @get("/ofertas/{tenant_id:uuid}/{code:str}", name="site.offer")
     async def offer(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         tenant_id: FromPath[uuid.UUID],
         code: FromPath[str],
     ) -> Template | Redirect:
         try:
             creditor, offer = await offer_for(
-                access.db, person.cpf_hash, tenant_id, code[:30], local_today(access.clock)
+                access.db,
+                person.cpf_hash,
+                tenant_id,
+                code[:30],
+                local_today(access.clock),
+                tenants=person.tenants,
             )
         except OfferUnavailable as exc:
             return Template(
@@ -85,7 +90,7 @@ class AgreementsController(Controller):
     async def accept_offer(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         tenant_id: FromPath[uuid.UUID],
         code: FromPath[str],
@@ -116,6 +121,7 @@ class AgreementsController(Controller):
                 on=local_today(access.clock),
                 now=access.clock.now(),
                 ip=client_ip(request),
+                tenants=person.tenants,
             )
         except OfferUnavailable as exc:
             return Template(
@@ -127,7 +133,7 @@ class AgreementsController(Controller):
     async def fit(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         credor: FromQuery[uuid.UUID],
         valor: FromQuery[str] = "",
@@ -138,7 +144,9 @@ class AgreementsController(Controller):
         creditor = next(
             (
                 c
-                for c in await debts_of_person(access.db, person.cpf_hash, today)
+                for c in await debts_of_person(
+                    access.db, person.cpf_hash, today, tenants=person.tenants
+                )
                 if c.tenant_id == credor
             ),
             None,
@@ -175,11 +183,13 @@ class AgreementsController(Controller):
     async def agreement(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         agreement_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        found = await agreement_of_person(access.db, person.cpf_hash, agreement_id)
+        found = await agreement_of_person(
+            access.db, person.cpf_hash, agreement_id, tenants=person.tenants
+        )
         if found is None:
             raise NotFoundException()
         agreement, tenant, _name = found
@@ -203,11 +213,13 @@ class AgreementsController(Controller):
     async def agreement_terms(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         agreement_id: FromPath[uuid.UUID],
     ) -> Response[bytes] | Redirect:
-        found = await agreement_of_person(access.db, person.cpf_hash, agreement_id)
+        found = await agreement_of_person(
+            access.db, person.cpf_hash, agreement_id, tenants=person.tenants
+        )
         if found is None:
             raise NotFoundException()
         agreement, tenant, name = found

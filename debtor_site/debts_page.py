@@ -29,6 +29,10 @@ ALERTS = ("contestada", "contato", "parado", "contato-novo")
 # How many people's pages one process keeps (the most recently seen).
 PAGE_CACHE_SIZE = 1000
 
+# Pages behind the person's proof are never kept by the browser or a proxy: after
+# "Sair", the back button must show nothing.
+NO_STORE = {"cache-control": "no-store"}
+
 _TOKEN = "csrf-" + secrets.token_hex(16)  # cannot occur in the data, unlike a fixed text
 _PAGES: VersionedCache[str, str] = VersionedCache(PAGE_CACHE_SIZE)
 
@@ -38,6 +42,7 @@ def _render(request: AnyRequest, page: PersonPage, alerts: frozenset[str]) -> st
     assert engine is not None
     rendered: str = engine.get_template(TEMPLATE).render(
         creditors=page.creditors,
+        unproven=page.unproven,
         today=page.on,
         agreements=page.agreements,
         special_offers=page.special_offers,
@@ -56,4 +61,4 @@ def debts_page(request: AnyRequest, page: PersonPage) -> Response[str]:
     alerts = frozenset(name for name in ALERTS if request.query_params.get(name))
     body = _PAGES.get(page.cpf_hash, (page.version, alerts), lambda: _render(request, page, alerts))
     token = html.escape(csrf_token({"request": request}))
-    return Response(body.replace(_TOKEN, token), media_type=MediaType.HTML)
+    return Response(body.replace(_TOKEN, token), media_type=MediaType.HTML, headers=NO_STORE)

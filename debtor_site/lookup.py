@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from collection.domain.documents import InvalidDocument
-from collection.models import DebtorSession
 from collection.services.casework import note_visit
-from collection.services.debtor_access import AccessRefused, DebtorAccess, Destinations
+from collection.services.debtor_access import (
+    AccessRefused,
+    CreditorToProve,
+    DebtorAccess,
+    Destinations,
+    Person,
+    Proven,
+)
 from core.i18n import gettext as _
 from debtor_site.debts_page import debts_page
 
 AnyRequest = Request[Any, Any, Any]
 COOKIE = "quita_debtor"
 _DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+# Every page behind the person's proof: never kept by the browser or a proxy, so the
+# back button after "Sair" shows nothing.
+NO_STORE = CacheControlHeader(no_store=True)
 
 
 def _access(request: AnyRequest) -> DebtorAccess:
@@ -59,7 +71,11 @@ def parse_birth_date(text: str) -> date | None:
 
 
 def _refused(
-    exc: AccessRefused, destinations: Destinations | None, *, code_sent: bool = False
+    exc: AccessRefused,
+    destinations: Destinations | None,
+    *,
+    code_sent: bool = False,
+    creditor: CreditorToProve | None = None,
 ) -> Template:
     """The same answer for a wrong date, a wrong code and a CPF without debts."""
     if exc.wait_minutes:
@@ -78,23 +94,42 @@ def _refused(
             "alert": message,
             "destinations": destinations,
             "code_sent": code_sent,
+            "creditor": creditor,
         },
+        headers={"cache-control": "no-store"} if creditor else None,
     )
 
 
-async def _note_verified(access: DebtorAccess, pending: DebtorSession, how: str) -> None:
-    """Each creditor of the person sees on its account that they proved who they are."""
-    await note_visit(access.db, pending.cpf_hash, "verified", {"how": how}, now=access.clock.now())
+async def _note_verified(access: DebtorAccess, cpf_hash: str, proven: Proven, how: str) -> None:
+    """Each creditor the person just proved their identity for sees it on its account
+    (and no other creditor: the others learn nothing from it)."""
+    for tenant_id in sorted(proven.tenants):
+        await note_visit(
+            access.db,
+            cpf_hash,
+            "verified",
+            {"how": how},
+            now=access.clock.now(),
+            tenant_id=tenant_id,
+        )
 
 
-async def verified(request: AnyRequest) -> DebtorSession | None:
-    """The person's verified session, or None (then the page sends them to look-up)."""
+def _creditor_of(form: Any) -> uuid.UUID | None:
+    """The creditor a proof is for (the per-creditor page's hidden field), if any."""
+    try:
+        return uuid.UUID(str(form.get("credor", "")))
+    except ValueError:
+        return None
+
+
+async def verified(request: AnyRequest) -> Person | None:
+    """The verified person and the creditors proven, or None (then the page sends them
+    to look-up)."""
     access: DebtorAccess = request.app.state.debtor_access
-    session = await access.current(request.cookies.get(COOKIE, ""))
-    return session if session is not None and session.verified_at is not None else None
+    return await access.person(request.cookies.get(COOKIE, ""))
 
 
-async def provide_person(request: AnyRequest) -> DebtorSession:
+async def provide_person(request: AnyRequest) -> Person:
     """The verified person; without one the page sends them back to look-up."""
     person = await verified(request)
     if person is None:
@@ -147,6 +182,39 @@ class LookupController(Controller):
             },
         )
 
+    @get("/verificar/credor/{tenant_id:uuid}", name="site.verify_creditor")
+    async def verify_creditor_page(
+        self, request: AnyRequest, tenant_id: FromPath[uuid.UUID]
+    ) -> Template | Redirect:
+        """Prove the person's identity for one more creditor (a verified session only)."""
+        access = _access(request)
+        token = request.cookies.get(COOKIE, "")
+        if await access.person(token) is None:
+            return Redirect("/?expirou=1")
+        creditor = await access.creditor_to_prove(token, tenant_id)
+        if creditor is None:
+            raise NotFoundException()
+        return Template(
+            "site/verify.html",
+            context={
+                "errors": {},
+                "creditor": creditor,
+                "destinations": await access.code_destination(token, creditor.id),
+            },
+            headers={"cache-control": "no-store"},
+        )
+
+    async def _target(
+        self, access: DebtorAccess, token: str, form: Any
+    ) -> tuple[bool, CreditorToProve | None]:
+        """The creditor a verified session proves for now: (False, None) when the form
+        names one the session cannot prove (already proven, or not the person's)."""
+        tenant_id = _creditor_of(form)
+        if tenant_id is None or await access.person(token) is None:
+            return True, None
+        creditor = await access.creditor_to_prove(token, tenant_id)
+        return creditor is not None, creditor
+
     @post("/verificar", name="site.verify")
     async def verify(self, request: AnyRequest) -> Template | Redirect:
         form = await request.form()
@@ -155,6 +223,10 @@ class LookupController(Controller):
         pending = await access.current(token)
         if pending is None:
             return Redirect("/?expirou=1")
+        ok, creditor = await self._target(access, token, form)
+        if not ok:
+            return Redirect("/minhas-dividas")
+        for_tenant = creditor.id if creditor else None
         born = parse_birth_date(str(form.get("birth_date", "")))
         if born is None:
             return Template(
@@ -164,16 +236,21 @@ class LookupController(Controller):
                     "errors": {
                         "birth_date": _("Type the date as day/month/year, for example 15/04/1985.")
                     },
-                    "destinations": await access.code_destination(token),
+                    "destinations": await access.code_destination(token, for_tenant),
+                    "creditor": creditor,
                 },
             )
         try:
-            verified = await access.verify_birth_date(token, born, ip=client_ip(request))
+            proven = await access.verify_birth_date(
+                token, born, ip=client_ip(request), tenant_id=for_tenant
+            )
         except AccessRefused as exc:
-            return _refused(exc, await access.code_destination(token))
-        await _note_verified(access, pending, "birth_date")
+            return _refused(
+                exc, await access.code_destination(token, for_tenant), creditor=creditor
+            )
+        await _note_verified(access, pending.cpf_hash, proven, "birth_date")
         response = Redirect("/minhas-dividas")
-        _set_cookie(request, response, verified)
+        _set_cookie(request, response, proven.token)
         return response
 
     @post("/verificar/codigo", name="site.send_code")
@@ -183,19 +260,29 @@ class LookupController(Controller):
         if await access.current(token) is None:
             return Redirect("/?expirou=1")
         form = await request.form()
+        ok, creditor = await self._target(access, token, form)
+        if not ok:
+            return Redirect("/minhas-dividas")
+        for_tenant = creditor.id if creditor else None
         channel = "sms" if form.get("channel") == "sms" else "email"
         try:
-            sent_to = await access.send_code(token, ip=client_ip(request), channel=channel)
+            sent_to = await access.send_code(
+                token, ip=client_ip(request), channel=channel, tenant_id=for_tenant
+            )
         except AccessRefused as exc:
-            return _refused(exc, await access.code_destination(token))
+            return _refused(
+                exc, await access.code_destination(token, for_tenant), creditor=creditor
+            )
         return Template(
             "site/verify.html",
             context={
                 "errors": {},
-                "destinations": await access.code_destination(token),
+                "destinations": await access.code_destination(token, for_tenant),
                 "sent_to": sent_to,
                 "code_sent": True,
+                "creditor": creditor,
             },
+            headers={"cache-control": "no-store"} if creditor else None,
         )
 
     @post("/verificar/codigo/confirmar", name="site.verify_code")
@@ -206,18 +293,27 @@ class LookupController(Controller):
         pending = await access.current(token)
         if pending is None:
             return Redirect("/?expirou=1")
+        ok, creditor = await self._target(access, token, form)
+        if not ok:
+            return Redirect("/minhas-dividas")
+        for_tenant = creditor.id if creditor else None
         try:
-            verified = await access.verify_code(
+            proven = await access.verify_code(
                 token, str(form.get("code", ""))[:12], ip=client_ip(request)
             )
         except AccessRefused as exc:
-            return _refused(exc, await access.code_destination(token), code_sent=True)
-        await _note_verified(access, pending, "code")
+            return _refused(
+                exc,
+                await access.code_destination(token, for_tenant),
+                code_sent=True,
+                creditor=creditor,
+            )
+        await _note_verified(access, pending.cpf_hash, proven, "code")
         response = Redirect("/minhas-dividas")
-        _set_cookie(request, response, verified)
+        _set_cookie(request, response, proven.token)
         return response
 
-    @get("/minhas-dividas", name="site.debts")
+    @get("/minhas-dividas", name="site.debts", cache_control=NO_STORE)
     async def debts(self, request: AnyRequest) -> Response[str] | Redirect:
         page = await _access(request).page(request.cookies.get(COOKIE, ""))
         if page is None:

@@ -13,8 +13,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
-from collection.models import DebtorSession, PaymentMethod, PaymentStatus
-from collection.services.debtor_access import DebtorAccess
+from collection.models import PaymentMethod, PaymentStatus
+from collection.services.debtor_access import DebtorAccess, Person
 from collection.services.negotiation import agreement_of_person
 from collection.services.payments import (
     PayerAddress,
@@ -27,7 +27,7 @@ from collection.services.payments import (
 )
 from core.i18n import gettext as _
 from core.security import content_security_policy
-from debtor_site.lookup import PERSON
+from debtor_site.lookup import NO_STORE, PERSON
 
 AnyRequest = Request[Any, Any, Any]
 _STATES = {"AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA"}
@@ -73,12 +73,13 @@ def _address_errors(form: dict[str, str]) -> tuple[PayerAddress | None, dict[str
 class PaymentsController(Controller):
     path = "/acordos/{agreement_id:uuid}"
     dependencies = PERSON
+    cache_control = NO_STORE
 
     @post("/pagamentos", name="site.pay")
     async def pay(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         agreement_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
@@ -110,6 +111,7 @@ class PaymentsController(Controller):
                 method,
                 key=key,
                 now=access.clock.now(),
+                tenants=person.tenants,
                 card_method=form.get("payment_method", "")[:80],
                 address=address,
             )
@@ -132,12 +134,14 @@ class PaymentsController(Controller):
     async def boleto(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         agreement_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         """The boleto needs the payer's address: confirm the one on file or type it."""
-        address = await payer_address_of(access.db, person.cpf_hash, agreement_id)
+        address = await payer_address_of(
+            access.db, person.cpf_hash, agreement_id, tenants=person.tenants
+        )
         form = {}
         if address is not None:
             form = {
@@ -151,13 +155,15 @@ class PaymentsController(Controller):
     async def _boleto_form(
         self,
         request: AnyRequest,
-        person: DebtorSession,
+        person: Person,
         access: DebtorAccess,
         agreement_id: uuid.UUID,
         form: dict[str, str],
         errors: dict[str, str],
     ) -> Response[Any]:
-        found = await agreement_of_person(access.db, person.cpf_hash, agreement_id)
+        found = await agreement_of_person(
+            access.db, person.cpf_hash, agreement_id, tenants=person.tenants
+        )
         if found is None:
             raise NotFoundException()
         agreement, tenant, _name = found
@@ -179,13 +185,15 @@ class PaymentsController(Controller):
     async def card(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         agreement_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         """The card form: the card number goes from the browser straight to the gateway."""
         gateway = gateway_of(request)
-        found = await agreement_of_person(access.db, person.cpf_hash, agreement_id)
+        found = await agreement_of_person(
+            access.db, person.cpf_hash, agreement_id, tenants=person.tenants
+        )
         if found is None:
             raise NotFoundException()
         if gateway is None:
@@ -215,13 +223,15 @@ class PaymentsController(Controller):
     async def payment(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         agreement_id: FromPath[uuid.UUID],
         payment_id: FromPath[uuid.UUID],
     ) -> Template:
         """The payment page; for htmx, its status box alone (polled until settled)."""
-        found = await payment_of_person(access.db, person.cpf_hash, agreement_id, payment_id)
+        found = await payment_of_person(
+            access.db, person.cpf_hash, agreement_id, payment_id, tenants=person.tenants
+        )
         if found is None:
             raise NotFoundException()
         payment, agreement = found

@@ -12,9 +12,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
-from collection.models import ContactKind, DebtorSession
+from collection.models import ContactKind
 from collection.services import privacy
-from collection.services.debtor_access import DebtorAccess
+from collection.services.debtor_access import DebtorAccess, Person
 from collection.services.disputes import (
     KINDS,
     DisputeError,
@@ -22,7 +22,7 @@ from collection.services.disputes import (
     open_dispute,
     report_not_mine,
 )
-from debtor_site.lookup import PERSON, client_ip
+from debtor_site.lookup import NO_STORE, PERSON, client_ip
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -30,16 +30,17 @@ AnyRequest = Request[Any, Any, Any]
 class RightsController(Controller):
     path = "/"
     dependencies = PERSON
+    cache_control = NO_STORE
 
     @get("/contestar/{debt_id:uuid}", name="site.dispute_page")
     async def dispute_page(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         debt_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        debt = await debt_of_person(access.db, person.cpf_hash, debt_id)
+        debt = await debt_of_person(access.db, person.cpf_hash, debt_id, tenants=person.tenants)
         if debt is None:
             raise NotFoundException()
         return Template("site/dispute.html", context={"debt": debt, "kinds": KINDS, "errors": {}})
@@ -48,7 +49,7 @@ class RightsController(Controller):
     async def dispute(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         debt_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
@@ -61,11 +62,12 @@ class RightsController(Controller):
                 str(form.get("kind", "")),
                 str(form.get("text", "")),
                 ip=client_ip(request),
+                tenants=person.tenants,
             )
         except LookupError as exc:
             raise NotFoundException() from exc
         except DisputeError as exc:
-            debt = await debt_of_person(access.db, person.cpf_hash, debt_id)
+            debt = await debt_of_person(access.db, person.cpf_hash, debt_id, tenants=person.tenants)
             return Template(
                 "site/dispute.html",
                 status_code=400,
@@ -77,7 +79,7 @@ class RightsController(Controller):
     async def stop(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
     ) -> Redirect:
         form = await request.form()
@@ -85,14 +87,16 @@ class RightsController(Controller):
             kind = ContactKind(str(form.get("channel", "")))
         except ValueError:
             return Redirect("/minhas-dividas")
-        await privacy.stop_channel(access.db, person.cpf_hash, kind, access.clock.now())
+        await privacy.stop_channel(
+            access.db, person.cpf_hash, kind, access.clock.now(), tenants=person.tenants
+        )
         return Redirect("/minhas-dividas?parado=1")
 
     @post("/direitos/contato", name="site.add_contact")
     async def add_contact(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
     ) -> Redirect | Template:
         form = await request.form()
@@ -104,6 +108,7 @@ class RightsController(Controller):
                 kind,
                 str(form.get("value", ""))[:254],
                 access.clock.now(),
+                tenants=person.tenants,
             )
         except ValueError as exc:
             message = exc.message if isinstance(exc, privacy.ContactRefused) else None
@@ -116,10 +121,12 @@ class RightsController(Controller):
     async def data_copy(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
     ) -> Response[bytes] | Redirect:
-        data = await privacy.copy_of_data(access.db, person.cpf_hash, access.clock.now())
+        data = await privacy.copy_of_data(
+            access.db, person.cpf_hash, access.clock.now(), tenants=person.tenants
+        )
         return Response(
             json.dumps(data, ensure_ascii=False, indent=2).encode(),
             media_type="application/json; charset=utf-8",
@@ -133,7 +140,7 @@ class RightsController(Controller):
     async def not_mine(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         contact_id: FromPath[uuid.UUID],
     ) -> Redirect:
@@ -144,6 +151,7 @@ class RightsController(Controller):
                 contact_id,
                 now=access.clock.now(),
                 ip=client_ip(request),
+                tenants=person.tenants,
             )
         except LookupError as exc:
             raise NotFoundException() from exc

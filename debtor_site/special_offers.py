@@ -17,13 +17,13 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from collection.domain.documents import format_cnpj
-from collection.models import DebtorSession, SpecialOfferStatus
+from collection.models import SpecialOfferStatus
 from collection.services import special_offers
-from collection.services.debtor_access import DebtorAccess
+from collection.services.debtor_access import DebtorAccess, Person
 from collection.services.negotiation import REASONS
 from core.clock import local_today
 from core.errors import Refusal
-from debtor_site.lookup import PERSON, client_ip
+from debtor_site.lookup import NO_STORE, PERSON, client_ip
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -37,15 +37,18 @@ def _unavailable(message: str | None, status_code: int = 409) -> Template:
 class SiteSpecialOffersController(Controller):
     path = "/ofertas-especiais"
     dependencies = PERSON
+    cache_control = NO_STORE
 
     @get("/{offer_id:uuid}", name="site.special_offer")
     async def offer(
         self,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         offer_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        found = await special_offers.offer_of_person(access.db, person.cpf_hash, offer_id)
+        found = await special_offers.offer_of_person(
+            access.db, person.cpf_hash, offer_id, tenants=person.tenants
+        )
         if found is None:
             raise NotFoundException()
         offer, creditor = found
@@ -74,7 +77,7 @@ class SiteSpecialOffersController(Controller):
     async def accept(
         self,
         request: AnyRequest,
-        person: NamedDependency[DebtorSession],
+        person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         offer_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
@@ -90,6 +93,7 @@ class SiteSpecialOffersController(Controller):
                 key,
                 today=local_today(access.clock),
                 ip=client_ip(request),
+                tenants=person.tenants,
                 reason=str(form.get("reason", "")),
                 reason_text=str(form.get("reason_text", "")),
             )

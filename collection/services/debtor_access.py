@@ -6,6 +6,14 @@ debts. The proofs (date of birth on file, or a one-time code e-mailed to the add
 file) run the same queries either way and fail with the same message; for a CPF with no
 e-mail on file the code page shows a stable decoy address and sends nothing. Failures
 are limited per CPF and per address in a sliding window.
+
+A proof counts only for the creditors whose own records it matches. Any creditor (or its
+API client, or a spreadsheet it imports) can write a debtor row with any CPF and any date
+of birth, so a date that matches one creditor's row proves that creditor alone; a code
+sent to a contact proves the creditors that hold that contact. The session keeps the
+proven creditors (``DebtorProof``) and every debtor-side read is narrowed to them; the
+person proves again, once per creditor, to see the others. Dates of birth that disagree
+between creditors are written to the audit log (which rows, never the dates).
 """
 
 from __future__ import annotations
@@ -20,13 +28,24 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import normalize_cpf
-from collection.models import Contact, ContactKind, Debtor, DebtorAttempt, DebtorCode, DebtorSession
+from collection.models import (
+    Contact,
+    ContactKind,
+    Debt,
+    Debtor,
+    DebtorAttempt,
+    DebtorCode,
+    DebtorProof,
+    DebtorSession,
+)
 from collection.services.debtor_view import PersonPage, read_verified_page
 from core.clock import SAO_PAULO, Clock
 from core.db import Database, Scope
 from core.i18n import gettext as _
 from core.mail import queue_email, queue_text
 from core.security import keyed_hash, mask_email, mask_phone, new_token, token_digest
+from tenants.models import Tenant
+from tenants.services import audit
 
 _DECOY_DOMAINS = ("gmail.com", "hotmail.com", "outlook.com", "yahoo.com.br", "uol.com.br")
 _DECOY_LETTERS = "abcdefghijlmnoprstv"
@@ -39,6 +58,34 @@ class Destinations:
 
     email: str
     phone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A verified person: the CPF (its keyed hash) and the creditors it was proven for.
+
+    Every debtor-side service takes ``tenants`` from here: nothing of a creditor outside
+    it may be read or changed."""
+
+    session_id: str
+    cpf_hash: str
+    tenants: frozenset[uuid.UUID]
+
+
+@dataclass(frozen=True, slots=True)
+class Proven:
+    """A proof that worked: the new session token and the creditors it newly proved."""
+
+    token: str
+    tenants: frozenset[uuid.UUID]
+
+
+@dataclass(frozen=True, slots=True)
+class CreditorToProve:
+    """A creditor of the person that the session has not proven yet (its name only)."""
+
+    id: uuid.UUID
+    name: str
 
 
 class AccessRefused(Exception):
@@ -102,6 +149,41 @@ class DebtorAccess:
                 session, token_digest(token), now, now.astimezone(SAO_PAULO).date()
             )
 
+    async def person(self, token: str) -> Person | None:
+        """The verified person of a cookie with the creditors proven, or None."""
+        found = await self.current(token)
+        if found is None or found.verified_at is None:
+            return None
+        async with self.db.session(Scope.system()) as session:
+            tenants = frozenset(
+                (
+                    await session.scalars(
+                        select(DebtorProof.tenant_id).where(DebtorProof.session_id == found.id)
+                    )
+                ).all()
+            )
+        return Person(found.id, found.cpf_hash, tenants)
+
+    async def creditor_to_prove(self, token: str, tenant_id: uuid.UUID) -> CreditorToProve | None:
+        """A creditor holding debts of the verified person's CPF that the session has not
+        proven yet, or None (not verified, already proven, or not the person's)."""
+        person = await self.person(token)
+        if person is None or tenant_id in person.tenants:
+            return None
+        async with self.db.session(Scope.system()) as session:
+            name = await session.scalar(
+                select(Tenant.name).where(
+                    Tenant.id == tenant_id,
+                    Tenant.is_active.is_(True),
+                    Tenant.id.in_(
+                        select(Debt.tenant_id)
+                        .join(Debtor, Debtor.id == Debt.debtor_id)
+                        .where(Debtor.cpf_hash == person.cpf_hash)
+                    ),
+                )
+            )
+        return None if name is None else CreditorToProve(tenant_id, name)
+
     async def current(self, token: str) -> DebtorSession | None:
         """The live session of a cookie, verified or not."""
         if not token or len(token) > 100:
@@ -114,39 +196,75 @@ class DebtorAccess:
 
     # -- proofs ---------------------------------------------------------------------------
 
-    async def verify_birth_date(self, token: str, birth_date: date | None, *, ip: str) -> str:
-        """Prove the CPF with the date of birth on file; returns a new session token."""
+    async def verify_birth_date(
+        self,
+        token: str,
+        birth_date: date | None,
+        *,
+        ip: str,
+        tenant_id: uuid.UUID | None = None,
+    ) -> Proven:
+        """Prove the CPF with the date of birth on file: it proves each creditor whose own
+        row has that date (and must prove ``tenant_id`` when given); a new session token."""
         async with self.db.session(Scope.system()) as session:
             pending = await self._pending(session, token, ip)
             # The same query runs whether or not the CPF has debts.
-            dates = set(
-                (
-                    await session.scalars(
-                        select(Debtor.birth_date).where(Debtor.cpf_hash == pending.cpf_hash)
+            rows = (
+                await session.execute(
+                    select(Debtor.tenant_id, Debtor.id, Debtor.birth_date).where(
+                        Debtor.cpf_hash == pending.cpf_hash
                     )
-                ).all()
-            )
-            if birth_date is None or birth_date not in dates:
+                )
+            ).all()
+            matched = {t for t, _id, born in rows if birth_date is not None and born == birth_date}
+            if not matched or (tenant_id is not None and tenant_id not in matched):
                 await self._fail(session, pending.cpf_hash, ip)
-            return await self._verified(session, pending, ip)
+            disagree = [d for t, d, born in rows if born is not None and born != birth_date]
+            if disagree:
+                # Recorded for the platform's staff, never shown: which rows, not the dates.
+                audit.record(
+                    session,
+                    audit.Actor(None, "debtor site", ip[:45]),
+                    "debtor.birth_date_conflict",
+                    details={
+                        "matched_debtors": sorted(str(d) for t, d, _b in rows if t in matched),
+                        "other_debtors": sorted(str(d) for d in disagree),
+                    },
+                )
+            return await self._verified(session, pending, ip, frozenset(matched), "birth_date")
 
-    async def code_destination(self, token: str) -> Destinations | None:
-        """Where a code would go, masked: the e-mail and the mobile on file (decoys when
-        there is none, so the page looks the same for a CPF without debts)."""
+    async def code_destination(
+        self, token: str, tenant_id: uuid.UUID | None = None
+    ) -> Destinations | None:
+        """Where a code would go, masked: the e-mail and the mobile on file (at
+        ``tenant_id`` when given; decoys when there is none, so the page looks the same
+        for a CPF without debts)."""
         pending = await self.current(token)
         if pending is None:
             return None
         async with self.db.session(Scope.system()) as session:
-            email = await self._contact_on_file(session, pending.cpf_hash, ContactKind.EMAIL)
-            phone = await self._contact_on_file(session, pending.cpf_hash, ContactKind.PHONE)
+            email = await self._contact_on_file(
+                session, pending.cpf_hash, ContactKind.EMAIL, tenant_id
+            )
+            phone = await self._contact_on_file(
+                session, pending.cpf_hash, ContactKind.PHONE, tenant_id
+            )
         return Destinations(
             email=self._masked(email, pending.cpf_hash, ContactKind.EMAIL),
             phone=self._masked(phone, pending.cpf_hash, ContactKind.PHONE),
         )
 
-    async def send_code(self, token: str, *, ip: str, channel: str = "email") -> str:
-        """Send a one-time code by e-mail or SMS to the contact on file; returns where to,
-        masked (a decoy, and nothing sent, when there is none: the answer is the same)."""
+    async def send_code(
+        self,
+        token: str,
+        *,
+        ip: str,
+        channel: str = "email",
+        tenant_id: uuid.UUID | None = None,
+    ) -> str:
+        """Send a one-time code by e-mail or SMS to the contact on file (at ``tenant_id``
+        when given); returns where to, masked (a decoy, and nothing sent, when there is
+        none: the answer is the same)."""
         kind = ContactKind.PHONE if channel == "sms" else ContactKind.EMAIL
         now = self.clock.now()
         async with self.db.session(Scope.system()) as session:
@@ -158,7 +276,7 @@ class DebtorAccess:
             )
             if int(sent or 0) >= self.rules.codes_per_session:
                 raise AccessRefused(wait_minutes=self.rules.code_minutes)
-            contact = await self._contact_on_file(session, pending.cpf_hash, kind)
+            contact = await self._contact_on_file(session, pending.cpf_hash, kind, tenant_id)
             code = f"{secrets.randbelow(1_000_000):06d}"
             session.add(
                 DebtorCode(
@@ -189,8 +307,9 @@ class DebtorAccess:
             await session.commit()
         return self._masked(contact, pending.cpf_hash, kind)
 
-    async def verify_code(self, token: str, code: str, *, ip: str) -> str:
-        """Prove the CPF with the code e-mailed to it; returns a new session token."""
+    async def verify_code(self, token: str, code: str, *, ip: str) -> Proven:
+        """Prove the CPF with the code sent to a contact: it proves the creditors holding
+        that contact for this CPF; returns a new session token."""
         now = self.clock.now()
         async with self.db.session(Scope.system()) as session:
             pending = await self._pending(session, token, ip)
@@ -208,12 +327,30 @@ class DebtorAccess:
             match = next((c for c in codes if hmac.compare_digest(c.code_hash, digest)), None)
             if match is None:
                 await self._fail(session, pending.cpf_hash, ip)
-            assert match is not None
+            assert match is not None and match.contact_id is not None
             match.used_at = now
-            return await self._verified(session, pending, ip)
+            contact = await session.get_one(Contact, match.contact_id)
+            holders = frozenset(
+                (
+                    await session.scalars(
+                        select(Debtor.tenant_id)
+                        .join(Contact, Contact.debtor_id == Debtor.id)
+                        .where(
+                            Debtor.cpf_hash == pending.cpf_hash,
+                            Contact.kind == contact.kind,
+                            Contact.value == contact.value,
+                            Contact.not_mine_at.is_(None),
+                        )
+                    )
+                ).all()
+            )
+            return await self._verified(session, pending, ip, holders, "code")
 
     async def end(self, token: str) -> None:
         async with self.db.session(Scope.system()) as session:
+            await session.execute(
+                delete(DebtorProof).where(DebtorProof.session_id == token_digest(token))
+            )
             await session.execute(
                 delete(DebtorSession).where(DebtorSession.id == token_digest(token))
             )
@@ -256,10 +393,27 @@ class DebtorAccess:
         await session.commit()
         raise AccessRefused()
 
-    async def _verified(self, session: AsyncSession, pending: DebtorSession, ip: str) -> str:
-        """Swap the pending session for a verified one (a new token: no fixation)."""
+    async def _verified(
+        self,
+        session: AsyncSession,
+        pending: DebtorSession,
+        ip: str,
+        tenants: frozenset[uuid.UUID],
+        how: str,
+    ) -> Proven:
+        """Swap the session for a verified one (a new token: no fixation) that keeps the
+        creditors proven before and adds ``tenants``."""
         now = self.clock.now()
         cpf_hash = pending.cpf_hash
+        before = {
+            t: h
+            for t, h in await session.execute(
+                select(DebtorProof.tenant_id, DebtorProof.how).where(
+                    DebtorProof.session_id == pending.id
+                )
+            )
+        }
+        await session.execute(delete(DebtorProof).where(DebtorProof.session_id == pending.id))
         await session.delete(pending)
         fresh = new_token()
         session.add(
@@ -272,14 +426,32 @@ class DebtorAccess:
                 ip=ip[:45],
             )
         )
-        await session.execute(delete(DebtorAttempt).where(DebtorAttempt.cpf_hash == cpf_hash))
+        await session.flush()
+        proven = {**{t: how for t in tenants}, **before}
+        session.add_all(
+            DebtorProof(session_id=token_digest(fresh), tenant_id=t, how=h, at=now)
+            for t, h in proven.items()
+        )
+        # Failures are forgiven only once every creditor of the CPF is proven: otherwise
+        # a proof for one creditor would reset the count of guesses at another's.
+        holders = set(
+            (
+                await session.scalars(select(Debtor.tenant_id).where(Debtor.cpf_hash == cpf_hash))
+            ).all()
+        )
+        if holders <= proven.keys():
+            await session.execute(delete(DebtorAttempt).where(DebtorAttempt.cpf_hash == cpf_hash))
         await session.commit()
-        return fresh
+        return Proven(fresh, frozenset(proven.keys() - before.keys()))
 
     async def _contact_on_file(
-        self, session: AsyncSession, cpf_hash: str, kind: ContactKind
+        self,
+        session: AsyncSession,
+        cpf_hash: str,
+        kind: ContactKind,
+        tenant_id: uuid.UUID | None = None,
     ) -> Contact | None:
-        found: Contact | None = await session.scalar(
+        query = (
             select(Contact)
             .join(Debtor, Debtor.id == Contact.debtor_id)
             .where(
@@ -290,6 +462,9 @@ class DebtorAccess:
             .order_by(Contact.created_at, Contact.id)
             .limit(1)
         )
+        if tenant_id is not None:
+            query = query.where(Debtor.tenant_id == tenant_id)
+        found: Contact | None = await session.scalar(query)
         return found
 
     def _masked(self, contact: Contact | None, cpf_hash: str, kind: ContactKind) -> str:

@@ -1,5 +1,6 @@
-"""What a verified person sees: every debt of their CPF across creditors, itemised, and
-each creditor's offers from its negotiation policy.
+"""What a verified person sees: every debt of their CPF at the creditors they proved
+their identity for, itemised, and each creditor's offers from its negotiation policy.
+The other creditors holding debts of the CPF are listed by name only, to prove for.
 
 The page is read in one unit of work with plain column queries, and the work that
 follows the read (valuation, offers, the rendered page) is cached per person under the
@@ -13,7 +14,7 @@ processes may each keep their own cache.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     ScalarSelect,
     Select,
@@ -48,6 +50,7 @@ from collection.models import (
     Debt,
     DebtItem,
     Debtor,
+    DebtorProof,
     DebtorSession,
     DebtStatus,
     Dispute,
@@ -119,6 +122,14 @@ class SpecialOfferLine(NamedTuple):
     terms: dict[str, Any]
 
 
+class UnprovenCreditor(NamedTuple):
+    """A creditor holding debts of the CPF that the session has not proven: its name and
+    id only (for the person to prove their identity there)."""
+
+    id: uuid.UUID
+    name: str
+
+
 class ContactLine(NamedTuple):
     """A contact on file, as the debts page lists it."""
 
@@ -174,10 +185,12 @@ _DEBTS_OF_PEOPLE = (
     .join(Tenant, and_(Tenant.id == Debt.tenant_id, Tenant.is_active.is_(True)))
     .outerjoin(DebtItem, DebtItem.debt_id == Debt.id)
 )
+# Every read of a person's rows is narrowed to the creditors they proved.
+_PROVEN: BindParameter[Any] = bindparam("tenants", expanding=True)
 _DEBTS = (
     select(*_DEBT_COLUMNS)
     .select_from(_DEBTS_OF_PEOPLE)
-    .where(Debtor.cpf_hash == bindparam("cpf_hash"))
+    .where(Debtor.cpf_hash == bindparam("cpf_hash"), Debt.tenant_id.in_(_PROVEN))
     .order_by(*_DEBT_ORDER)
 )
 _AGREEMENTS_OF_PEOPLE = (
@@ -186,13 +199,17 @@ _AGREEMENTS_OF_PEOPLE = (
     .join(Tenant, Tenant.id == Agreement.tenant_id)
     .order_by(Agreement.created_at.desc(), Agreement.id)
 )
-_AGREEMENTS = _AGREEMENTS_OF_PEOPLE.where(Debtor.cpf_hash == bindparam("cpf_hash"))
+_AGREEMENTS = _AGREEMENTS_OF_PEOPLE.where(
+    Debtor.cpf_hash == bindparam("cpf_hash"), Debtor.tenant_id.in_(_PROVEN)
+)
 _CONTACTS_OF_PEOPLE = (
     select(Contact.id, Contact.kind, Contact.value, Contact.not_mine_at)
     .join(Debtor, Debtor.id == Contact.debtor_id)
     .order_by(Contact.kind, Contact.value, Contact.id)
 )
-_CONTACTS = _CONTACTS_OF_PEOPLE.where(Debtor.cpf_hash == bindparam("cpf_hash"))
+_CONTACTS = _CONTACTS_OF_PEOPLE.where(
+    Debtor.cpf_hash == bindparam("cpf_hash"), Debtor.tenant_id.in_(_PROVEN)
+)
 # Approved special offers: an approval, an acceptance or an expiry by the creditor adds
 # or removes a row, so it changes the page's version. Their terms never change once
 # proposed, so the version marks only the id and the validity, not the terms.
@@ -210,7 +227,22 @@ _SPECIAL_OFFERS_OF_PEOPLE = (
     .where(SpecialOffer.status == SpecialOfferStatus.APPROVED)
     .order_by(Tenant.name, SpecialOffer.valid_until, SpecialOffer.id)
 )
-_SPECIAL_OFFERS = _SPECIAL_OFFERS_OF_PEOPLE.where(Debtor.cpf_hash == bindparam("cpf_hash"))
+_SPECIAL_OFFERS = _SPECIAL_OFFERS_OF_PEOPLE.where(
+    Debtor.cpf_hash == bindparam("cpf_hash"), Debtor.tenant_id.in_(_PROVEN)
+)
+_UNPROVEN_OF_PEOPLE = (
+    select(Tenant.id, Tenant.name)
+    .where(
+        Tenant.is_active.is_(True),
+        Tenant.id.in_(
+            select(Debt.tenant_id)
+            .join(Debtor, Debtor.id == Debt.debtor_id)
+            .where(Debtor.cpf_hash == bindparam("cpf_hash"))
+        ),
+    )
+    .order_by(Tenant.name, Tenant.id)
+)
+_UNPROVEN = _UNPROVEN_OF_PEOPLE.where(Tenant.id.not_in(_PROVEN))
 
 
 AnySelect = Select[*tuple[Any, ...]]
@@ -238,9 +270,22 @@ def _mark(query: AnySelect) -> ScalarSelect[str]:
     return select(func.aggregate_strings(lines.c.line, ";")).scalar_subquery()
 
 
+def _proofs_of_session() -> AnySelect:
+    """The creditors proven by the enclosing statement's debtor session."""
+    return (
+        select(DebtorProof.tenant_id)
+        .where(DebtorProof.session_id == DebtorSession.id)
+        .correlate(DebtorSession)
+    )
+
+
 def _of_session(query: AnySelect) -> AnySelect:
-    """``query`` narrowed to the person of the enclosing statement's debtor session."""
-    return query.where(Debtor.cpf_hash == DebtorSession.cpf_hash).correlate(DebtorSession)
+    """``query`` narrowed to the person of the enclosing statement's debtor session, at
+    the creditors that session proved."""
+    return query.where(
+        Debtor.cpf_hash == DebtorSession.cpf_hash,
+        Debtor.tenant_id.in_(_proofs_of_session()),
+    ).correlate(DebtorSession)
 
 
 # The version of a page, read in one statement with the session check: the person's CPF
@@ -257,6 +302,10 @@ _CREDITOR_COLUMNS = (
 )
 _VERSION = select(
     DebtorSession.cpf_hash,
+    select(func.aggregate_strings(cast(DebtorProof.tenant_id, String), ","))
+    .where(DebtorProof.session_id == DebtorSession.id)
+    .correlate(DebtorSession)
+    .scalar_subquery(),
     _mark(
         _of_session(
             select(*(c for c in _DEBT_COLUMNS if not any(c is t for t in _CREDITOR_COLUMNS)))
@@ -276,6 +325,20 @@ _VERSION = select(
     _mark(_of_session(_AGREEMENTS_OF_PEOPLE)),
     _mark(_of_session(_CONTACTS_OF_PEOPLE)),
     _mark(_of_session(_SPECIAL_OFFERS_OF_PEOPLE.with_only_columns(*_SPECIAL_OFFER_COLUMNS))),
+    _mark(
+        select(Tenant.id, Tenant.name)
+        .where(
+            Tenant.is_active.is_(True),
+            Tenant.id.in_(
+                select(Debt.tenant_id)
+                .join(Debtor, Debtor.id == Debt.debtor_id)
+                .where(Debtor.cpf_hash == DebtorSession.cpf_hash)
+                .correlate(DebtorSession)
+            ),
+            Tenant.id.not_in(_proofs_of_session()),
+        )
+        .order_by(Tenant.id)
+    ),
 ).where(
     DebtorSession.id == bindparam("session_id"),
     DebtorSession.verified_at.is_not(None),
@@ -290,8 +353,10 @@ DebtRows = tuple[tuple[Any, ...], ...]
 _VIEWS: VersionedCache[str, list[CreditorView]] = VersionedCache(VIEW_CACHE_SIZE)
 
 
-async def _debt_rows(session: AsyncSession, cpf_hash: str) -> DebtRows:
-    result = await session.execute(_DEBTS, {"cpf_hash": cpf_hash})
+async def _debt_rows(
+    session: AsyncSession, cpf_hash: str, tenants: Collection[uuid.UUID]
+) -> DebtRows:
+    result = await session.execute(_DEBTS, {"cpf_hash": cpf_hash, "tenants": list(tenants)})
     return tuple(tuple(row) for row in result)
 
 
@@ -349,10 +414,13 @@ def _cached_views(cpf_hash: str, rows: DebtRows, on: date) -> list[CreditorView]
     return _VIEWS.get(cpf_hash, (on, rows), lambda: _views(rows, on))
 
 
-async def debts_of_person(db: Database, cpf_hash: str, on: date) -> list[CreditorView]:
-    """Every debt of the CPF at every creditor; open ones valued on ``on`` and offered."""
+async def debts_of_person(
+    db: Database, cpf_hash: str, on: date, *, tenants: Collection[uuid.UUID]
+) -> list[CreditorView]:
+    """Every debt of the CPF at the proven creditors ``tenants``; open ones valued on
+    ``on`` and offered."""
     async with db.session(Scope.system()) as session:
-        rows = await _debt_rows(session, cpf_hash)
+        rows = await _debt_rows(session, cpf_hash, tenants)
     return _cached_views(cpf_hash, rows, on)
 
 
@@ -367,6 +435,7 @@ class PersonPage:
     agreements: tuple[AgreementLine, ...]
     contacts: tuple[ContactLine, ...]
     approved_offers: tuple[SpecialOfferLine, ...] = ()
+    unproven: tuple[UnprovenCreditor, ...] = ()
 
     @property
     def creditors(self) -> list[CreditorView]:
@@ -407,18 +476,20 @@ async def read_verified_page(
     if found is None:
         return None
     cpf_hash: str = found[0]
-    version = (on, *found[1:])
+    tenants = sorted(uuid.UUID(t) for t in (found[1] or "").split(",") if t)
+    version = (on, tuple(tenants), *found[2:])
     page = _PAGES.find(cpf_hash, version)
     if page is None:
-        params = {"cpf_hash": cpf_hash}
+        params = {"cpf_hash": cpf_hash, "tenants": tenants}
         page = PersonPage(
             cpf_hash,
             on,
             version,
-            await _debt_rows(session, cpf_hash),
+            await _debt_rows(session, cpf_hash, tenants),
             tuple(AgreementLine(*row) for row in await session.execute(_AGREEMENTS, params)),
             tuple(ContactLine(*row) for row in await session.execute(_CONTACTS, params)),
             tuple(SpecialOfferLine(*row) for row in await session.execute(_SPECIAL_OFFERS, params)),
+            tuple(UnprovenCreditor(*row) for row in await session.execute(_UNPROVEN, params)),
         )
         _PAGES.keep(cpf_hash, version, page)
     return page

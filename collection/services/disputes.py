@@ -4,7 +4,7 @@ answers in the portal; "not mine" reports stop a contact for every creditor at o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -27,25 +27,38 @@ class DisputeError(Refusal):
     """A refused dispute action; ``message`` is for the person."""
 
 
-async def debt_of_person(db: Database, cpf_hash: str, debt_id: uuid.UUID) -> Debt | None:
-    """A debt of this person (any creditor), or None."""
+async def debt_of_person(
+    db: Database, cpf_hash: str, debt_id: uuid.UUID, *, tenants: Collection[uuid.UUID]
+) -> Debt | None:
+    """A debt of this person at one of the proven creditors ``tenants``, or None."""
     async with db.session(Scope.system()) as session:
         found: Debt | None = await session.scalar(
             select(Debt)
             .join(Debtor, Debtor.id == Debt.debtor_id)
-            .where(Debt.id == debt_id, Debtor.cpf_hash == cpf_hash)
+            .where(
+                Debt.id == debt_id,
+                Debtor.cpf_hash == cpf_hash,
+                Debt.tenant_id.in_(list(tenants)),
+            )
             .options(selectinload(Debt.debtor))
         )
         return found
 
 
 async def open_dispute(
-    db: Database, cpf_hash: str, debt_id: uuid.UUID, kind: str, text: str, *, ip: str
+    db: Database,
+    cpf_hash: str,
+    debt_id: uuid.UUID,
+    kind: str,
+    text: str,
+    *,
+    ip: str,
+    tenants: Collection[uuid.UUID],
 ) -> Dispute:
     """Record the person's dispute (once while one is open) and freeze the debt."""
     if kind not in KINDS:
         raise DisputeError(_("Choose what is wrong with this debt."))
-    debt = await debt_of_person(db, cpf_hash, debt_id)
+    debt = await debt_of_person(db, cpf_hash, debt_id, tenants=tenants)
     if debt is None:
         raise LookupError(debt_id)
     async with db.session(Scope.tenant(debt.tenant_id)) as session:
@@ -111,23 +124,33 @@ async def answer(
     return dispute
 
 
-async def contacts_of_person(db: Database, cpf_hash: str) -> list[Contact]:
-    """The person's contacts on file at every creditor (to correct or report)."""
+async def contacts_of_person(
+    db: Database, cpf_hash: str, *, tenants: Collection[uuid.UUID]
+) -> list[Contact]:
+    """The person's contacts on file at the proven creditors ``tenants`` (to correct or
+    report)."""
     async with db.session(Scope.system()) as session:
         rows = await session.scalars(
             select(Contact)
             .join(Debtor, Debtor.id == Contact.debtor_id)
-            .where(Debtor.cpf_hash == cpf_hash)
+            .where(Debtor.cpf_hash == cpf_hash, Debtor.tenant_id.in_(list(tenants)))
             .order_by(Contact.kind, Contact.value)
         )
         return list(rows.all())
 
 
 async def report_not_mine(
-    db: Database, cpf_hash: str, contact_id: uuid.UUID, *, now: datetime, ip: str
+    db: Database,
+    cpf_hash: str,
+    contact_id: uuid.UUID,
+    *,
+    now: datetime,
+    ip: str,
+    tenants: Collection[uuid.UUID],
 ) -> int:
-    """Stop every message to a contact the person says is not theirs, for every creditor."""
-    contacts = {c.id: c for c in await contacts_of_person(db, cpf_hash)}
+    """Stop every message to a contact the person says is not theirs, for every creditor
+    (the contact must be one a proven creditor, in ``tenants``, holds)."""
+    contacts = {c.id: c for c in await contacts_of_person(db, cpf_hash, tenants=tenants)}
     contact = contacts.get(contact_id)
     if contact is None:
         raise LookupError(contact_id)

@@ -9,7 +9,7 @@ double click or a retried request find the agreement the first one made.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -62,11 +62,23 @@ class Presented:
 
 
 async def offer_for(
-    db: Database, cpf_hash: str, tenant_id: uuid.UUID, code: str, on: date
+    db: Database,
+    cpf_hash: str,
+    tenant_id: uuid.UUID,
+    code: str,
+    on: date,
+    *,
+    tenants: Collection[uuid.UUID],
 ) -> tuple[CreditorView, Offer]:
-    """Today's offer ``code`` of one creditor for this person, or OfferUnavailable."""
+    """Today's offer ``code`` of one creditor for this person, or OfferUnavailable; only
+    a creditor among ``tenants`` (the ones the person proved their identity for)."""
     creditor = next(
-        (c for c in await debts_of_person(db, cpf_hash, on) if c.tenant_id == tenant_id), None
+        (
+            c
+            for c in await debts_of_person(db, cpf_hash, on, tenants=tenants)
+            if c.tenant_id == tenant_id
+        ),
+        None,
     )
     offer = next((o for o in creditor.offers if o.code == code), None) if creditor else None
     if creditor is None or offer is None:
@@ -86,6 +98,7 @@ async def accept(
     on: date,
     now: datetime,
     ip: str,
+    tenants: Collection[uuid.UUID],
 ) -> uuid.UUID:
     """Turn the presented offer into an agreement; returns its id (the same on a retry)."""
     existing = await agreement_by_key(db, key)
@@ -96,7 +109,7 @@ async def accept(
             _("This offer expired on %(date)s. See today's offers.")
             % {"date": presented.valid_until.strftime("%d/%m/%Y")}
         )
-    creditor, offer = await offer_for(db, cpf_hash, tenant_id, presented.code, on)
+    creditor, offer = await offer_for(db, cpf_hash, tenant_id, presented.code, on, tenants=tenants)
     if offer.total != presented.total:
         raise OfferUnavailable(
             _("The creditor's conditions changed since this offer was shown. See today's offers.")
@@ -259,17 +272,21 @@ async def agreement_by_key(db: Database, key: str) -> uuid.UUID | None:
 
 
 async def agreement_of_person(
-    db: Database, cpf_hash: str, agreement_id: uuid.UUID
+    db: Database, cpf_hash: str, agreement_id: uuid.UUID, *, tenants: Collection[uuid.UUID]
 ) -> tuple[Agreement, Tenant, str] | None:
-    """An agreement of this person (any creditor) with its installments, its creditor and
-    the person's name there, or None."""
+    """An agreement of this person at a proven creditor (``tenants``) with its
+    installments, its creditor and the person's name there, or None."""
     async with db.session(Scope.system()) as session:
         row = (
             await session.execute(
                 select(Agreement, Tenant, Debtor.name)
                 .join(Debtor, Debtor.id == Agreement.debtor_id)
                 .join(Tenant, Tenant.id == Agreement.tenant_id)
-                .where(Agreement.id == agreement_id, Debtor.cpf_hash == cpf_hash)
+                .where(
+                    Agreement.id == agreement_id,
+                    Debtor.cpf_hash == cpf_hash,
+                    Agreement.tenant_id.in_(list(tenants)),
+                )
                 .options(selectinload(Agreement.installments))
             )
         ).first()

@@ -13,6 +13,7 @@ first; a success seen after a refund is ignored).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -179,14 +180,19 @@ def _address(debtor: Debtor) -> PayerAddress | None:
 
 
 async def payer_address_of(
-    db: Database, cpf_hash: str, agreement_id: uuid.UUID
+    db: Database, cpf_hash: str, agreement_id: uuid.UUID, *, tenants: Collection[uuid.UUID]
 ) -> PayerAddress | None:
-    """The address on file with the creditor of this agreement, when it is complete."""
+    """The address on file with the creditor of this agreement (one of the proven
+    ``tenants``), when it is complete."""
     async with db.session(Scope.system()) as session:
         debtor = await session.scalar(
             select(Debtor)
             .join(Agreement, Agreement.debtor_id == Debtor.id)
-            .where(Agreement.id == agreement_id, Debtor.cpf_hash == cpf_hash)
+            .where(
+                Agreement.id == agreement_id,
+                Debtor.cpf_hash == cpf_hash,
+                Agreement.tenant_id.in_(list(tenants)),
+            )
         )
         return None if debtor is None else _address(debtor)
 
@@ -200,10 +206,12 @@ async def start_payment(
     *,
     key: str,
     now: datetime,
+    tenants: Collection[uuid.UUID],
     card_method: str = "",
     address: PayerAddress | None = None,
 ) -> Started:
-    """Start (or find again) the payment of the agreement's next open installment."""
+    """Start (or find again) the payment of the agreement's next open installment; the
+    agreement must be at one of ``tenants`` (the creditors the person proved)."""
     idempotency_key = f"pay-{key[:64]}"
     async with db.session(Scope.system()) as session:
         row = (
@@ -211,7 +219,11 @@ async def start_payment(
                 select(Agreement, Tenant, Debtor)
                 .join(Debtor, Debtor.id == Agreement.debtor_id)
                 .join(Tenant, Tenant.id == Agreement.tenant_id)
-                .where(Agreement.id == agreement_id, Debtor.cpf_hash == cpf_hash)
+                .where(
+                    Agreement.id == agreement_id,
+                    Debtor.cpf_hash == cpf_hash,
+                    Agreement.tenant_id.in_(list(tenants)),
+                )
                 .options(selectinload(Agreement.installments))
             )
         ).first()
@@ -322,9 +334,15 @@ async def _reusable(
 
 
 async def payment_of_person(
-    db: Database, cpf_hash: str, agreement_id: uuid.UUID, payment_id: uuid.UUID
+    db: Database,
+    cpf_hash: str,
+    agreement_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    *,
+    tenants: Collection[uuid.UUID],
 ) -> tuple[Payment, Agreement] | None:
-    """A payment of one of this person's agreements, or None (a tampered id gets None)."""
+    """A payment of one of this person's agreements at the proven ``tenants``, or None
+    (a tampered id gets None)."""
     async with db.session(Scope.system()) as session:
         row = (
             await session.execute(
@@ -335,6 +353,7 @@ async def payment_of_person(
                     Payment.id == payment_id,
                     Agreement.id == agreement_id,
                     Debtor.cpf_hash == cpf_hash,
+                    Agreement.tenant_id.in_(list(tenants)),
                 )
             )
         ).first()
@@ -777,7 +796,9 @@ async def issue_codes(
     async with db.session(Scope.system()) as session:
         rows = (
             await session.execute(
-                select(Agreement.id, Debtor.cpf_hash, AgreementInstallment.number)
+                select(
+                    Agreement.id, Debtor.cpf_hash, AgreementInstallment.number, Agreement.tenant_id
+                )
                 .join(AgreementInstallment, AgreementInstallment.agreement_id == Agreement.id)
                 .join(Debtor, Debtor.id == Agreement.debtor_id)
                 .join(Tenant, Tenant.id == Agreement.tenant_id)
@@ -793,7 +814,7 @@ async def issue_codes(
             )
         ).all()
     issued = 0
-    for agreement_id, cpf_hash, number in rows:
+    for agreement_id, cpf_hash, number, agreement_tenant in rows:
         try:
             started = await start_payment(
                 db,
@@ -803,6 +824,7 @@ async def issue_codes(
                 PaymentMethod.PIX,
                 key=f"auto-{agreement_id}-{number}-{on.isoformat()}",
                 now=now,
+                tenants=(agreement_tenant,),
             )
         except PaymentUnavailable:
             continue

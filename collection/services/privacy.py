@@ -1,10 +1,12 @@
 """The person's rights on the debtor site (LGPD art. 18): stop a channel, correct contacts,
-get a copy of the data. Each request is recorded for every creditor it touches."""
+get a copy of the data. Each request touches only the creditors the person proved their
+identity for (``tenants``) and is recorded for each of them."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -52,15 +54,25 @@ def normalize_contact(kind: ContactKind, raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-async def _debtors(db: Database, cpf_hash: str) -> list[Debtor]:
+async def _debtors(db: Database, cpf_hash: str, tenants: Collection[uuid.UUID]) -> list[Debtor]:
     async with db.session(Scope.system()) as session:
-        rows = await session.scalars(select(Debtor).where(Debtor.cpf_hash == cpf_hash))
+        rows = await session.scalars(
+            select(Debtor).where(Debtor.cpf_hash == cpf_hash, Debtor.tenant_id.in_(list(tenants)))
+        )
         return list(rows.all())
 
 
-async def stop_channel(db: Database, cpf_hash: str, kind: ContactKind, now: datetime) -> int:
-    """Stop every message on a channel (e-mail or phone) from every creditor, at once."""
-    debtors = await _debtors(db, cpf_hash)
+async def stop_channel(
+    db: Database,
+    cpf_hash: str,
+    kind: ContactKind,
+    now: datetime,
+    *,
+    tenants: Collection[uuid.UUID],
+) -> int:
+    """Stop every message on a channel (e-mail or phone) from every proven creditor, at
+    once."""
+    debtors = await _debtors(db, cpf_hash, tenants)
     async with db.session(Scope.system()) as session:
         result = await session.execute(
             update(Contact)
@@ -96,11 +108,18 @@ async def stop_channel(db: Database, cpf_hash: str, kind: ContactKind, now: date
 
 
 async def add_contact(
-    db: Database, cpf_hash: str, kind: ContactKind, raw: str, now: datetime
+    db: Database,
+    cpf_hash: str,
+    kind: ContactKind,
+    raw: str,
+    now: datetime,
+    *,
+    tenants: Collection[uuid.UUID],
 ) -> str:
-    """Give every creditor a corrected contact; returns the normalised value."""
+    """Give every proven creditor a corrected contact; returns the normalised value.
+    (Never another creditor: a contact added here would then prove that creditor.)"""
     value = normalize_contact(kind, raw)
-    debtors = await _debtors(db, cpf_hash)
+    debtors = await _debtors(db, cpf_hash, tenants)
     async with db.session(Scope.system()) as session:
         for debtor in debtors:
             exists = await session.scalar(
@@ -132,14 +151,17 @@ async def add_contact(
     return value
 
 
-async def copy_of_data(db: Database, cpf_hash: str, now: datetime) -> dict[str, Any]:
-    """Everything Quita keeps about the person, by creditor; the request is recorded."""
+async def copy_of_data(
+    db: Database, cpf_hash: str, now: datetime, *, tenants: Collection[uuid.UUID]
+) -> dict[str, Any]:
+    """Everything Quita keeps about the person at the proven creditors ``tenants``, by
+    creditor; the request is recorded."""
     creditors: list[dict[str, Any]] = []
     async with db.session(Scope.system()) as session:
         debtors = (
             await session.scalars(
                 select(Debtor)
-                .where(Debtor.cpf_hash == cpf_hash)
+                .where(Debtor.cpf_hash == cpf_hash, Debtor.tenant_id.in_(list(tenants)))
                 .options(
                     selectinload(Debtor.contacts),
                     selectinload(Debtor.debts).selectinload(Debt.items),

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -613,7 +613,9 @@ class PersonOffer(NamedTuple):
 _HIDDEN = (SpecialOfferStatus.PENDING, SpecialOfferStatus.REJECTED, SpecialOfferStatus.WITHDRAWN)
 
 
-async def _of_person(db: Database, cpf_hash: str, offer_id: uuid.UUID) -> PersonOffer | None:
+async def _of_person(
+    db: Database, cpf_hash: str, offer_id: uuid.UUID, tenants: Collection[uuid.UUID]
+) -> PersonOffer | None:
     async with db.session(Scope.system()) as session:
         row = (
             await session.execute(
@@ -623,6 +625,7 @@ async def _of_person(db: Database, cpf_hash: str, offer_id: uuid.UUID) -> Person
                 .where(
                     SpecialOffer.id == offer_id,
                     Debtor.cpf_hash == cpf_hash,
+                    SpecialOffer.tenant_id.in_(list(tenants)),
                     Tenant.is_active.is_(True),
                 )
             )
@@ -630,10 +633,13 @@ async def _of_person(db: Database, cpf_hash: str, offer_id: uuid.UUID) -> Person
         return None if row is None else PersonOffer(row[0], row[1])
 
 
-async def offer_of_person(db: Database, cpf_hash: str, offer_id: uuid.UUID) -> PersonOffer | None:
-    """The person's offer once the creditor approved it (expired or accepted included);
-    None for anyone else's, and for one the creditor has not approved."""
-    found = await _of_person(db, cpf_hash, offer_id)
+async def offer_of_person(
+    db: Database, cpf_hash: str, offer_id: uuid.UUID, *, tenants: Collection[uuid.UUID]
+) -> PersonOffer | None:
+    """The person's offer at a proven creditor (``tenants``) once the creditor approved
+    it (expired or accepted included); None for anyone else's, and for one the creditor
+    has not approved."""
+    found = await _of_person(db, cpf_hash, offer_id, tenants)
     return None if found is None or found.offer.status in _HIDDEN else found
 
 
@@ -700,15 +706,17 @@ async def accept(
     *,
     today: date,
     ip: str,
+    tenants: Collection[uuid.UUID],
     reason: str = "",
     reason_text: str = "",
 ) -> uuid.UUID:
     """The person accepts the approved offer: exactly one agreement (the same one on a
-    retry), the offer marked accepted with it. LookupError when it is not theirs."""
+    retry), the offer marked accepted with it. LookupError when it is not theirs (or at
+    a creditor outside the proven ``tenants``)."""
     existing = await agreement_by_key(db, idempotency_key)
     if existing is not None:
         return existing
-    found = await _of_person(db, cpf_hash, offer_id)
+    found = await _of_person(db, cpf_hash, offer_id, tenants)
     if found is None:
         raise LookupError(offer_id)
     offer = found.offer
