@@ -68,6 +68,8 @@ class RightsController(Controller):
             raise NotFoundException() from exc
         except DisputeError as exc:
             debt = await debt_of_person(access.db, person.cpf_hash, debt_id, tenants=person.tenants)
+            if debt is None:  # not the person's (or not proven): no form to show again
+                raise NotFoundException() from exc
             return Template(
                 "site/dispute.html",
                 status_code=400,
