@@ -317,3 +317,57 @@ async def test_pages_behind_the_proof_are_not_stored(client, world):
     await client.post("/sair", data={"_csrf_token": csrf_from(page.text)})
     for url in ("/minhas-dividas", agreement_url, "/direitos/copia"):
         assert (await client.get(url)).status_code in (302, 303, 401)
+
+
+async def test_proving_one_creditor_does_not_reset_the_guesses_at_another(
+    client, world, db, settings
+):
+    cpf, _real, _fake, _email = await _setup(client, db, settings, world)
+    client.cookies.clear()
+    await _start(client, cpf)
+    await _verify(client, CHOSEN)
+    for _ in range(3):
+        assert (await _prove_for(client, world.a.id, "03/03/1990")).status_code == 400
+    # The attacker's own date proves B again; the failures at A still count.
+    page = await client.get("/minhas-dividas")
+    again = await client.post(
+        "/verificar", data={"birth_date": CHOSEN, "_csrf_token": csrf_from(page.text)}
+    )
+    assert again.status_code in (302, 303)
+    for _ in range(2):
+        assert (await _prove_for(client, world.a.id, "04/04/1991")).status_code == 400
+    blocked = await _prove_for(client, world.a.id, VICTIM_BORN.strftime("%d/%m/%Y"))
+    assert blocked.status_code == 429
+
+
+async def test_the_same_attack_through_a_portal_csv_import_opens_nothing_of_a(
+    client, world, db, settings
+):
+    from tenants.roles import Role
+    from tests.conftest import login
+    from tests.factories import PASSWORD
+    from tests.integration.test_imports import _job_id, _run_worker, _upload, csv_bytes
+
+    cpf = valid_cpf(random.Random())
+    email = f"vitima.{uuid.uuid4().hex[:8]}@example.test"
+    real = await _victim_at(db, settings, world.a.id, cpf, email)
+    fake = f"B-CSV-{uuid.uuid4().hex[:6]}"
+    row = f"Qualquer Nome;{cpf};{CHOSEN};;;{fake};1;05/03/2025;500,00;Loja"
+    await login(client, world.b.users[Role.ANALYST], PASSWORD)
+    job_id = _job_id(await _upload(client, csv_bytes([row])))
+    assert await _run_worker(db, settings, job_id) == "previewed"
+    page = await client.get(f"/portal/imports/{job_id}")
+    await client.post(
+        f"/portal/imports/{job_id}/confirm", data={"_csrf_token": csrf_from(page.text)}
+    )
+    assert await _run_worker(db, settings, job_id) == "imported"
+
+    client.cookies.clear()
+    await _start(client, cpf)
+    done = await _verify(client, CHOSEN)
+    assert done.status_code in (302, 303)
+    text = (await client.get("/minhas-dividas")).text
+    assert fake in text and real not in text
+    copy = await _copy(client)
+    for secret in (real, VICTIM_BORN.isoformat(), VICTIM_ADDRESS, email, VICTIM_PHONE):
+        assert secret not in copy
