@@ -212,12 +212,13 @@ def exclusion_reason(
     return reason
 
 
-def _debt_order(debt: Debt) -> tuple[str, str, tuple[tuple[date, int], ...]]:
+def _debt_order(debt: Debt) -> tuple[str, str, tuple[tuple[date, int], ...], int]:
     # A total order on debts, so the offers never depend on the order they came in.
     return (
         debt.reference,
         debt.portfolio or "",
         tuple((item.due_date, item.amount) for item in debt.items),
+        debt.paid,
     )
 
 

@@ -24,14 +24,20 @@ Choices where the rules are silent, each explained where it is coded:
   charging a guess is not); a month missing before or inside the table is an error;
 - prescription: an item is prescribed from the fifth anniversary of its due date on
   (Código Civil art. 206 §5 I and art. 132 §3), one day earlier than the most lenient
-  count, because flagging a day early costs nothing and a day late is unlawful collection.
+  count, because flagging a day early costs nothing and a day late is unlawful collection;
+- money already received against the debt (``Debt.paid``: installments of an agreement
+  that later broke, or a payment that arrived after it ended) reduces what is owed: it
+  goes to the oldest items first (items not prescribed before prescribed ones), and on
+  each item to its charges before its principal (Código Civil art. 354: interest first),
+  in the order interest, correction, late fee, fees, then principal. What exceeds the
+  whole balance is ``to_refund`` (CDC art. 42 sole paragraph: never kept silently).
 """
 
 from __future__ import annotations
 
 import calendar
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -223,10 +229,13 @@ class Debt:
     items: tuple[DebtItem, ...]
     portfolio: str | None = None
     terms: ContractTerms | None = None
+    paid: int = 0  # centavos already received against this debt (see the module notes)
 
     def __post_init__(self) -> None:
         if not self.items:
             raise ValuationError("a dívida não tem parcelas em atraso")
+        if self.paid < 0:
+            raise ValuationError("o valor recebido não pode ser negativo")
 
     @classmethod
     def single(
@@ -260,6 +269,7 @@ class ItemValuation:
     days_late: int
     is_prescribed: bool
     prescribes_on: date
+    received: int = 0  # what money already received covered of this item (parts are net)
 
     @property
     def charges(self) -> int:
@@ -284,6 +294,8 @@ class Valuation:
     interest_monthly_rate: Decimal | None
     fees_rate: Decimal
     provisional: bool = False
+    received: int = 0  # money received against the debt, already deducted from the parts
+    to_refund: int = 0  # money received beyond the whole balance: owed back to the debtor
     principal: int = field(init=False)
     late_fee: int = field(init=False)
     interest: int = field(init=False)
@@ -317,19 +329,29 @@ class Valuation:
         return min(i.due_date for i in self.items)
 
     @property
+    def gross_total(self) -> int:
+        """The balance before the money already received was deducted."""
+        return self.total + self.received
+
+    @property
+    def _owed_items(self) -> tuple[ItemValuation, ...]:
+        # Items fully covered by money received no longer age or prescribe the debt.
+        return tuple(i for i in self.items if i.total > 0) or self.items
+
+    @property
     def days_late(self) -> int:
-        """Days late of the oldest item: the age that picks the policy bucket."""
-        return max(i.days_late for i in self.items)
+        """Days late of the oldest item still owed: the age that picks the policy bucket."""
+        return max(i.days_late for i in self._owed_items)
 
     @property
     def is_prescribed(self) -> bool:
-        """True when every item is prescribed."""
-        return all(i.is_prescribed for i in self.items)
+        """True when every item still owed is prescribed."""
+        return all(i.is_prescribed for i in self._owed_items)
 
     @property
     def has_prescribed_items(self) -> bool:
-        """True when at least one item is prescribed."""
-        return any(i.is_prescribed for i in self.items)
+        """True when at least one item still owed is prescribed."""
+        return any(i.is_prescribed for i in self._owed_items if i.total > 0)
 
     def enforceable(self) -> Valuation | None:
         """The valuation restricted to the items not prescribed; None if none is left."""
@@ -347,6 +369,8 @@ class Valuation:
             self.interest_monthly_rate,
             self.fees_rate,
             self.provisional,
+            received=sum(i.received for i in items),
+            to_refund=self.to_refund,
         )
 
 
@@ -387,6 +411,32 @@ def _correction_factor(first: date, last: date, index: CorrectionIndex) -> tuple
         else:
             factor *= 1 + rate * days / days_in_month
     return factor, provisional
+
+
+_CHARGES_ORDER = ("interest", "correction", "late_fee", "fees", "principal")
+
+
+def _deduct_received(items: list[ItemValuation], received: int) -> tuple[list[ItemValuation], int]:
+    """Deduct money received from the items (see the module notes); returns the net items
+    and what exceeds them all (to refund)."""
+    if received <= 0:
+        return items, 0
+    left = received
+    order = sorted(range(len(items)), key=lambda k: (items[k].is_prescribed, items[k].due_date, k))
+    out = list(items)
+    for k in order:
+        if left == 0:
+            break
+        item = out[k]
+        parts = {name: getattr(item, name) for name in _CHARGES_ORDER}
+        covered = 0
+        for name in _CHARGES_ORDER:
+            take = min(left, parts[name])
+            parts[name] -= take
+            left -= take
+            covered += take
+        out[k] = replace(item, received=item.received + covered, **parts)
+    return out, left
 
 
 def valuate(
@@ -440,10 +490,13 @@ def valuate(
                 prescribes_on=prescribes_on,
             )
         )
+    items, to_refund = _deduct_received(items, debt.paid)
     return Valuation(
         reference=debt.reference,
         computed_on=on,
         items=tuple(items),
+        received=debt.paid - to_refund,
+        to_refund=to_refund,
         late_fee_rate=used.late_fee_rate,
         interest_basis="contractual" if contractual is not None else "legal",
         interest_monthly_rate=contractual,

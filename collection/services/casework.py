@@ -201,6 +201,7 @@ async def account_view(session: AsyncSession, handover: Handover, *, today: date
             domain = v.Debt(
                 reference=debt.contract,
                 items=tuple(v.DebtItem(i.amount, i.due_date) for i in debt.items),
+                paid=debt.paid,
             )
             valuation = v.valuate(domain, today, terms=policy.charges)
         debts.append(
@@ -655,7 +656,7 @@ async def review_promises(db: Database, today: date) -> int:
             return 0
         paid: dict[uuid.UUID, list[tuple[date, int]]] = {}
         rows = await session.execute(
-            select(Agreement.debtor_id, Payment.paid_on, Payment.amount)
+            select(Agreement.debtor_id, Payment.paid_on, Payment.amount - Payment.refunded)
             .join(Agreement, Agreement.id == Payment.agreement_id)
             .where(
                 Agreement.debtor_id.in_({p.debtor_id for p in promises}),

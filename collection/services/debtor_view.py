@@ -78,6 +78,8 @@ class DebtView:
     status: DebtStatus
     valuation: v.Valuation | None  # None for a debt that is no longer open
     disputed: bool = False
+    paid: int = 0  # received against it (deducted in ``valuation``)
+    to_refund: int = 0  # received beyond what it owed: the creditor gives it back
 
     @property
     def prescribed(self) -> bool:
@@ -178,6 +180,8 @@ _DEBT_COLUMNS = (
     .label("disputed"),
     DebtItem.amount,
     DebtItem.due_date,
+    Debt.paid,
+    Debt.to_refund,
 )
 _DEBT_ORDER = (Tenant.name, Debt.due_date, Debt.id, DebtItem.number)
 _DEBTS_OF_PEOPLE = (
@@ -347,7 +351,8 @@ _VERSION = select(
 
 # One row per installment of each debt (a debt without installments has one row with
 # None there): tenant id, name, legal name, CNPJ, address, policy, debt id, contract,
-# product, due date, original amount, status, disputed, item amount, item due date.
+# product, due date, original amount, status, disputed, item amount, item due date,
+# received against the debt, to refund.
 DebtRows = tuple[tuple[Any, ...], ...]
 
 _VIEWS: VersionedCache[str, list[CreditorView]] = VersionedCache(VIEW_CACHE_SIZE)
@@ -376,6 +381,7 @@ def _views(rows: DebtRows, on: date) -> list[CreditorView]:
             index += 1
         (tenant_id, name, legal_name, cnpj, address, policy_text) = first[:6]
         (contract, product, due_date, original_amount, status, disputed) = first[7:13]
+        paid, to_refund = first[15], first[16]
         view = creditors.get(tenant_id)
         if view is None:
             view = creditors[tenant_id] = CreditorView(
@@ -388,7 +394,7 @@ def _views(rows: DebtRows, on: date) -> list[CreditorView]:
             policies[tenant_id] = _policy_from_text(policy_text)
         valuation = None
         if status == DebtStatus.OPEN and items:
-            domain_debt = v.Debt(reference=contract, items=tuple(items))
+            domain_debt = v.Debt(reference=contract, items=tuple(items), paid=paid)
             valuation = v.valuate(domain_debt, on, terms=policies[tenant_id].charges)
             if not disputed:  # a disputed debt is not offered until answered
                 open_debts.setdefault(tenant_id, []).append(domain_debt)
@@ -402,6 +408,8 @@ def _views(rows: DebtRows, on: date) -> list[CreditorView]:
                 status=status,
                 valuation=valuation,
                 disputed=bool(disputed),
+                paid=paid,
+                to_refund=to_refund,
             )
         )
     for tenant_id, debts in open_debts.items():

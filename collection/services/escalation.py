@@ -155,7 +155,7 @@ async def _tenant(session: AsyncSession) -> Tenant:
 def _valuation(debt: Debt, tenant: Tenant, on: date) -> v.Valuation | None:
     items = tuple(v.DebtItem(i.amount, i.due_date) for i in debt.items if i.amount > 0)
     domain = (
-        v.Debt(reference=debt.contract, items=items)
+        v.Debt(reference=debt.contract, items=items, paid=debt.paid)
         if items
         else v.Debt.single(debt.contract, max(debt.original_amount, 1), debt.due_date)
     )

@@ -20,15 +20,16 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import select, true, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from collection.domain import valuation as v
 from collection.domain.agreements import Agreement as Terms
 from collection.domain.agreements import AgreementStatus, Installment, PaymentReceipt
-from collection.domain.errors import AgreementError
+from collection.domain.errors import AgreementError, ValuationError
 from collection.models import (
     Agreement,
     AgreementDebt,
@@ -44,6 +45,7 @@ from collection.models import (
     PaymentStatus,
 )
 from collection.services import outbound_webhooks
+from collection.services.debtor_view import policy_of
 from core.clock import SAO_PAULO
 from core.db import Database, Scope
 from core.errors import Refusal
@@ -505,7 +507,11 @@ async def _apply(session: AsyncSession, notice: Notice) -> str:
         return "stale"
     if kind == "charge.refunded":
         await _succeed(session, payment, on)  # a refund proves the payment happened
-        return await _reverse(session, payment, notice.amount, on, PaymentStatus.REFUNDED)
+        # The gateway reports the running total refunded: reverse only what is new.
+        if notice.amount and notice.amount <= payment.refunded:
+            return "stale"
+        fresh = notice.amount - payment.refunded if notice.amount else 0
+        return await _reverse(session, payment, fresh, on, PaymentStatus.REFUNDED)
     if kind == "charge.dispute.created":
         await _succeed(session, payment, on)
         return await _reverse(session, payment, payment.amount, on, PaymentStatus.DISPUTED)
@@ -548,6 +554,7 @@ async def _store_terms(
     agreement: Agreement,
     terms: Terms,
     before: AgreementStatus,
+    on: date,
     actor: Actor = GATEWAY,
 ) -> None:
     paid = {i.number: i.paid for i in terms.installments}
@@ -557,6 +564,8 @@ async def _store_terms(
     agreement.credit = terms.credit
     agreement.last_event_on = terms.last_event_on
     if terms.status is before:
+        if not terms.status.is_open and terms.status is not AgreementStatus.PAID:
+            await settle_debts(session, agreement.id, on)  # money moved after it ended
         return
     debt_status = {
         AgreementStatus.PAID: DebtStatus.PAID,
@@ -570,6 +579,7 @@ async def _store_terms(
         .values(status=debt_status)
         .execution_options(synchronize_session=False)
     )
+    await settle_debts(session, agreement.id, on)
     change = next((c for c in reversed(terms.history) if c.target is terms.status), None)
     reason = change.reason if change else ""
     if terms.status is AgreementStatus.BROKEN and change is not None:
@@ -599,6 +609,123 @@ async def _store_terms(
     )
 
 
+_ENDED = (AgreementStatus.BROKEN.value, AgreementStatus.CANCELLED.value)
+_HOLDING = [s.value for s in AgreementStatus if s.is_open] + [AgreementStatus.PAID.value]
+
+
+def _shares(received: int, weights: list[int]) -> list[int]:
+    """``received`` split in proportion to ``weights`` (largest remainder, the earlier
+    debts first on a tie), summing exactly to ``received``."""
+    total = sum(weights)
+    if total <= 0:
+        return [received] + [0] * (len(weights) - 1)
+    floors = [received * w // total for w in weights]
+    order = sorted(range(len(weights)), key=lambda k: (-(received * weights[k] % total), k))
+    for k in order[: received - sum(floors)]:
+        floors[k] += 1
+    return floors
+
+
+def debt_valuation(debt: Debt, tenant: Tenant, on: date) -> v.Valuation | None:
+    """The debt valued on ``on`` by the tenant's policy, net of the money received
+    against it; None when a charge cannot be computed (a rate table is missing)."""
+    items = tuple(v.DebtItem(i.amount, i.due_date) for i in debt.items if i.amount > 0)
+    if not items:
+        return None
+    try:
+        return v.valuate(
+            v.Debt(reference=debt.contract, items=items, paid=debt.paid),
+            on,
+            terms=policy_of(tenant).charges,
+        )
+    except ValuationError:
+        return None
+
+
+async def settle_debts(session: AsyncSession, agreement_id: uuid.UUID, on: date) -> None:
+    """Carry what the debtor paid into agreements that ended (broken or cancelled) over
+    to their debts, so that it reduces what is still owed.
+
+    For each debt of the agreement, ``paid`` is recomputed from every ended agreement
+    that covered it: what each received (installments paid plus the credit kept after it
+    ended), split among its debts in proportion to their original amounts. So a refund
+    or chargeback of such money takes exactly that back off. A debt no agreement holds
+    any more that the money now covers on ``on`` is paid, and what exceeds its balance is
+    ``to_refund``, shown to the creditor to give back; one that is no longer covered
+    (a payment reversed) is open again.
+    """
+    debt_ids = list(
+        await session.scalars(
+            select(AgreementDebt.debt_id).where(AgreementDebt.agreement_id == agreement_id)
+        )
+    )
+    if not debt_ids:
+        return
+    links = (
+        await session.execute(
+            select(AgreementDebt.agreement_id, AgreementDebt.debt_id, Agreement.status)
+            .join(Agreement, Agreement.id == AgreementDebt.agreement_id)
+            .where(
+                AgreementDebt.agreement_id.in_(
+                    select(AgreementDebt.agreement_id).where(AgreementDebt.debt_id.in_(debt_ids))
+                )
+            )
+        )
+    ).all()
+    ended = {a for a, _d, status in links if status in _ENDED}
+    held = {d for _a, d, status in links if status in _HOLDING}
+    members: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for linked, member, _status in links:
+        if linked in ended:
+            members.setdefault(linked, []).append(member)
+    every_debt = {d for ds in members.values() for d in ds} | set(debt_ids)
+    debts = {
+        d.id: d
+        for d in await session.scalars(
+            select(Debt)
+            .where(Debt.id.in_(every_debt))
+            .options(selectinload(Debt.items))
+            .execution_options(populate_existing=True)
+            .with_for_update()
+        )
+    }
+    received: dict[uuid.UUID, int] = {}
+    if ended:
+        rows = await session.execute(
+            select(
+                Agreement.id,
+                Agreement.credit,
+                func.coalesce(func.sum(AgreementInstallment.paid), 0),
+            )
+            .outerjoin(AgreementInstallment, AgreementInstallment.agreement_id == Agreement.id)
+            .where(Agreement.id.in_(ended))
+            .group_by(Agreement.id, Agreement.credit)
+        )
+        for agreement, credit, paid in rows.all():
+            covered = sorted(
+                members[agreement], key=lambda d: (debts[d].due_date, debts[d].contract)
+            )
+            weights = [debts[d].original_amount for d in covered]
+            shares = _shares(int(credit) + int(paid), weights)
+            for member, share in zip(covered, shares, strict=True):
+                received[member] = received.get(member, 0) + share
+    tenant: Tenant | None = None
+    for debt_id in debt_ids:
+        debt = debts[debt_id]
+        debt.paid = received.get(debt_id, 0)
+        if debt_id in held or debt.status not in (DebtStatus.OPEN, DebtStatus.PAID):
+            continue
+        if tenant is None:
+            tenant = await session.get_one(Tenant, debt.tenant_id)
+        valuation = debt_valuation(debt, tenant, on) if debt.paid else None
+        if valuation is not None and valuation.total == 0:
+            debt.status = DebtStatus.PAID
+            debt.to_refund = valuation.to_refund
+        else:
+            debt.status = DebtStatus.OPEN
+            debt.to_refund = 0
+
+
 def _effective(on: date, agreement: Agreement) -> date:
     """Events may arrive late or out of order; the agreement's time only moves forward."""
     last = agreement.last_event_on or agreement.accepted_on
@@ -617,13 +744,16 @@ async def _succeed(session: AsyncSession, payment: Payment, on: date) -> str:
     terms = _terms_of(agreement)
     before = terms.status
     on = _effective(on, agreement)
-    receipt = terms.receive_payment(payment.amount, on, payment.installment_number)
+    # A payment counted again after a chargeback it won counts without what was refunded.
+    receipt = terms.receive_payment(
+        payment.amount - payment.refunded, on, payment.installment_number
+    )
     payment.status = PaymentStatus.SUCCEEDED
     payment.paid_on = on
     payment.failure = ""
     payment.applied = [[number, part] for number, part in receipt.applied]
     payment.applied_credit = receipt.credit
-    await _store_terms(session, agreement, terms, before)
+    await _store_terms(session, agreement, terms, before, on)
     audit.record(
         session,
         GATEWAY,
@@ -685,9 +815,11 @@ async def _reverse(
     terms.reverse_payment(PaymentReceipt(amount, on, tuple(parts), credit, before), on, reason)
     payment.applied = remaining
     payment.applied_credit -= credit
+    if status == PaymentStatus.REFUNDED:
+        payment.refunded += amount
     if amount == counted:
         payment.status = status
-    await _store_terms(session, agreement, terms, before)
+    await _store_terms(session, agreement, terms, before, on)
     audit.record(
         session,
         GATEWAY,
@@ -731,7 +863,7 @@ async def advance_agreements(db: Database, on: date, *, tenant_id: uuid.UUID | N
             if not before.is_open:
                 continue
             terms.advance(_effective(on, agreement))
-            await _store_terms(session, agreement, terms, before, CALENDAR)
+            await _store_terms(session, agreement, terms, before, on, CALENDAR)
             await session.commit()
             changed += terms.status is not before
     return changed

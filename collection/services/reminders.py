@@ -739,6 +739,7 @@ async def _render(
         domain = v.Debt(
             reference=debt.contract,
             items=tuple(v.DebtItem(i.amount, i.due_date) for i in debt.items),
+            paid=debt.paid,
         )
         valuation = v.valuate(domain, today, terms=policy.charges)
         values["valor"] = format_brl(valuation.total)

@@ -279,9 +279,12 @@ async def _placed_by_month(session: AsyncSession, report: ReportFilter) -> dict[
 
 
 def _recovered_query(report: ReportFilter) -> Select[str, int]:
-    """Succeeded payments up to the period's end (refunded or charged back ones no longer
-    have the succeeded status, so they do not count)."""
-    query = select(_date_bucket(Payment.paid_on, report.months), func.sum(Payment.amount)).where(
+    """Succeeded payments up to the period's end, less what was refunded of them (wholly
+    refunded or charged back ones no longer have the succeeded status, so they do not
+    count at all)."""
+    query = select(
+        _date_bucket(Payment.paid_on, report.months), func.sum(Payment.amount - Payment.refunded)
+    ).where(
         Payment.status == PaymentStatus.SUCCEEDED,
         Payment.paid_on.is_not(None),
         Payment.paid_on < report.last.next().first_day,
@@ -571,7 +574,7 @@ async def commission_due(session: AsyncSession, report: ReportFilter) -> list[Co
             _date_bucket(Payment.paid_on, report.months),
             Agency.name,
             Handover.commission_rate,
-            func.sum(Payment.amount),
+            func.sum(Payment.amount - Payment.refunded),
         )
         .join(Agreement, Agreement.id == Payment.agreement_id)
         .join(Handover, _handover_window(session))
@@ -598,7 +601,7 @@ async def agency_commission(
             _date_bucket(Payment.paid_on, report.months),
             Tenant.name,
             Handover.commission_rate,
-            func.sum(Payment.amount),
+            func.sum(Payment.amount - Payment.refunded),
         )
         .join(Agreement, Agreement.id == Payment.agreement_id)
         .join(Handover, _handover_window(session))

@@ -223,6 +223,7 @@ async def account_for_proposal(
             domain = v.Debt(
                 reference=debt.contract,
                 items=tuple(v.DebtItem(i.amount, i.due_date) for i in debt.items),
+                paid=debt.paid,
             )
             valuation = v.valuate(domain, today, terms=policy.charges).enforceable()
             if valuation is None:

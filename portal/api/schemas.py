@@ -90,6 +90,10 @@ class DebtOut(msgspec.Struct):
     created_at: datetime
     debtor: DebtorOut
     installments: list[InstallmentOut]
+    # Centavos received against the debt through agreements that ended (deducted from
+    # what it owes), and what was received beyond everything owed, to refund.
+    paid: int = 0
+    to_refund: int = 0
 
 
 class DebtPage(msgspec.Struct):
@@ -114,6 +118,8 @@ def debt_out(debt: Debt) -> DebtOut:
             birth_date=debt.debtor.birth_date,
         ),
         installments=[InstallmentOut(i.number, i.due_date, i.amount) for i in debt.items],
+        paid=debt.paid,
+        to_refund=debt.to_refund,
     )
 
 
@@ -142,6 +148,9 @@ class AgreementOut(msgspec.Struct):
     credit: int
     created_at: datetime
     installments: list[AgreementInstallmentOut]
+    # Paid beyond a settled agreement: the creditor gives it back (the credit of a broken
+    # or cancelled agreement goes to its debts instead).
+    to_refund: int = 0
 
 
 class AgreementPage(msgspec.Struct):
@@ -171,6 +180,7 @@ def agreement_out(agreement: Agreement, debt_ids: list[uuid.UUID]) -> AgreementO
             AgreementInstallmentOut(i.number, i.due_date, i.amount, i.paid)
             for i in agreement.installments
         ],
+        to_refund=agreement.credit if agreement.status == "paid" else 0,
     )
 
 
@@ -184,6 +194,7 @@ class PaymentOut(msgspec.Struct):
     paid_on: date | None
     failure: str
     created_at: datetime
+    refunded: int = 0  # refunded so far: a succeeded payment counts for amount - refunded
 
 
 class PaymentPage(msgspec.Struct):
@@ -202,6 +213,7 @@ def payment_out(p: Payment) -> PaymentOut:
         paid_on=p.paid_on,
         failure=p.failure,
         created_at=p.created_at,
+        refunded=p.refunded,
     )
 
 
