@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST, HTTP_429_TO
 
 from core.i18n import gettext as _
 from portal.auth import SESSION_COOKIE, client_ip, current_principal
-from tenants.services.auth import AuthService, PasswordError, SignInError
+from tenants.services.auth import RESET_WINDOW, AuthService, PasswordError, SignInError
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -150,7 +150,16 @@ class SignInController(Controller):
                 status_code=HTTP_400_BAD_REQUEST,
                 context={"errors": {"email": _("Enter a valid e-mail address.")}, "email": email},
             )
-        await _auth(request).request_password_reset(email, ip=client_ip(request))
+        try:
+            await _auth(request).request_password_reset(email, ip=client_ip(request))
+        except SignInError:
+            minutes = int(RESET_WINDOW.total_seconds()) // 60
+            message = _("Too many attempts. For your safety, wait %(n)s minutes and try again.")
+            return Template(
+                "portal/forgot.html",
+                status_code=HTTP_429_TOO_MANY_REQUESTS,
+                context={"errors": {"email": message % {"n": minutes}}, "email": email},
+            )
         return Template("portal/forgot.html", context={"sent": True})
 
     @get("/password/reset/{token:str}", name="portal.reset_page")

@@ -82,6 +82,8 @@ class User(UUIDPrimaryKey, Timestamped, Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The last TOTP time-step (unix time // 30) accepted: a code is good once only.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -138,7 +140,13 @@ class StaffSession(Base):
 
 
 class LoginAttempt(UUIDPrimaryKey, Base):
-    """One try to sign in; failures in a window throttle the account and the address."""
+    """One try at a credential, or one reset e-mail asked for (``kind``).
+
+    Password failures slow down the account from that address, then the account
+    everywhere, and the address once it has failed on several accounts; second-factor
+    failures are counted apart (a good password does not clear them); "reset" rows count
+    the reset e-mails asked for, per account and per address.
+    """
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -149,6 +157,9 @@ class LoginAttempt(UUIDPrimaryKey, Base):
     account_key: Mapped[str] = mapped_column(String(64))  # keyed hash of the e-mail
     ip: Mapped[str] = mapped_column(String(45))
     succeeded: Mapped[bool] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(
+        String(10), default="password", server_default="password"
+    )  # "password" | "totp" | "reset"
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -3,18 +3,36 @@
 Sessions live in the database (``staff_sessions``); the browser holds a random token
 and we store only its SHA-256, so a stolen database holds no live session. A new token
 is issued at every privilege change (sign-in, second factor), which defeats session
-fixation. Sign-in failures are counted per account and per address in a sliding window.
+fixation.
+
+Guessing is slowed down without letting anyone lock a colleague out (issue 26):
+
+* password failures from one address on one account get an exponential delay after
+  ``login_max_failures`` of them; the same address can then make only a handful more
+  guesses per window, so it can never reach the account-wide threshold alone;
+* the account, counted over every address, gets the same kind of delay only after
+  ``ACCOUNT_FAILURES`` failures (a guess spread over many addresses); the delay is capped
+  at the window and refused tries are not counted, so it always ends;
+* an address is refused once it has failed on ``ADDRESS_ACCOUNTS`` distinct accounts
+  (password spraying); one person mistyping their own password many times behind an
+  office's NAT counts as one account;
+* second-factor failures are counted apart, are not cleared by a good password, and
+  throttle the account; a TOTP code is good once only (the last time-step used is kept);
+* reset e-mails are limited per account and per address, a new link revokes older ones
+  and using one (or changing the password) revokes them all.
 """
 
 from __future__ import annotations
 
 import enum
+import hmac
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
@@ -50,6 +68,22 @@ from tenants.services.audit import Actor
 
 MIN_PASSWORD_LENGTH = 10
 _SEEN_EVERY = timedelta(minutes=5)
+
+# Password failures on one account, over all addresses, before it is slowed down.
+ACCOUNT_FAILURES = 20
+# Distinct accounts an address may fail on in the window before it is refused.
+ADDRESS_ACCOUNTS = 10
+# The first delay once a threshold is reached; it doubles with every further failure,
+# up to the window (``login_window_minutes``).
+BACKOFF_BASE = timedelta(seconds=30)
+# Wrong second-factor codes on one account in the window before it is refused.
+TOTP_FAILURES = 5
+# Reset e-mails asked for in RESET_WINDOW: per account (known or not) and per address.
+RESET_WINDOW = timedelta(hours=1)
+RESET_PER_ACCOUNT = 3
+RESET_PER_ADDRESS = 10
+
+PASSWORD, TOTP, RESET = "password", "totp", "reset"
 
 
 class SignInError(Exception):
@@ -162,42 +196,88 @@ class AuthService:
 
     # -- sign-in -------------------------------------------------------------------------
 
-    async def _failures(self, session: AsyncSession, account_key: str, ip: str) -> tuple[int, int]:
-        since = self.clock.now() - timedelta(minutes=self.security.login_window_minutes)
-        base = (
+    def _backoff_until(self, failures: int, threshold: int, last: datetime | None) -> datetime:
+        """When a run of ``failures`` (the last one at ``last``) stops being refused."""
+        if failures < threshold or last is None:
+            return datetime.min.replace(tzinfo=self.clock.now().tzinfo)
+        cap = timedelta(minutes=self.security.login_window_minutes)
+        steps = min(failures - threshold, 20)
+        return last + min(BACKOFF_BASE * (1 << steps), cap)
+
+    async def _password_throttled(self, session: AsyncSession, account_key: str, ip: str) -> bool:
+        """Whether a password try for this account from this address is refused now."""
+        ip = ip[:45]
+        now = self.clock.now()
+        since = now - timedelta(minutes=self.security.login_window_minutes)
+        failed = (
+            LoginAttempt.kind == PASSWORD,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.at >= since,
+        )
+        stats = select(func.count(), func.max(LoginAttempt.at)).where(*failed)
+        pair = (
+            await session.execute(
+                stats.where(LoginAttempt.account_key == account_key, LoginAttempt.ip == ip)
+            )
+        ).one()
+        if now < self._backoff_until(int(pair[0]), self.security.login_max_failures, pair[1]):
+            return True
+        account = (
+            await session.execute(stats.where(LoginAttempt.account_key == account_key))
+        ).one()
+        if now < self._backoff_until(int(account[0]), ACCOUNT_FAILURES, account[1]):
+            return True
+        accounts = await session.scalar(
+            select(func.count(func.distinct(LoginAttempt.account_key))).where(
+                *failed, LoginAttempt.ip == ip
+            )
+        )
+        return int(accounts or 0) >= ADDRESS_ACCOUNTS
+
+    async def _count(
+        self, session: AsyncSession, kind: str, since: datetime, *conditions: Any
+    ) -> int:
+        found = await session.scalar(
             select(func.count())
             .select_from(LoginAttempt)
-            .where(LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since)
+            .where(LoginAttempt.kind == kind, LoginAttempt.at >= since, *conditions)
         )
-        by_account = await session.scalar(base.where(LoginAttempt.account_key == account_key))
-        by_ip = await session.scalar(base.where(LoginAttempt.ip == ip))
-        return int(by_account or 0), int(by_ip or 0)
+        return int(found or 0)
+
+    def _attempt(self, session: AsyncSession, kind: str, key: str, ip: str, ok: bool) -> None:
+        session.add(
+            LoginAttempt(account_key=key, ip=ip[:45], succeeded=ok, kind=kind, at=self.clock.now())
+        )
 
     async def sign_in(self, email: str, password: str, *, ip: str, user_agent: str) -> SignIn:
         """Check the password and open a session, or raise SignInError."""
         email = email.strip().lower()
         key = _account_key(self.security, email)
         actor = Actor(user_id=None, label=mask_email(email), ip=ip)
-        limit = self.security.login_max_failures
         async with self.db.session(Scope.system()) as session:
-            by_account, by_ip = await self._failures(session, key, ip)
-            if by_account >= limit or by_ip >= limit:
+            if await self._password_throttled(session, key, ip):
                 audit.record(session, actor, "login.throttled")
                 await session.commit()
                 raise SignInError(SignInError.Reason.THROTTLED)
             user = await session.scalar(select(User).where(User.email == email))
             ok = verify_password(user.password_hash if user else None, password)
             if not ok or user is None or not user.is_active:
-                session.add(
-                    LoginAttempt(account_key=key, ip=ip, succeeded=False, at=self.clock.now())
-                )
+                self._attempt(session, PASSWORD, key, ip, ok=False)
                 audit.record(session, actor, "login.failed")
                 await session.commit()
                 raise SignInError(SignInError.Reason.INVALID)
             if user.password_hash and needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
-            await session.execute(delete(LoginAttempt).where(LoginAttempt.account_key == key))
-            session.add(LoginAttempt(account_key=key, ip=ip, succeeded=True, at=self.clock.now()))
+            # Forget this address's password failures on the account only: failures from
+            # elsewhere, and second-factor failures, keep counting.
+            await session.execute(
+                delete(LoginAttempt).where(
+                    LoginAttempt.account_key == key,
+                    LoginAttempt.ip == ip[:45],
+                    LoginAttempt.kind == PASSWORD,
+                )
+            )
+            self._attempt(session, PASSWORD, key, ip, ok=True)
             token = self._open(
                 session,
                 user,
@@ -284,22 +364,36 @@ class AuthService:
                 raise SignInError(SignInError.Reason.INVALID)
             user = await session.get_one(User, staff_session.user_id)
             key = _account_key(self.security, user.email)
-            by_account, by_ip = await self._failures(session, key, ip)
-            limit = self.security.login_max_failures
-            if by_account >= limit or by_ip >= limit:
-                audit.record(session, Actor(user.id, user.email, ip), "login.throttled")
+            since = self.clock.now() - timedelta(minutes=self.security.login_window_minutes)
+            failures = await self._count(
+                session,
+                TOTP,
+                since,
+                LoginAttempt.account_key == key,
+                LoginAttempt.succeeded.is_(False),
+            )
+            if failures >= TOTP_FAILURES:
+                audit.record(session, Actor(user.id, user.email, ip), "login.mfa_throttled")
                 await session.delete(staff_session)
                 await session.commit()
                 raise SignInError(SignInError.Reason.THROTTLED)
-            if not user.totp_secret or not pyotp.TOTP(user.totp_secret).verify(
-                code.strip(), for_time=self.clock.now(), valid_window=1
-            ):
-                session.add(
-                    LoginAttempt(account_key=key, ip=ip, succeeded=False, at=self.clock.now())
-                )
+            step = (
+                _totp_step(user.totp_secret, code, self.clock.now(), user.totp_last_step)
+                if user.totp_secret
+                else None
+            )
+            # Claim the time-step in one conditional UPDATE, so that two sign-ins racing
+            # with the same code cannot both win.
+            if step is None or not await self._claim_step(session, user.id, step):
+                self._attempt(session, TOTP, key, ip, ok=False)
                 audit.record(session, Actor(user.id, user.email, ip), "login.mfa_failed")
                 await session.commit()
                 raise SignInError(SignInError.Reason.INVALID)
+            await session.execute(
+                delete(LoginAttempt).where(
+                    LoginAttempt.account_key == key, LoginAttempt.kind == TOTP
+                )
+            )
             await session.delete(staff_session)
             new = self._open(
                 session, user, ip=ip, user_agent=staff_session.user_agent, mfa_pending=False
@@ -307,6 +401,19 @@ class AuthService:
             audit.record(session, Actor(user.id, user.email, ip), "login.mfa_succeeded")
             await session.commit()
             return new
+
+    @staticmethod
+    async def _claim_step(session: AsyncSession, user_id: uuid.UUID, step: int) -> bool:
+        result = await session.execute(
+            update(User)
+            .where(
+                User.id == user_id,
+                or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
 
     async def _live_session(self, session: AsyncSession, token: str) -> StaffSession | None:
         staff_session = await session.get(StaffSession, token_digest(token))
@@ -437,11 +544,13 @@ class AuthService:
 
     async def enable_totp(self, principal: Principal, secret: str, code: str, *, ip: str) -> bool:
         """Turn on TOTP after the person proves their app has the secret."""
-        if not pyotp.TOTP(secret).verify(code.strip(), for_time=self.clock.now(), valid_window=1):
+        step = _totp_step(secret, code, self.clock.now(), None)
+        if step is None:
             return False
         async with self.db.session(Scope.system()) as session:
             user = await session.get_one(User, principal.user_id)
             user.totp_secret = secret
+            user.totp_last_step = step  # the code that proved the app cannot sign in too
             audit.record(session, principal.actor(ip), "user.totp_enabled")
             await session.commit()
         return True
@@ -459,16 +568,36 @@ class AuthService:
     # -- password reset ------------------------------------------------------------------
 
     async def request_password_reset(self, email: str, *, ip: str) -> None:
-        """E-mail a one-time link if the account exists; answer the same either way."""
+        """E-mail a one-time link if the account exists; answer the same either way.
+
+        Raises SignInError(THROTTLED) when the address asked too often. An account asked
+        for too often gets no new e-mail, silently (known or unknown e-mails alike, so the
+        answer tells nothing); a new link revokes the older ones.
+        """
         email = email.strip().lower()
+        key = _account_key(self.security, email)
+        since = self.clock.now() - RESET_WINDOW
         async with self.db.session(Scope.system()) as session:
             user = await session.scalar(select(User).where(User.email == email))
-            audit.record(
-                session,
-                Actor(user.id if user else None, mask_email(email), ip),
-                "password.reset_requested",
-            )
+            actor = Actor(user.id if user else None, mask_email(email), ip)
+            if (
+                await self._count(session, RESET, since, LoginAttempt.ip == ip[:45])
+                >= RESET_PER_ADDRESS
+            ):
+                audit.record(session, actor, "password.reset_throttled", details={"by": "ip"})
+                await session.commit()
+                raise SignInError(SignInError.Reason.THROTTLED)
+            if (
+                await self._count(session, RESET, since, LoginAttempt.account_key == key)
+                >= RESET_PER_ACCOUNT
+            ):
+                audit.record(session, actor, "password.reset_throttled", details={"by": "account"})
+                await session.commit()
+                return
+            self._attempt(session, RESET, key, ip, ok=True)
+            audit.record(session, actor, "password.reset_requested")
             if user is not None and user.is_active:
+                await self._revoke_tokens(session, user.id, ("reset",))
                 token = self.issue_token(
                     session, user, "reset", timedelta(minutes=self.security.reset_token_minutes)
                 )
@@ -483,6 +612,21 @@ class AuthService:
                     },
                 )
             await session.commit()
+
+    async def _revoke_tokens(
+        self, session: AsyncSession, user_id: uuid.UUID, purposes: tuple[str, ...]
+    ) -> None:
+        """Make every unused link of these purposes of the user unusable."""
+        await session.execute(
+            update(OneTimeToken)
+            .where(
+                OneTimeToken.user_id == user_id,
+                OneTimeToken.purpose.in_(purposes),
+                OneTimeToken.used_at.is_(None),
+            )
+            .values(used_at=self.clock.now())
+            .execution_options(synchronize_session=False)
+        )
 
     def issue_token(
         self, session: AsyncSession, user: User, purpose: str, lifetime: timedelta
@@ -530,8 +674,18 @@ class AuthService:
                 return False
             user = await session.get_one(User, row.user_id)
             check_password_strength(password, user.email)
+            # Claim the link in one conditional UPDATE (two tabs racing: one wins), then
+            # revoke every other reset or invitation link of the account.
+            claimed = await session.execute(
+                update(OneTimeToken)
+                .where(OneTimeToken.id == row.id, OneTimeToken.used_at.is_(None))
+                .values(used_at=self.clock.now())
+                .execution_options(synchronize_session=False)
+            )
+            if int(getattr(claimed, "rowcount", 0) or 0) != 1:
+                return False
+            await self._revoke_tokens(session, user.id, ("reset", "invite"))
             user.password_hash = hash_password(password)
-            row.used_at = self.clock.now()
             await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
             audit.record(
                 session,
@@ -551,6 +705,7 @@ class AuthService:
                 return False
             check_password_strength(new, user.email)
             user.password_hash = hash_password(new)
+            await self._revoke_tokens(session, user.id, ("reset",))
             await session.execute(
                 delete(StaffSession).where(
                     StaffSession.user_id == user.id, StaffSession.id != principal.session_id
@@ -578,3 +733,17 @@ class AuthService:
             await session.execute(delete(OidcLogin).where(OidcLogin.expires_at < now))
             await session.commit()
             return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _totp_step(secret: str, code: str, now: datetime, last_step: int | None) -> int | None:
+    """The time-step ``code`` belongs to (one step of clock drift either way), if it is
+    newer than ``last_step``; None for a wrong or already used code."""
+    code = code.strip()
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step if last_step is None or step > last_step else None
+    return None
