@@ -28,10 +28,13 @@ from collection.models import (
 from collection.services import payments, reports
 from collection.services.debtor_view import debts_of_person, policy_of
 from core.db import Scope
+from core.i18n import brl
 from core.security import keyed_hash
 from portal.api.schemas import debt_out
 from tenants.models import Tenant
-from tests.factories import valid_cpf
+from tenants.roles import Role
+from tests.conftest import login
+from tests.factories import PASSWORD, valid_cpf
 
 # The reported case: R$ 811,18 in two items, an agreement of 6 × R$ 138,48.
 ITEMS = ((date(2025, 9, 10), 40_000), (date(2025, 10, 10), 41_118))
@@ -216,7 +219,7 @@ async def test_a_broken_agreement_and_a_later_pix_reduce_what_the_debt_owes(db, 
 
 
 async def test_money_beyond_what_is_owed_is_held_to_refund_and_a_refund_reopens(
-    db, settings, world
+    client, db, settings, world
 ):
     tenant_id = world.a.id
     cpf_hash, debt_id, agreement_id = await _debt_in_agreement(db, settings, tenant_id)
@@ -238,6 +241,12 @@ async def test_money_beyond_what_is_owed_is_held_to_refund_and_a_refund_reopens(
     assert debt.status == DebtStatus.PAID
     assert debt.to_refund == received - _gross(tenant, later) > 0
     assert debt_out(debt).to_refund == debt.to_refund
+    # The creditor sees it to refund, on the debt and on the debtor's page.
+    await login(client, world.a.users[Role.ANALYST], PASSWORD)
+    page = await client.get(f"/portal/debts/{debt_id}")
+    assert "A devolver" in page.text and brl(debt.to_refund) in page.text
+    page = await client.get(f"/portal/debtors/{debt.debtor_id}")
+    assert "a devolver" in page.text
     creditor = next(iter(await debts_of_person(db, cpf_hash, later, tenants=[tenant_id])))
     assert creditor.offers == []  # nothing left to offer
     # Refunding the excess and more: the debt owes again exactly the difference.
