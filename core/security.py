@@ -13,15 +13,17 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 # argon2id with the library's current recommended parameters. A test run may ask for the
 # cheapest parameters (QUITA_TEST_FAST_HASHING=1) so that fixtures creating many staff
-# users do not spend seconds each in the hash; Settings.check refuses it in production.
+# users do not spend seconds each in the hash. A production process ignores it (the test
+# suite starts production-mode processes too), so it can never weaken a real deployment.
 FAST_HASHING_ENV = "QUITA_TEST_FAST_HASHING"
 PRODUCTION_HASHER = PasswordHasher()
 _FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def fast_hashing_requested() -> bool:
-    """True when this process was started with the test hashing profile."""
-    return os.environ.get(FAST_HASHING_ENV, "") in {"1", "true", "yes"}
+    """True when this process was started with the test hashing profile, outside production."""
+    asked = os.environ.get(FAST_HASHING_ENV, "") in {"1", "true", "yes"}
+    return asked and os.environ.get("QUITA_ENV", "") != "production"
 
 
 _hasher = _FAST_HASHER if fast_hashing_requested() else PRODUCTION_HASHER

@@ -13,8 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.security import FAST_HASHING_ENV, fast_hashing_requested
-
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - the known development default
 DEFAULT_SENDER = "Quita <nao-responda@quita.local>"
 
@@ -262,8 +260,6 @@ class Settings:
             raise ConfigurationError("DATABASE_URL must point to PostgreSQL in production")
         if self.clock_start is not None:
             raise ConfigurationError("QUITA_CLOCK_START is for demos and tests, not production")
-        if fast_hashing_requested():
-            raise ConfigurationError(f"{FAST_HASHING_ENV} is for tests, not production")
         if self.payments.enabled and not self.payments.webhook_secret:
             raise ConfigurationError("STRIPE_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY")
         if self.payments.test_gateway:
