@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_import import _admin, _cnpj, _cpf, generate  # noqa: E402
+from core.secrets_box import SecretsBox  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET = "bench-secret-" + "x" * 32
@@ -156,6 +157,7 @@ def main() -> None:
                 "QUITA_ENV": "production",
                 "SECRET_KEY": SECRET,
                 "CPF_HASH_KEY": SECRET,
+                "QUITA_SECRETS_KEY": SecretsBox.new_key(),
                 "DATABASE_URL": url.replace("+asyncpg", ""),
                 "BROKER_URL": "redis://127.0.0.1:6379/14",
                 "SECURE_COOKIES": "0",

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_debtor_site import _free_port  # noqa: E402
 from bench.bench_import import _admin, _cnpj  # noqa: E402
+from core.secrets_box import SecretsBox  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET = "bench-secret-" + "x" * 32
@@ -233,6 +234,7 @@ def main() -> None:
                 "QUITA_ENV": "production",
                 "SECRET_KEY": SECRET,
                 "CPF_HASH_KEY": SECRET,
+                "QUITA_SECRETS_KEY": SecretsBox.new_key(),
                 "DATABASE_URL": url.replace("+asyncpg", ""),
                 "BROKER_URL": "redis://127.0.0.1:6379/14",
                 "STRIPE_SECRET_KEY": "sk_test_bench",

@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.secrets_box import SECRETS_KEY_ENV, production_key_ok
+
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - the known development default
 DEFAULT_SENDER = "Quita <nao-responda@quita.local>"
 
@@ -151,6 +153,8 @@ class SecuritySettings:
     reset_token_minutes: int = 60
     invite_token_days: int = 7
     api_token_minutes: int = 15  # OAuth2 access tokens of API clients
+    # Fernet key(s) sealing secrets at rest (core/secrets_box.py); empty: the dev-only key.
+    secrets_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +227,7 @@ class Settings:
                     env.get("SECURE_COOKIES"), env.get("QUITA_ENV") == "production"
                 ),
                 api_token_minutes=int(env.get("QUITA_API_TOKEN_MINUTES", "15")),
+                secrets_key=env.get(SECRETS_KEY_ENV, ""),
             ),
             payments=PaymentSettings(
                 secret_key=env.get("STRIPE_SECRET_KEY", ""),
@@ -256,6 +261,11 @@ class Settings:
                 raise ConfigurationError(
                     f"{name} must be set to a random value of at least 32 characters in production"
                 )
+        if not production_key_ok(self.security.secrets_key):
+            raise ConfigurationError(
+                f"{SECRETS_KEY_ENV} must be set to a Fernet key in production "
+                "(make one with `quita secrets-key`)"
+            )
         if self.database.is_sqlite:
             raise ConfigurationError("DATABASE_URL must point to PostgreSQL in production")
         if self.clock_start is not None:

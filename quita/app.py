@@ -34,6 +34,7 @@ from collection.services.payments import PaymentGateway
 from core.clock import Clock, clock_from
 from core.db import Database, Scope
 from core.i18n import install_translations
+from core.secrets_box import SecretsBox
 from core.settings import Settings
 from core.tasks import set_task_sender
 from debtor_site.agreements import AgreementsController
@@ -289,6 +290,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
+    # Seals secrets kept at rest (SSO client secret, outbound-webhook keys).
+    app.state.secrets_box = SecretsBox.from_settings(settings.security)
     if gateway is None and settings.payments.enabled:
         gateway = StripeGateway(settings.payments)
     app.state.gateway = gateway

@@ -238,6 +238,14 @@ def cmd_reminders(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_secrets_key(args: argparse.Namespace) -> int:
+    """Print a new random key for QUITA_SECRETS_KEY."""
+    from core.secrets_box import SecretsBox
+
+    print(SecretsBox.new_key())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quita", description="Quita command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -246,6 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "downgrade", "check"])
     db.add_argument("revision", nargs="?")
     db.set_defaults(func=cmd_db)
+
+    secrets_key = sub.add_parser(
+        "secrets-key", help="print a new key for QUITA_SECRETS_KEY (secrets at rest)"
+    )
+    secrets_key.set_defaults(func=cmd_secrets_key)
 
     demo = sub.add_parser("demo", help="demo data")
     demo.add_argument("action", choices=["load"])

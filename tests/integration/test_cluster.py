@@ -90,7 +90,7 @@ def test_every_compose_service_runs_a_real_quita_command():
         )
         assert services[name]["environment"]["QUITA_ENV"] == "production"
     # Secrets are never written in the file: each one must come from the environment.
-    for key in ("SECRET_KEY", "CPF_HASH_KEY"):
+    for key in ("SECRET_KEY", "CPF_HASH_KEY", "QUITA_SECRETS_KEY"):
         assert quita["web1"]["environment"][key].startswith("${")
 
 

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from core.secrets_box import SecretsBox
 from quita import migrate
 from tests.conftest import PG_ADMIN_URL, _pg_admin
 
@@ -58,6 +59,7 @@ def test_production_accepts_real_secrets():
             "QUITA_ENV": "production",
             "SECRET_KEY": "s" * 40,
             "CPF_HASH_KEY": "k" * 40,
+            "QUITA_SECRETS_KEY": SecretsBox.new_key(),
             "DATABASE_URL": "postgresql://x@127.0.0.1/db",
             "BROKER_URL": "amqp://guest:guest@127.0.0.1:5672/",
         }

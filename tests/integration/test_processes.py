@@ -20,6 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from core.db import Database, Scope
+from core.secrets_box import SecretsBox
 from quita import migrate
 from tenants.services.directory import ensure_user
 from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_admin
@@ -113,6 +114,7 @@ def test_separate_web_and_worker_processes_deliver_a_password_reset(tmp_path):
         QUITA_ENV="production",
         SECRET_KEY="p" * 40,
         CPF_HASH_KEY="c" * 40,
+        QUITA_SECRETS_KEY=SecretsBox.new_key(),
         DATABASE_URL=db_url,
         BROKER_URL="amqp://guest:guest@127.0.0.1:5672/",
         BROKER_QUEUE_PREFIX=f"proc{uuid.uuid4().hex[:6]}-",
