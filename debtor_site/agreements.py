@@ -18,7 +18,7 @@ from collection.domain.agreements import AgreementStatus
 from collection.domain.money import InvalidAmount, parse_brl
 from collection.services.casework import note_visit
 from collection.services.debtor_access import DebtorAccess, Person
-from collection.services.debtor_view import debts_of_person
+from collection.services.debtor_view import CreditorView, debts_of_person
 from collection.services.negotiation import (
     REASONS,
     OfferUnavailable,
@@ -31,6 +31,12 @@ from collection.services.payments import (
     PaymentGateway,
     next_installment,
     payments_of_agreement,
+)
+from collection.services.plan_requests import (
+    ProposalInvalid,
+    ProposalRefused,
+    read_proposal,
+    send_proposal,
 )
 from collection.services.terms_pdf import agreement_pdf
 from core.clock import local_today
@@ -129,6 +135,24 @@ class AgreementsController(Controller):
             )
         return Redirect(f"/acordos/{agreement_id}")
 
+    async def _creditor(
+        self, access: DebtorAccess, person: Person, tenant_id: uuid.UUID
+    ) -> CreditorView:
+        today = local_today(access.clock)
+        creditor = next(
+            (
+                c
+                for c in await debts_of_person(
+                    access.db, person.cpf_hash, today, tenants=person.tenants
+                )
+                if c.tenant_id == tenant_id
+            ),
+            None,
+        )
+        if creditor is None:
+            raise NotFoundException()
+        return creditor
+
     @get("/plano", name="site.fit")
     async def fit(
         self,
@@ -139,20 +163,9 @@ class AgreementsController(Controller):
         valor: FromQuery[str] = "",
         renda: FromQuery[str] = "",
     ) -> Template | Redirect:
-        """The plan that fits what the person says they can pay a month (and their income)."""
-        today = local_today(access.clock)
-        creditor = next(
-            (
-                c
-                for c in await debts_of_person(
-                    access.db, person.cpf_hash, today, tenants=person.tenants
-                )
-                if c.tenant_id == credor
-            ),
-            None,
-        )
-        if creditor is None:
-            raise NotFoundException()
+        """The plan that fits what the person says they can pay a month (and their income):
+        always one of the offers the debts page lists; when none fits, a proposal form."""
+        creditor = await self._creditor(access, person, credor)
         errors: dict[str, str] = {}
         budget = income = None
         try:
@@ -167,6 +180,9 @@ class AgreementsController(Controller):
         result = None
         if not errors and budget is not None:
             result = choose_affordable(creditor.offers, budget, income)
+        proposal = {"valor_mensal": valor, "meses": ""}
+        if result is not None and result.smallest is not None:
+            proposal["meses"] = str(result.smallest.payment_count)
         return Template(
             "site/fit.html",
             status_code=400 if errors else 200,
@@ -176,6 +192,68 @@ class AgreementsController(Controller):
                 "errors": errors,
                 "valor": valor,
                 "renda": renda,
+                "proposal": proposal,
+                "proposal_errors": {},
+            },
+        )
+
+    @post("/plano/proposta", name="site.fit.propose")
+    async def propose(
+        self,
+        request: AnyRequest,
+        person: NamedDependency[Person],
+        access: NamedDependency[DebtorAccess],
+    ) -> Template | Redirect:
+        """The person's own proposal, sent to the creditor's queue as a request."""
+        form = await request.form()
+        try:
+            tenant_id = uuid.UUID(str(form.get("credor", "")))
+        except ValueError as exc:
+            raise NotFoundException() from exc
+        creditor = await self._creditor(access, person, tenant_id)
+        typed = {
+            "valor_mensal": str(form.get("valor_mensal", ""))[:30],
+            "meses": str(form.get("meses", ""))[:10],
+        }
+        refusal = ""
+        errors: dict[str, str] = {}
+        try:
+            proposal = read_proposal(typed["valor_mensal"], typed["meses"])
+            sent = await send_proposal(
+                access.db,
+                person.cpf_hash,
+                tenant_id,
+                proposal,
+                on=local_today(access.clock),
+                now=access.clock.now(),
+                ip=client_ip(request),
+                tenants=person.tenants,
+            )
+        except ProposalInvalid as exc:
+            errors = exc.errors
+        except ProposalRefused as exc:
+            refusal = exc.message
+        if errors or refusal:
+            return Template(
+                "site/fit.html",
+                status_code=400 if errors else 409,
+                context={
+                    "creditor": creditor,
+                    "result": None,
+                    "errors": {},
+                    "valor": typed["valor_mensal"],
+                    "renda": "",
+                    "proposal": typed,
+                    "proposal_errors": errors or {"valor_mensal": refusal},
+                },
+            )
+        return Template(
+            "site/proposal_sent.html",
+            context={
+                "creditor": creditor.name,
+                "monthly": proposal.monthly,
+                "months": proposal.months,
+                "valid_until": sent.valid_until,
             },
         )
 

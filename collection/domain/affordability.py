@@ -5,6 +5,12 @@ fewest payments) whose every payment, the down payment included, fits the monthl
 amount. With a declared income, no payment may leave less than the mínimo existencial
 (R$ 600,00 a month, Decreto 11.567/2023): income − payment ≥ R$ 600,00. Only this plan's
 payments are known here; other debts of the debtor are the caller's to weigh.
+
+It never makes a plan of its own: the plan it proposes is always one of ``offers``, the
+list the offer engine made and the debtor site shows in full, so the plan that fits and
+the table of offers cannot disagree. When none fits, ``smallest`` is the offer with the
+smallest payment and ``can_propose`` says the person may send their own proposal to the
+creditor (a special-offer request, never an agreement by itself).
 """
 
 from __future__ import annotations
@@ -29,6 +35,12 @@ class Affordability:
 
     offer: Offer | None
     reason: str | None = None
+    smallest: Offer | None = None  # when none fits: the offer with the smallest payment
+
+    @property
+    def can_propose(self) -> bool:
+        """True when offers exist but none fits: the person may propose their own terms."""
+        return self.offer is None and self.smallest is not None
 
 
 def choose_affordable(
@@ -67,7 +79,7 @@ def choose_affordable(
     )
     if existential:
         reason += f", o que preserva {format_brl(MINIMO_EXISTENCIAL)} da renda (mínimo existencial)"
-    return Affordability(None, reason)
+    return Affordability(None, reason, smallest)
 
 
 def affordable_plan(

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 
 from collection.domain.business_days import add_months, next_business_day
@@ -51,6 +51,7 @@ __all__ = [
     "check_terms",
     "propose_offer",
     "special_offer",
+    "terms_from_proposal",
 ]
 
 _ZERO = Decimal(0)
@@ -232,3 +233,23 @@ def propose_offer(
     if problems:
         raise InvalidSpecialOffer(problems)
     return special_offer(balance, charges, terms, debts=debts)
+
+
+def terms_from_proposal(balance: int, monthly: int, months: int, valid_until: date) -> SpecialTerms:
+    """The special terms of a person's own proposal: ``months`` payments of at most about
+    ``monthly`` centavos, without interest, the discount being what the proposal leaves
+    unpaid of ``balance`` (rounded up to ``RATE_PLACES``, so the total never exceeds what
+    the person offered by more than rounding). ``check_terms`` still decides if it stands.
+    """
+    offered = monthly * months
+    if balance <= 0 or offered >= balance:
+        discount = _ZERO
+    else:
+        exact = _ONE - Decimal(offered) / Decimal(balance)
+        discount = exact.quantize(Decimal(1).scaleb(-RATE_PLACES), rounding=ROUND_CEILING)
+    return SpecialTerms(
+        discount_rate=min(discount, _ONE),
+        payments=months,
+        monthly_rate=_ZERO,
+        valid_until=valid_until,
+    )

@@ -86,3 +86,45 @@ def test_never_a_plan_that_breaks_the_budget_or_the_minimo_existencial(
     assert max(payments) <= budget
     if income is not None:
         assert all(income - p >= MINIMO_EXISTENCIAL for p in payments)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), st.integers(1000, 2_000_000), st.one_of(st.none(), st.integers(0, 3_000_000)))
+def test_every_plan_that_fits_is_one_the_offer_engine_produces(
+    data: st.DataObject, budget: int, income: int | None
+) -> None:
+    # One engine: the fit page's plan is an offer of the engine for these debts, identical
+    # in every disclosed term, and within the policy's count and minimum installment.
+    on = data.draw(ON_DATES)
+    policy = data.draw(policies())
+    debts = data.draw(debts_for(on))
+    offers = make_offers(debts, policy, on)
+    result = choose_affordable(offers, budget, income)
+    if result.offer is None:
+        assert result.smallest is None or result.smallest in offers
+        assert result.can_propose == (result.smallest is not None)
+        return
+    assert result.offer in offers
+    again = {o.code: o for o in make_offers(list(reversed(debts)), policy, on)}
+    assert again[result.offer.code] == result.offer
+    days = [v.days_late for v in result.offer.valuations]
+    buckets = [policy.bucket_for(d) for d in days]
+    assert all(b is not None for b in buckets)
+    assert result.offer.payment_count <= min(b.max_installments for b in buckets if b)
+    if result.offer.kind is OfferKind.INSTALLMENTS:
+        smallest_allowed = max(b.min_installment for b in buckets if b)
+        assert min(result.offer.installment_amounts) >= smallest_allowed
+
+
+def test_below_the_smallest_installment_the_person_may_propose() -> None:
+    offers = make_offers([DEBT], POLICY, ON)
+    result = choose_affordable(offers, 1000)  # R$ 10,00 a month: below every plan
+    assert result.offer is None and result.can_propose
+    assert result.smallest is not None
+    assert result.smallest.largest_payment == min(o.largest_payment for o in offers)
+
+
+def test_no_proposal_without_offers_or_when_the_income_leaves_nothing() -> None:
+    assert not choose_affordable([], 100_000).can_propose
+    offers = make_offers([DEBT], POLICY, ON)
+    assert not choose_affordable(offers, 100_000, income=MINIMO_EXISTENCIAL).can_propose

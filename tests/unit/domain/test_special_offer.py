@@ -223,3 +223,17 @@ def test_every_special_plan_states_its_cet_as_cmn_3517_defines_it(case):
     assert abs(offer.cet_yearly - cmn_3517_reference(flows)) <= Decimal("0.0001")
     if offer.interest == 0:  # a rate of zero, or one too small to cost a centavo
         assert offer.cet_yearly == 0
+
+
+def test_a_persons_proposal_becomes_interest_free_terms_that_never_exceed_it() -> None:
+    from collection.domain.special_offer import terms_from_proposal
+
+    on = date(2025, 6, 2)
+    terms = terms_from_proposal(100_000, 3_000, 10, on + timedelta(days=15))
+    assert terms.payments == 10 and terms.monthly_rate == 0
+    assert check_terms(terms, 100_000, on) == {}
+    offer = special_offer(100_000, 20_000, terms)
+    assert offer.total <= 30_000 and offer.total >= 29_990
+    assert offer.installment_count == 10 and max(offer.installment_amounts) <= 3_001
+    # Offering more than the balance waives nothing.
+    assert terms_from_proposal(10_000, 5_000, 3, on).discount_rate == 0
