@@ -29,6 +29,7 @@ def _service(request: AnyRequest) -> SsoService:
         request.app.state.db,
         request.app.state.auth,
         request.app.state.clock,
+        box=request.app.state.secrets_box,
         production=settings.production,
     )
 

@@ -285,7 +285,8 @@ class IdentityProvider(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
 
     issuer: Mapped[str] = mapped_column(String(300))
     client_id: Mapped[str] = mapped_column(String(200))
-    client_secret: Mapped[str] = mapped_column(String(300))
+    # Sealed with core.secrets_box (``fernet:...``), never stored in clear.
+    client_secret: Mapped[str] = mapped_column(String(2000))
     email_domain: Mapped[str] = mapped_column(String(200))  # matched or provisioned users
     default_role: Mapped[Role] = mapped_column(ROLE_ENUM)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

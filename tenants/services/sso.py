@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.db import Database, Scope
 from core.i18n import gettext as _
+from core.secrets_box import SecretsBox, SecretUnreadable
 from core.security import mask_email, new_token, token_digest
 from tenants.models import (
     AgencyMembership,
@@ -159,12 +160,14 @@ class SsoService:
         auth: AuthService,
         clock: Clock,
         *,
+        box: SecretsBox,
         production: bool,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.db = db
         self.auth = auth
         self.clock = clock
+        self.box = box  # the client secret is kept sealed at rest
         self.production = production
         self._transport = transport
 
@@ -204,7 +207,7 @@ class SsoService:
         found.issuer = normalise_issuer(form.issuer)
         found.client_id = form.client_id.strip()
         if form.client_secret.strip():
-            found.client_secret = form.client_secret.strip()
+            found.client_secret = self.box.seal(form.client_secret.strip())
         found.email_domain = domain
         found.default_role = Role(form.default_role)
         found.is_active = form.is_active
@@ -262,9 +265,13 @@ class SsoService:
         return metadata
 
     def _client(self, provider: IdentityProvider, redirect_uri: str) -> AsyncOAuth2Client:
+        try:
+            secret = self.box.open(provider.client_secret)
+        except SecretUnreadable as exc:  # another key, or altered: the admin saves it again
+            raise SsoError(SsoError.Reason.PROVIDER) from exc
         return AsyncOAuth2Client(
             client_id=provider.client_id,
-            client_secret=provider.client_secret,
+            client_secret=secret,
             scope=SCOPES,
             redirect_uri=redirect_uri,
             code_challenge_method="S256",

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db import Scope
+from core.secrets_box import SecretsBox
 from tenants.models import AuditEvent, IdentityProvider, Tenant, TenantMembership, User
 from tenants.roles import Role
 from tenants.services.directory import add_tenant_member, ensure_user
@@ -22,6 +23,7 @@ from tests.factories import PASSWORD
 from tests.oidc_provider import LocalProvider, ProviderServer
 
 SESSION_COOKIE = "quita_staff"
+BOX = SecretsBox.from_value("")  # the test app runs with the development key
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,7 @@ async def _configure(
             IdentityProvider(
                 issuer=idp.issuer,
                 client_id=client_id,
-                client_secret="secret-" + client_id,
+                client_secret=BOX.seal("secret-" + client_id),
                 email_domain=domain,
                 default_role=role,
                 is_active=True,
