@@ -184,6 +184,13 @@ class Settings:
         return self.env == "production"
 
     @property
+    def development(self) -> bool:
+        """A developer's machine or the test suite (``QUITA_ENV`` development or test);
+        any other value (staging, production) is outside development. Outbound webhooks
+        may reach this machine only in development."""
+        return self.env in ("development", "test")
+
+    @property
     def embedded(self) -> bool:
         """One process: SQLite-or-not, in-memory broker, workers inside the web process."""
         return self.broker.embedded

@@ -27,7 +27,6 @@ from core.clock import local_today
 from core.db import Scope
 from core.mail import MAX_ATTEMPTS, EmailStatus, OutboundEmail, deliver
 from core.tasks import TaskSender
-from integrations.webhook_sender import HttpxWebhookSender
 from tenants.services.auth import AuthService
 from workers.runtime import Runtime
 
@@ -144,7 +143,7 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
         outcomes = await escalation.advance(runtime.db(), local_today(runtime.clock))
         log.info("escalation.advanced", **outcomes)
 
-    webhook_sender = HttpxWebhookSender()
+    webhook_sender = runtime.webhook_sender
 
     async def dispatch_webhooks() -> None:
         """Post due webhook deliveries in leased batches until none is due or time is up."""

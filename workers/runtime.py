@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from collection.importing import ImportLimits
 from collection.services.import_jobs import ImportJobs
 from collection.services.imports import PortfolioImporter
+from collection.services.outbound_webhooks import WebhookSender
 from collection.services.payments import PaymentGateway
 from collection.services.reminders import Channels, Delivery
 from core.clock import Clock, SystemClock, clock_from
@@ -18,6 +19,7 @@ from integrations.channels import ChannelRouter
 from integrations.mail import transport_for
 from integrations.stripe_gateway import StripeGateway
 from integrations.texts import text_transport_for
+from integrations.webhook_sender import HttpWebhookSender
 
 
 def build_import_jobs(db: Database, settings: Settings, clock: Clock) -> ImportJobs:
@@ -37,6 +39,7 @@ class Runtime:
     channels: Channels | None = None  # the régua's channels (built by the composition root)
     gateway: PaymentGateway | None = None  # None: payments are not configured
     texts: TextTransport | None = None  # SMS and WhatsApp (one-time codes)
+    webhook_sender: WebhookSender = field(default_factory=HttpWebhookSender)
     _dbs: dict[int, Database] = field(default_factory=dict)
 
     def db(self) -> Database:
@@ -76,4 +79,6 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
         channels=ChannelRouter(mail, texts),
         texts=texts,
         gateway=StripeGateway(settings.payments) if settings.payments.enabled else None,
+        # A developer's own receiver on this machine; never outside development.
+        webhook_sender=HttpWebhookSender(allow_loopback=settings.development),
     )

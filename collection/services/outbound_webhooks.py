@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import uuid
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.models import AgreementDebt, Debt
 from core.db import Database, Scope, utcnow
+from core.destinations import is_local_name, is_loopback, is_public, literal_address
 from core.i18n import gettext as _
 from core.security import constant_time_equals, new_token
 from core.tasks import enqueue_after_commit
@@ -285,48 +285,40 @@ class EndpointForm:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
+    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
         return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    address = literal_address(host)
+    return address is not None and is_loopback(address)
 
 
 def _is_internal(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_reserved
-        or address.is_multicast
-        or address.is_unspecified
-    )
+    address = literal_address(host)
+    return is_local_name(host) if address is None else not is_public(address)
 
 
 def check_endpoint(form: EndpointForm, *, production: bool) -> dict[str, str]:
     """What is wrong with an endpoint form, by field (empty when it may be saved).
 
-    ``https://`` is required; plain ``http://`` only to loopback outside production, and
-    in production no address of the internal network (a webhook must not reach inside).
+    ``https://`` is required; plain ``http://`` only to this machine outside production.
+    No address of the internal network, in any notation (``127.1``, ``2130706433``,
+    ``0``), except this machine outside production. Names are checked again, by what
+    they resolve to, each time a delivery is sent.
     """
     errors: dict[str, str] = {}
     url = form.url.strip()
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        parts, host = urlsplit(""), ""
+    local = not production and _is_loopback(host)
     if len(url) > 500 or not host or parts.scheme not in ("https", "http"):
         errors["url"] = _("Type the full address, starting with https://.")
     elif parts.username or parts.password:
         errors["url"] = _("The address cannot carry a user name or password.")
-    elif parts.scheme == "http" and (production or not _is_loopback(host)):
+    elif parts.scheme == "http" and not local:
         errors["url"] = _("Use https:// (plain http only to this machine, for tests).")
-    elif production and _is_internal(host):
+    elif _is_internal(host) and not local:
         errors["url"] = _("The address must be reachable on the internet.")
     if not form.events:
         errors["events"] = _("Choose at least one event.")

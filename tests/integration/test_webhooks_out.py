@@ -22,7 +22,7 @@ from collection.models import Agreement, AgreementInstallment, Payment, PaymentM
 from collection.services import outbound_webhooks as webhooks
 from collection.services import payments
 from core.db import Scope
-from integrations.webhook_sender import HttpxWebhookSender
+from integrations.webhook_sender import HttpWebhookSender
 from tenants.models import AuditEvent, WebhookDelivery, WebhookEndpoint
 from tenants.roles import Role
 from tests.conftest import csrf, csrf_from, login
@@ -104,7 +104,9 @@ async def _add_endpoint(client, world, url: str, events: tuple[str, ...] = webho
 
 
 async def _dispatch(db, at: datetime | None = None) -> dict[str, int]:
-    return await webhooks.dispatch(db, HttpxWebhookSender(), at or datetime.now(UTC))
+    return await webhooks.dispatch(
+        db, HttpWebhookSender(allow_loopback=True), at or datetime.now(UTC)
+    )
 
 
 async def _deliveries(db, tenant_id: uuid.UUID) -> list[WebhookDelivery]:
