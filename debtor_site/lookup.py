@@ -20,7 +20,6 @@ from collection.services.debtor_access import (
     AccessRefused,
     CreditorToProve,
     DebtorAccess,
-    Destinations,
     Person,
     Proven,
 )
@@ -72,7 +71,6 @@ def parse_birth_date(text: str) -> date | None:
 
 def _refused(
     exc: AccessRefused,
-    destinations: Destinations | None,
     *,
     code_sent: bool = False,
     creditor: CreditorToProve | None = None,
@@ -92,7 +90,6 @@ def _refused(
         context={
             "errors": {},
             "alert": message,
-            "destinations": destinations,
             "code_sent": code_sent,
             "creditor": creditor,
         },
@@ -174,12 +171,7 @@ class LookupController(Controller):
             return Redirect("/minhas-dividas")
         return Template(
             "site/verify.html",
-            context={
-                "errors": {},
-                "destinations": await _access(request).code_destination(
-                    request.cookies.get(COOKIE, "")
-                ),
-            },
+            context={"errors": {}},
         )
 
     @get("/verificar/credor/{tenant_id:uuid}", name="site.verify_creditor")
@@ -199,7 +191,6 @@ class LookupController(Controller):
             context={
                 "errors": {},
                 "creditor": creditor,
-                "destinations": await access.code_destination(token, creditor.id),
             },
             headers={"cache-control": "no-store"},
         )
@@ -236,7 +227,6 @@ class LookupController(Controller):
                     "errors": {
                         "birth_date": _("Type the date as day/month/year, for example 15/04/1985.")
                     },
-                    "destinations": await access.code_destination(token, for_tenant),
                     "creditor": creditor,
                 },
             )
@@ -245,9 +235,7 @@ class LookupController(Controller):
                 token, born, ip=client_ip(request), tenant_id=for_tenant
             )
         except AccessRefused as exc:
-            return _refused(
-                exc, await access.code_destination(token, for_tenant), creditor=creditor
-            )
+            return _refused(exc, creditor=creditor)
         await _note_verified(access, pending.cpf_hash, proven, "birth_date")
         response = Redirect("/minhas-dividas")
         _set_cookie(request, response, proven.token)
@@ -266,19 +254,15 @@ class LookupController(Controller):
         for_tenant = creditor.id if creditor else None
         channel = "sms" if form.get("channel") == "sms" else "email"
         try:
-            sent_to = await access.send_code(
+            await access.send_code(
                 token, ip=client_ip(request), channel=channel, tenant_id=for_tenant
             )
         except AccessRefused as exc:
-            return _refused(
-                exc, await access.code_destination(token, for_tenant), creditor=creditor
-            )
+            return _refused(exc, creditor=creditor)
         return Template(
             "site/verify.html",
             context={
                 "errors": {},
-                "destinations": await access.code_destination(token, for_tenant),
-                "sent_to": sent_to,
                 "code_sent": True,
                 "creditor": creditor,
             },
@@ -296,18 +280,12 @@ class LookupController(Controller):
         ok, creditor = await self._target(access, token, form)
         if not ok:
             return Redirect("/minhas-dividas")
-        for_tenant = creditor.id if creditor else None
         try:
             proven = await access.verify_code(
                 token, str(form.get("code", ""))[:12], ip=client_ip(request)
             )
         except AccessRefused as exc:
-            return _refused(
-                exc,
-                await access.code_destination(token, for_tenant),
-                code_sent=True,
-                creditor=creditor,
-            )
+            return _refused(exc, code_sent=True, creditor=creditor)
         await _note_verified(access, pending.cpf_hash, proven, "code")
         response = Redirect("/minhas-dividas")
         _set_cookie(request, response, proven.token)

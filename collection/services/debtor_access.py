@@ -2,10 +2,11 @@
 
 Nothing about debts is read before the proof. Starting a look-up does not touch the
 debts at all, so its answer and its timing are the same for a CPF with and without
-debts. The proofs (date of birth on file, or a one-time code e-mailed to the address on
-file) run the same queries either way and fail with the same message; for a CPF with no
-e-mail on file the code page shows a stable decoy address and sends nothing. Failures
-are limited per CPF and per address in a sliding window.
+debts. The proofs (date of birth on file, or a one-time code sent to the contacts on
+file) run the same queries either way and fail with the same message. No part of a
+contact is shown before the proof (issue 26 item 5): the page says a code went "to the
+contacts the creditor has on file" for every CPF, and for a CPF with no contact nothing
+is sent. Failures are limited per CPF and per address in a sliding window.
 
 A proof counts only for the creditors whose own records it matches. Any creditor (or its
 API client, or a spreadsheet it imports) can write a debtor row with any CPF and any date
@@ -43,21 +44,9 @@ from core.clock import SAO_PAULO, Clock
 from core.db import Database, Scope
 from core.i18n import gettext as _
 from core.mail import queue_email, queue_text
-from core.security import keyed_hash, mask_email, mask_phone, new_token, token_digest
+from core.security import keyed_hash, new_token, token_digest
 from tenants.models import Tenant
 from tenants.services import audit
-
-_DECOY_DOMAINS = ("gmail.com", "hotmail.com", "outlook.com", "yahoo.com.br", "uol.com.br")
-_DECOY_LETTERS = "abcdefghijlmnoprstv"
-_DECOY_AREAS = ("11", "21", "31", "41", "51", "61", "71", "81", "85", "19", "27", "48")
-
-
-@dataclass(frozen=True, slots=True)
-class Destinations:
-    """Where a one-time code can go, masked."""
-
-    email: str
-    phone: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,27 +222,6 @@ class DebtorAccess:
                 )
             return await self._verified(session, pending, ip, frozenset(matched), "birth_date")
 
-    async def code_destination(
-        self, token: str, tenant_id: uuid.UUID | None = None
-    ) -> Destinations | None:
-        """Where a code would go, masked: the e-mail and the mobile on file (at
-        ``tenant_id`` when given; decoys when there is none, so the page looks the same
-        for a CPF without debts)."""
-        pending = await self.current(token)
-        if pending is None:
-            return None
-        async with self.db.session(Scope.system()) as session:
-            email = await self._contact_on_file(
-                session, pending.cpf_hash, ContactKind.EMAIL, tenant_id
-            )
-            phone = await self._contact_on_file(
-                session, pending.cpf_hash, ContactKind.PHONE, tenant_id
-            )
-        return Destinations(
-            email=self._masked(email, pending.cpf_hash, ContactKind.EMAIL),
-            phone=self._masked(phone, pending.cpf_hash, ContactKind.PHONE),
-        )
-
     async def send_code(
         self,
         token: str,
@@ -261,10 +229,9 @@ class DebtorAccess:
         ip: str,
         channel: str = "email",
         tenant_id: uuid.UUID | None = None,
-    ) -> str:
+    ) -> None:
         """Send a one-time code by e-mail or SMS to the contact on file (at ``tenant_id``
-        when given); returns where to, masked (a decoy, and nothing sent, when there is
-        none: the answer is the same)."""
+        when given); nothing is sent when there is none, and the caller cannot tell."""
         kind = ContactKind.PHONE if channel == "sms" else ContactKind.EMAIL
         now = self.clock.now()
         async with self.db.session(Scope.system()) as session:
@@ -305,7 +272,6 @@ class DebtorAccess:
                     % {"code": code, "n": self.rules.code_minutes},
                 )
             await session.commit()
-        return self._masked(contact, pending.cpf_hash, kind)
 
     async def verify_code(self, token: str, code: str, *, ip: str) -> Proven:
         """Prove the CPF with the code sent to a contact: it proves the creditors holding
@@ -466,24 +432,6 @@ class DebtorAccess:
             query = query.where(Debtor.tenant_id == tenant_id)
         found: Contact | None = await session.scalar(query)
         return found
-
-    def _masked(self, contact: Contact | None, cpf_hash: str, kind: ContactKind) -> str:
-        if contact is not None:
-            return (
-                mask_email(contact.value)
-                if kind == ContactKind.EMAIL
-                else mask_phone(contact.value)
-            )
-        if kind == ContactKind.EMAIL:
-            return self._decoy(cpf_hash)
-        seed = keyed_hash(self.cpf_hash_key, "decoy-phone:" + cpf_hash)
-        area = _DECOY_AREAS[int(seed[:4], 16) % len(_DECOY_AREAS)]
-        return f"({area}) *****-{int(seed[4:10], 16) % 10_000:04d}"
-
-    def _decoy(self, cpf_hash: str) -> str:
-        seed = keyed_hash(self.cpf_hash_key, "decoy:" + cpf_hash)
-        letter = _DECOY_LETTERS[int(seed[:4], 16) % len(_DECOY_LETTERS)]
-        return f"{letter}***@{_DECOY_DOMAINS[int(seed[4:8], 16) % len(_DECOY_DOMAINS)]}"
 
     def _code_hash(self, code: str) -> str:
         return keyed_hash(self.cpf_hash_key, "code:" + code)

@@ -218,7 +218,9 @@ async def test_a_code_to_a_contact_a_creditor_holds_proves_that_creditor(
     await _start(client, cpf)
     await _verify(client, CHOSEN)
     page = await client.get(f"/verificar/credor/{world.a.id}")
-    assert "v***@example.test" in page.text  # A's own contact, masked
+    # Not even masked before A is proven (issue 26 item 5): the code goes to what A holds.
+    assert "v***@example.test" not in page.text and "*****-1234" not in page.text
+    assert "contatos cadastrados pelo credor" in page.text
     sent = await client.post(
         "/verificar/codigo",
         data={"channel": "email", "credor": str(world.a.id), "_csrf_token": csrf_from(page.text)},
