@@ -466,6 +466,17 @@ class ReminderStep(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     planned_through: Mapped[date | None] = mapped_column(Date, default=None)
 
 
+class ChannelOptOut(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """The person stopped one channel of one creditor (the signed link of a message);
+    the row's existence is the stop, an undo removes it (the privacy requests keep both)."""
+
+    __tablename__ = "channel_opt_outs"
+    __table_args__ = (UniqueConstraint("debtor_id", "channel"),)
+
+    debtor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "opt_out_channel"))
+
+
 class MessageStatus(enum.StrEnum):
     PLANNED = "planned"  # waiting for its time (and the person's hours)
     SENDING = "sending"  # claimed by a worker until lease_until

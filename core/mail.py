@@ -74,6 +74,8 @@ class EmailMessage:
     attachment_name: str = ""
     attachment: bytes | None = None  # a PDF (the only kind we send)
     reference: str = ""  # stable id: the Message-ID, so a resend can be recognised
+    # Extra header lines (the régua's List-Unsubscribe and List-Unsubscribe-Post).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class MailTransport(Protocol):

@@ -16,6 +16,17 @@ class TextTransport(Protocol):
     async def send_text(self, channel: str, to: str, body: str, reference: str) -> str: ...
 
 
+def unsubscribe_headers(url: str) -> tuple[tuple[str, str], ...]:
+    """RFC 2369 ``List-Unsubscribe`` with the signed https link and RFC 8058's one-click
+    POST. No ``mailto:``: Quita reads no mailbox, so an e-mailed request would be lost."""
+    if not url:
+        return ()
+    return (
+        ("List-Unsubscribe", f"<{url}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    )
+
+
 class ChannelRouter:
     """Channels (the port of ``collection.services.reminders``) over the transports."""
 
@@ -23,10 +34,24 @@ class ChannelRouter:
         self.mail = mail
         self.texts = texts
 
-    async def send(self, channel: Channel, to: str, subject: str, body: str, reference: str) -> str:
+    async def send(
+        self,
+        channel: Channel,
+        to: str,
+        subject: str,
+        body: str,
+        reference: str,
+        *,
+        unsubscribe_url: str = "",
+    ) -> str:
         if channel == Channel.EMAIL:
             message = EmailMessage(
-                to_address=to, subject=subject, body_text=body, body_html="", reference=reference
+                to_address=to,
+                subject=subject,
+                body_text=body,
+                body_html="",
+                reference=reference,
+                headers=unsubscribe_headers(unsubscribe_url),
             )
             try:
                 await self.mail.send(message)

@@ -19,6 +19,8 @@ def _mime(message: EmailMessage, sender: str) -> MimeMessage:
     mime["Subject"] = message.subject
     if message.reference:
         mime["Message-ID"] = f"<{message.reference}@quita>"
+    for name, value in message.headers:
+        mime[name] = value
     mime.set_content(message.body_text)
     if message.body_html:
         mime.add_alternative(message.body_html, subtype="html")

@@ -266,6 +266,7 @@ class AgencyAccountController(Controller):
                 now,
                 author=actor,
                 base_url=base_url,
+                opt_out_key=request.app.state.settings.security.secret_key,
             )
             return "message_" + message.status.value
 

@@ -39,6 +39,7 @@ from core.settings import Settings
 from core.tasks import set_task_sender
 from debtor_site.agreements import AgreementsController
 from debtor_site.lookup import LookupController
+from debtor_site.opt_out import OptOutController
 from debtor_site.pages import PublicPagesController
 from debtor_site.payments import PaymentsController
 from debtor_site.rights import RightsController
@@ -228,6 +229,7 @@ def create_app(
             LookupController,
             AgreementsController,
             RightsController,
+            OptOutController,
             PaymentsController,
             SiteSpecialOffersController,
             stripe_webhook,
@@ -266,7 +268,9 @@ def create_app(
             cookie_samesite="strict",
             cookie_httponly=False,
             # Anchored: a bare "/webhooks" would also match /portal/webhooks/... pages.
-            exclude=["^/api/", "^/webhooks/"],
+            # /parar/: the signed token of an opt-out link authorises it (RFC 8058 one-click
+            # posts come from mail clients, which hold no CSRF cookie).
+            exclude=["^/api/", "^/webhooks/", "^/parar/"],
         ),
         template_config=TemplateConfig(
             directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=engine_callback

@@ -55,7 +55,11 @@ class Runtime:
     def delivery(self) -> Delivery:
         if self.channels is None:  # pragma: no cover - the composition root always sets it
             raise RuntimeError("no message channels configured")
-        return Delivery(base_url=self.settings.base_url, channels=self.channels)
+        return Delivery(
+            base_url=self.settings.base_url,
+            channels=self.channels,
+            opt_out_key=self.settings.security.secret_key,
+        )
 
     def import_jobs(self) -> ImportJobs:
         """The import-job service on this loop's database."""

@@ -706,6 +706,7 @@ async def send_message(
     *,
     author: Actor,
     base_url: str,
+    opt_out_key: str,
 ) -> Message:
     """Write a message to the person into the régua's outbox (``reminders.plan_message``):
     decided by the same rules (it may be ``blocked``, with the rule's name), sent by the
@@ -745,6 +746,7 @@ async def send_message(
         subject=subject,
         text=body,
         base_url=base_url,
+        opt_out_key=opt_out_key,
         now=now,
     )
     _audit(

@@ -73,6 +73,7 @@ from collection.models import (
     ReminderAnchor,
     ReminderStep,
 )
+from collection.services import opt_out
 from collection.services.debtor_view import policy_of
 from collection.services.payments import pending_pix
 from core.db import Database, Scope, UTCDateTime
@@ -99,8 +100,18 @@ class ChannelError(Exception):
 
 
 class Channels(Protocol):
-    async def send(self, channel: Channel, to: str, subject: str, body: str, reference: str) -> str:
-        """Send one message; returns the provider's id. Raises ChannelError."""
+    async def send(
+        self,
+        channel: Channel,
+        to: str,
+        subject: str,
+        body: str,
+        reference: str,
+        *,
+        unsubscribe_url: str = "",
+    ) -> str:
+        """Send one message; returns the provider's id. Raises ChannelError.
+        ``unsubscribe_url`` is the signed one-click opt-out (e-mail headers, RFC 8058)."""
         ...
 
 
@@ -366,6 +377,8 @@ def _rule(step: ReminderStep, found: Any, on: date) -> Any:
                 literal("no_whatsapp_opt_in"),
             )
         )
+    # The person stopped this channel of this creditor (the link in a message).
+    whys.append((opt_out.is_stopped(found.c.debtor_id, step.channel), literal("opted_out")))
     whys.append(
         (
             and_(no_contact, exists().where(*of_kind, Contact.not_mine_at.is_(None))),
@@ -473,6 +486,7 @@ async def claim(db: Database, now: datetime, limit: int = 200) -> list[uuid.UUID
 class Delivery:
     base_url: str
     channels: Channels
+    opt_out_key: str  # signs the opt-out links (the app's secret key)
 
 
 async def deliver(db: Database, delivery: Delivery, message_id: uuid.UUID, now: datetime) -> str:
@@ -502,9 +516,17 @@ async def deliver(db: Database, delivery: Delivery, message_id: uuid.UUID, now: 
         contact = await session.get_one(Contact, message.contact_id)
         subject, body = await _render(session, message, debtor, tenant, step, delivery, now)
         message.subject, message.body = subject, body
+        stop_url = opt_out.link_for(
+            delivery.opt_out_key, delivery.base_url, tenant.id, debtor.id, message.channel
+        )
         try:
             provider_id = await delivery.channels.send(
-                message.channel, contact.value, subject, body, str(message.id)
+                message.channel,
+                contact.value,
+                subject,
+                body,
+                str(message.id),
+                unsubscribe_url=stop_url,
             )
         except ChannelError as exc:
             message.error = exc.message[:300]
@@ -557,6 +579,8 @@ async def _check(
             return blocked, "not_due", None
     contact = await session.get(Contact, message.contact_id) if message.contact_id else None
     rule = _contact_rule(message.channel, contact)
+    if not rule and await opt_out.channel_stopped(session, debtor.id, message.channel):
+        rule = "opted_out"
     if rule:
         return blocked, rule, None
     if not rules.is_allowed(now, debtor.state):
@@ -672,6 +696,7 @@ async def plan_message(
     subject: str,
     text: str,
     base_url: str,
+    opt_out_key: str,
     now: datetime,
 ) -> Message:
     """Write a message staff composed into the outbox, decided like the régua's: blocked
@@ -682,9 +707,12 @@ async def plan_message(
     on = now.astimezone(rules.zone_for(debtor.state)).date()
     rule = await account_rule(session, tenant.id, debtor.id, on)
     rule = rule or _contact_rule(channel, contact)
+    if not rule and await opt_out.channel_stopped(session, debtor.id, channel):
+        rule = "opted_out"
     if not rule and await over_cap(session, tenant.id, debtor, now):
         rule = "frequency_cap"
     link = base_url.rstrip("/") + "/"
+    stop_url = opt_out.link_for(opt_out_key, base_url, tenant.id, debtor.id, channel)
     message = Message(
         id=uuid.uuid4(),
         tenant_id=tenant.id,
@@ -698,7 +726,9 @@ async def plan_message(
         rule=rule,
         contact_id=contact.id if contact is not None else None,
         subject=subject[:200],
-        body=rules.render(rules.plain_text(text), {}, footer=footer_of(tenant, channel, link)),
+        body=rules.render(
+            rules.plain_text(text), {}, footer=footer_of(tenant, channel, link, stop_url)
+        ),
     )
     session.add(message)
     await session.flush()
@@ -762,20 +792,22 @@ async def _render(
     elif message.agreement_id is not None:
         agreement = await session.get_one(Agreement, message.agreement_id)
         values["valor"] = format_brl(agreement.total)
-    footer = footer_of(tenant, message.channel, link)
+    stop_url = opt_out.link_for(
+        delivery.opt_out_key, delivery.base_url, tenant.id, debtor.id, message.channel
+    )
+    footer = footer_of(tenant, message.channel, link, stop_url)
     body = rules.render(step.body, values, footer=footer)
     subject = step.subject.format_map(values) if step.subject else ""
     return subject, body
 
 
-def footer_of(tenant: Tenant, channel: Channel, link: str) -> str:
-    """The creditor's identification (CDC art. 42-A) and how to stop the messages."""
+def footer_of(tenant: Tenant, channel: Channel, link: str, stop_url: str) -> str:
+    """The creditor's identification (CDC art. 42-A) and how to stop the messages: the
+    signed link that stops this channel of this creditor in one click."""
     who = f"{tenant.legal_name}, CNPJ {format_cnpj(tenant.cnpj)}"
     if channel == Channel.EMAIL and tenant.address:
         who += f", {tenant.address}"
-    if channel == Channel.WHATSAPP:
-        return who + "."
-    return who + f". Para não receber mais mensagens por este canal: {link}privacidade"
+    return who + f". Para não receber mais mensagens por este canal: {stop_url}"
 
 
 @event.listens_for(Session, "after_flush")
@@ -861,7 +893,8 @@ def sample_of(tenant: Tenant, form: StepForm, base_url: str) -> tuple[str, str]:
     link = base_url.rstrip("/") + "/"
     values = {**SAMPLE, "credor": tenant.name, "cnpj": format_cnpj(tenant.cnpj), "link": link}
     channel = Channel(form.channel) if form.channel in {c.value for c in Channel} else Channel.EMAIL
-    body = rules.render(form.body, values, footer=footer_of(tenant, channel, link))
+    stop_url = f"{link}{opt_out.PATH}…"  # each person's message carries their own link
+    body = rules.render(form.body, values, footer=footer_of(tenant, channel, link, stop_url))
     subject = form.subject.format_map(values) if form.subject.strip() else ""
     return subject, body
 

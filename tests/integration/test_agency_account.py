@@ -34,7 +34,7 @@ from core.db import Database, Scope
 from tenants.models import AuditEvent, User
 from tenants.roles import Role
 from tenants.services.directory import add_agency_member, create_agency, ensure_user
-from tests.conftest import csrf_from, login
+from tests.conftest import TEST_SECRET, csrf_from, login
 from tests.factories import PASSWORD, hand_over, valid_cnpj
 from tests.integration.test_debtor_agreements import _offer_links, _verified
 from tests.integration.test_reminders import Recorder
@@ -469,7 +469,7 @@ async def _dispatch(db: Database, message_id: uuid.UUID, now: datetime) -> tuple
         await session.commit()
     recorder = Recorder()
     outcome = await reminders.deliver(
-        db, Delivery("https://testserver.local", recorder), message_id, now
+        db, Delivery("https://testserver.local", recorder, TEST_SECRET), message_id, now
     )
     return outcome, recorder
 
@@ -501,7 +501,7 @@ async def test_a_message_is_planned_in_the_outbox_and_delivered_by_the_dispatche
     assert world.a.tenant.name in subject
     # The creditor is identified (CDC art. 42-A); the braces are the agent's, not a variable.
     assert "{contrato}" in body and world.a.tenant.legal_name in body and "CNPJ" in body
-    assert "/privacidade" in body
+    assert "https://testserver.local/parar/" in body  # the signed one-click stop
     assert [m.status for m in await _messages(db, world)] == [MessageStatus.SENT]
 
 

@@ -34,7 +34,7 @@ from core.db import Scope
 from core.settings import PaymentSettings
 from integrations import local_gateway
 from integrations.stripe_gateway import StripeGateway
-from tests.conftest import csrf_from
+from tests.conftest import TEST_SECRET, csrf_from
 from tests.integration.test_debtor_agreements import _form, _offer_links, _verified
 
 WEBHOOK_SECRET = "whsec_test_" + "x" * 24
@@ -580,7 +580,7 @@ async def test_pix_codes_are_issued_ahead_once_and_carried_by_the_d3_reminder(
         recorder = Recorder()
         outcome = await reminders.deliver(
             db,
-            reminders.Delivery("https://quita.example", recorder),
+            reminders.Delivery("https://quita.example", recorder, TEST_SECRET),
             message.id,
             max(now, message.send_after),
         )

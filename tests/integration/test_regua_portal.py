@@ -63,7 +63,7 @@ async def test_a_threatening_text_is_refused_and_a_good_one_previewed_then_saved
     sample = re.search(r'<pre class="message-sample">(.*?)</pre>', preview.text, re.S)
     assert sample, preview.text[-1500:]
     assert "Olá, Maria." in sample.group(1) and world.a.tenant.legal_name in sample.group(1)
-    assert "CNPJ" in sample.group(1) and "/privacidade" in sample.group(1)
+    assert "CNPJ" in sample.group(1) and "/parar/" in sample.group(1)
     saved = await client.post("/portal/regua/salvar", data={**form, "body": body, "action": "save"})
     assert saved.status_code in (302, 303)
     assert (await _first_step(db, world.a.id)).body == body

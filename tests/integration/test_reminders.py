@@ -26,11 +26,13 @@ from collection.services import reminders
 from collection.services.reminders import ChannelError, Delivery
 from core.db import Database, Scope
 from tenants.models import Tenant
+from tests.conftest import TEST_SECRET
 
 # The world's debt 0 falls due on 2026-01-10 (a Saturday); D+3 is Tuesday 2026-01-13.
 D3 = date(2026, 1, 13)
 MORNING = datetime(2026, 1, 13, 13, 0, tzinfo=UTC)  # 10:00 in São Paulo
 SUNDAY_NIGHT = datetime(2026, 1, 19, 1, 0, tzinfo=UTC)  # Sunday 22:00 in São Paulo
+KEY = TEST_SECRET  # signs the opt-out links, as the app's secret key does
 
 
 class Recorder:
@@ -38,12 +40,23 @@ class Recorder:
 
     def __init__(self) -> None:
         self.sent: list[tuple[Channel, str, str, str, str]] = []
+        self.unsubscribe: list[str] = []
         self.fail: ChannelError | None = None
 
-    async def send(self, channel: Channel, to: str, subject: str, body: str, reference: str) -> str:
+    async def send(
+        self,
+        channel: Channel,
+        to: str,
+        subject: str,
+        body: str,
+        reference: str,
+        *,
+        unsubscribe_url: str = "",
+    ) -> str:
         if self.fail is not None:
             raise self.fail
         self.sent.append((channel, to, subject, body, reference))
+        self.unsubscribe.append(unsubscribe_url)
         return f"rec-{len(self.sent)}"
 
 
@@ -209,7 +222,7 @@ async def test_delivery_names_the_creditor_and_never_the_cpf(db, world, regua):
     channels = Recorder()
     await _claim_only(db, message.id, MORNING)
     outcome = await reminders.deliver(
-        db, Delivery("https://quita.example", channels), message.id, MORNING
+        db, Delivery("https://quita.example", channels, KEY), message.id, MORNING
     )
     assert outcome == "sent"
     ((channel, to, subject, body, reference),) = channels.sent
@@ -218,13 +231,13 @@ async def test_delivery_names_the_creditor_and_never_the_cpf(db, world, regua):
     assert tenant.name in subject and tenant.legal_name in body
     cnpj = tenant.cnpj
     assert f"{cnpj[:2]}.{cnpj[2:5]}.{cnpj[5:8]}/{cnpj[8:12]}-{cnpj[12:]}" in body
-    assert "https://quita.example/privacidade" in body  # how to stop
+    assert "https://quita.example/parar/" in body  # how to stop, in one click
     assert world.a.cpfs[0] not in body and reference == str(message.id)
     (stored,) = [m for m in await _messages(db, regua) if m.id == message.id]
     assert stored.status == MessageStatus.SENT and stored.body == body
     # Delivering again (a redelivered job) sends nothing more.
     again = await reminders.deliver(
-        db, Delivery("https://quita.example", channels), message.id, MORNING
+        db, Delivery("https://quita.example", channels, KEY), message.id, MORNING
     )
     assert again == "skipped" and len(channels.sent) == 1
 
@@ -238,7 +251,10 @@ async def test_an_opt_out_after_planning_is_honoured_at_once(db, world, regua):
         await session.commit()
     channels = Recorder()
     await _claim_only(db, message.id, MORNING)
-    assert await reminders.deliver(db, Delivery("x", channels), message.id, MORNING) == "opted_out"
+    assert (
+        await reminders.deliver(db, Delivery("x", channels, KEY), message.id, MORNING)
+        == "opted_out"
+    )
     assert channels.sent == []
 
 
@@ -255,7 +271,7 @@ async def test_frequency_cap_across_creditors(db, world, regua):
     try:
         await reminders.plan(db, D3, MORNING)
         channels = Recorder()
-        delivery = Delivery("x", channels)
+        delivery = Delivery("x", channels, KEY)
         outcomes = []
         for tenant_id in (world.a.id, world.b.id):
             for message in await _messages(db, tenant_id):
@@ -301,7 +317,7 @@ async def test_a_failing_channel_retries_with_backoff_then_fails_visibly(db, wor
     now = MORNING
     for attempt in range(1, reminders.MAX_ATTEMPTS + 1):
         await _claim_only(db, message.id, now)
-        status = await reminders.deliver(db, Delivery("x", channels), message.id, now)
+        status = await reminders.deliver(db, Delivery("x", channels, KEY), message.id, now)
         (row,) = [m for m in await _messages(db, regua) if m.id == message.id]
         if attempt < reminders.MAX_ATTEMPTS:
             assert status == "planned" and row.send_after > now and row.error
@@ -315,12 +331,14 @@ async def test_smtp_back_after_an_outage_delivers_the_waiting_message(db, world,
     channels = Recorder()
     channels.fail = ChannelError("connection refused")
     await _claim_only(db, message.id, MORNING)
-    assert await reminders.deliver(db, Delivery("x", channels), message.id, MORNING) == "planned"
+    assert (
+        await reminders.deliver(db, Delivery("x", channels, KEY), message.id, MORNING) == "planned"
+    )
     channels.fail = None
     later = MORNING + timedelta(minutes=10)
     claimed = await reminders.claim(db, later)
     assert message.id in claimed
-    assert await reminders.deliver(db, Delivery("x", channels), message.id, later) == "sent"
+    assert await reminders.deliver(db, Delivery("x", channels, KEY), message.id, later) == "sent"
     assert len(channels.sent) == 1
 
 
