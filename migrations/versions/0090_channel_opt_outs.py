@@ -1,7 +1,7 @@
 """a person's stop of one channel of one creditor, from the signed link of a message
 
 Revision ID: 0090_channel_opt_outs
-Revises: 0020_staff_auth
+Revises: 0050_sso_secret_sealed
 Create Date: 2026-12-04 19:00:00
 """
 
@@ -14,7 +14,7 @@ import core.db
 from core import rls
 
 revision = "0090_channel_opt_outs"
-down_revision = "0020_staff_auth"
+down_revision = "0050_sso_secret_sealed"
 branch_labels = None
 depends_on = None
 
