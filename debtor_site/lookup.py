@@ -14,7 +14,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
-from collection.domain.documents import InvalidDocument
+from collection.domain.documents import InvalidDocument, normalize_cpf
 from collection.services.casework import note_visit
 from collection.services.debtor_access import (
     AccessRefused,
@@ -29,6 +29,10 @@ from debtor_site.debts_page import debts_page
 AnyRequest = Request[Any, Any, Any]
 COOKIE = "quita_debtor"
 _DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+# What people paste around a CPF's digits: spaces of any kind (a non-breaking one from a
+# PDF), dots, hyphens and the dashes a word processor makes of them, slashes.
+_CPF_SEPARATORS = re.compile(r"[\s.\-\u2010-\u2015\u2212/]+")
+_DIGITS = re.compile(r"[0-9]*")
 # Every page behind the person's proof: never kept by the browser or a proxy, so the
 # back button after "Sair" shows nothing.
 NO_STORE = CacheControlHeader(no_store=True)
@@ -55,6 +59,28 @@ def _set_cookie(request: AnyRequest, response: Response[Any], token: str) -> Non
         samesite="lax",
         max_age=_access(request).rules.session_minutes * 60,
     )
+
+
+def typed_cpf(raw: str) -> str:
+    """The 11 digits of a CPF as a person types or pastes it, separators removed first;
+    raises InvalidDocument with what to fix. Unlike an imported spreadsheet cell, a
+    short CPF is not padded with zeros: "123" needs 11 digits, it is not 000.000.001-23."""
+    digits = _CPF_SEPARATORS.sub("", raw)
+    if not digits:
+        raise InvalidDocument(_("Type your CPF."))
+    if not _DIGITS.fullmatch(digits):
+        raise InvalidDocument(_("Type only the numbers of the CPF."))
+    if len(digits) != 11:
+        raise InvalidDocument(
+            _("A CPF has 11 digits; you typed %(n)s.") % {"n": len(digits)}
+            if len(digits) < 11
+            else _("A CPF has 11 digits; you typed %(n)s. Check for an extra number.")
+            % {"n": len(digits)}
+        )
+    try:
+        return normalize_cpf(digits)
+    except InvalidDocument as exc:
+        raise InvalidDocument(_("Invalid CPF: check the numbers you typed.")) from exc
 
 
 def parse_birth_date(text: str) -> date | None:
@@ -151,9 +177,9 @@ class LookupController(Controller):
     @post("/consulta", name="site.lookup")
     async def lookup(self, request: AnyRequest) -> Template | Redirect:
         form = await request.form()
-        raw = str(form.get("cpf", ""))[:30]
+        raw = str(form.get("cpf", ""))[:40]
         try:
-            token = await _access(request).start(raw, ip=client_ip(request))
+            token = await _access(request).start(typed_cpf(raw), ip=client_ip(request))
         except InvalidDocument as exc:
             return Template(
                 "site/home.html", status_code=400, context={"errors": {"cpf": str(exc)}, "cpf": raw}

@@ -22,6 +22,7 @@ from collection.services.disputes import (
     open_dispute,
     report_not_mine,
 )
+from core.i18n import gettext as _
 from debtor_site.lookup import NO_STORE, PERSON, client_ip
 
 AnyRequest = Request[Any, Any, Any]
@@ -94,6 +95,11 @@ class RightsController(Controller):
         )
         return Redirect("/minhas-dividas?parado=1")
 
+    @get("/direitos/contato", name="site.contact_page")
+    async def contact_page(self, person: NamedDependency[Person]) -> Template:
+        """The contact form on a page of its own (where a refused contact comes back)."""
+        return Template("site/contact.html", context={"errors": {}})
+
     @post("/direitos/contato", name="site.add_contact")
     async def add_contact(
         self,
@@ -102,20 +108,31 @@ class RightsController(Controller):
         access: NamedDependency[DebtorAccess],
     ) -> Redirect | Template:
         form = await request.form()
+        typed_kind = str(form.get("kind", ""))[:10]
+        typed = str(form.get("value", ""))[:254]
+        errors: dict[str, str] = {}
         try:
-            kind = ContactKind(str(form.get("kind", "")))
-            await privacy.add_contact(
-                access.db,
-                person.cpf_hash,
-                kind,
-                str(form.get("value", ""))[:254],
-                access.clock.now(),
-                tenants=person.tenants,
-            )
-        except ValueError as exc:
-            message = exc.message if isinstance(exc, privacy.ContactRefused) else None
+            kind = ContactKind(typed_kind)
+        except ValueError:
+            errors["kind"] = _("Choose e-mail or phone.")
+        else:
+            try:
+                await privacy.add_contact(
+                    access.db,
+                    person.cpf_hash,
+                    kind,
+                    typed,
+                    access.clock.now(),
+                    tenants=person.tenants,
+                )
+            except privacy.ContactRefused as exc:
+                errors["value"] = exc.message
+        if errors:
+            # The same page, with what was typed and the error beside the field.
             return Template(
-                "site/offer_unavailable.html", status_code=400, context={"message": message}
+                "site/contact.html",
+                status_code=400,
+                context={"errors": errors, "kind": typed_kind, "value": typed},
             )
         return Redirect("/minhas-dividas?contato-novo=1")
 

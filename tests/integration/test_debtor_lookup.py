@@ -237,3 +237,73 @@ async def test_a_code_by_sms_to_the_mobile_on_file_proves_the_cpf(client, world,
     done = await _enter_code(client, code)
     assert done.status_code in (302, 303) and done.headers["location"] == "/minhas-dividas"
     assert emails == 0  # only the chosen channel got the code
+
+
+# -- bad input (issue 25 item 14) ------------------------------------------------------------
+
+
+async def test_a_pasted_cpf_with_spaces_dots_and_dashes_is_cleaned_before_the_length_check(
+    client, world
+):
+    cpf = world.shared_cpf
+    home = await client.get("/")
+    field = re.search(r'<input id="f-cpf"[^>]*>', home.text)
+    assert field and "maxlength" not in field.group(0)  # the browser never cuts a paste short
+    for pasted in (
+        f" {cpf[:3]} . {cpf[3:6]} . {cpf[6:9]} - {cpf[9:]} ",
+        f"{cpf[:3]}\u00a0{cpf[3:6]}\u00a0{cpf[6:9]}\u2013{cpf[9:]}",  # from a PDF: nbsp, en dash
+        f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}/{cpf[9:]}\t",
+    ):
+        response = await _start(client, pasted)
+        assert response.status_code in (302, 303), (pasted, response.text[:300])
+        assert response.headers["location"] == "/verificar"
+
+
+async def test_a_short_cpf_says_it_needs_11_digits_and_focus_moves_to_the_error(client):
+    response = await _start(client, "123")
+    assert response.status_code == 400
+    text = response.text
+    assert "O CPF tem 11 dígitos; você digitou 3." in text
+    field = re.search(r'<input id="f-cpf"[^>]*>', text)
+    assert field is not None
+    tag = field.group(0)
+    assert 'aria-invalid="true"' in tag and "autofocus" in tag and 'value="123"' in tag
+    assert re.search(r'aria-describedby="[^"]*\be-cpf\b', tag)
+    assert 'id="e-cpf"' in text
+    letters = await _start(client, "111.444.abc-35")
+    assert letters.status_code == 400 and "Digite só os números do CPF." in letters.text
+    long = await _start(client, "111444777350")
+    assert long.status_code == 400 and "você digitou 12" in long.text
+
+
+async def test_a_bad_contact_stays_on_its_own_page_with_what_was_typed(client, world):
+    assert (await client.get("/direitos/contato")).status_code in (302, 303, 401)
+    await _start(client, world.shared_cpf)
+    await _verify(client, "01/01/1980")
+    page = await client.get("/direitos/contato")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    token = csrf_from(page.text)
+    cases = [
+        ({"kind": "phone", "value": "123"}, "Digite um telefone com DDD.", "value"),
+        ({"kind": "email", "value": "joana@exemplo"}, "Digite um e-mail válido.", "value"),
+        ({"kind": "fax", "value": "joana@exemplo.com"}, "Escolha e-mail ou telefone.", "kind"),
+    ]
+    for data, message, field in cases:
+        bad = await client.post("/direitos/contato", data={**data, "_csrf_token": token})
+        assert bad.status_code == 400, data
+        assert bad.headers["cache-control"] == "no-store"
+        assert "<h1>Corrija seu contato</h1>" in bad.text
+        assert f'value="{data["value"]}"' in bad.text  # what was typed comes back
+        assert message in bad.text and f'id="e-{field}"' in bad.text
+        if field == "value":
+            tag = re.search(r'<input id="f-value"[^>]*>', bad.text)
+            assert tag and 'aria-invalid="true"' in tag.group(0) and "autofocus" in tag.group(0)
+            checked = re.search(
+                rf'<input type="radio" name="kind" value="{data["kind"]}"[^>]*>', bad.text
+            )
+            assert checked and "checked" in checked.group(0)
+    good = await client.post(
+        "/direitos/contato",
+        data={"kind": "phone", "value": "(11) 98765-4321", "_csrf_token": token},
+    )
+    assert good.status_code in (302, 303) and good.headers["location"].startswith("/minhas-dividas")
