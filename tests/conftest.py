@@ -199,13 +199,22 @@ async def client(
     """The app's test client with a clean cookie jar and no recent sign-in failures."""
     _client.cookies.clear()
     await _forget_login_attempts(db)
+    _TEST_DATABASES[id(_client._transport)] = db
     yield _client
     _client.cookies.clear()
 
 
+# The tests' own database handle for each app transport, so `login` can open a staff
+# session on the tests' event loop (the app's engine belongs to the app's loop).
+_TEST_DATABASES: dict[int, Database] = {}
+
+
 @pytest.fixture
-async def other_client(_client: AsyncTestClient[Litestar]) -> AsyncIterator[httpx.AsyncClient]:
+async def other_client(
+    db: Database, _client: AsyncTestClient[Litestar]
+) -> AsyncIterator[httpx.AsyncClient]:
     """A second browser (own cookies) on the same running app and event loop."""
+    _TEST_DATABASES[id(_client._transport)] = db
     # Not closed: closing would close the shared transport of the main client.
     yield httpx.AsyncClient(
         transport=_client._transport, base_url=str(_client.base_url), follow_redirects=False
@@ -239,15 +248,52 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-async def csrf(client: AsyncTestClient[Litestar], path: str = "/portal/") -> str:
+async def csrf(client: httpx.AsyncClient, path: str = "/portal/") -> str:
     """Load a page and return the CSRF token its forms carry."""
     response = await client.get(path)
     return csrf_from(response.text)
 
 
-async def login(
-    client: AsyncTestClient[Litestar], email: str, password: str, expect: int = 302
+async def login(client: httpx.AsyncClient, email: str, password: str, expect: int = 302) -> Any:
+    """Sign ``email`` in for a test that is not about signing in: the session a completed
+    password sign-in opens (through ``AuthService``), without the form's round trips.
+
+    The password is still checked. A failure the test expects, or an account with a second
+    factor (its own step), goes through the form; the sign-in tests use the form always
+    (``login_via_form``)."""
+    db = _TEST_DATABASES.get(id(client._transport))
+    if expect != 302 or db is None:  # a failure expected, or a client the test made itself
+        return await login_via_form(client, email, password, expect)
+    from sqlalchemy import select
+
+    from core.security import verify_password
+    from portal.auth import SESSION_COOKIE
+    from tenants.models import User
+
+    async with db.session(Scope.system()) as session:
+        user = await session.scalar(select(User).where(User.email == email.strip().lower()))
+        assert user is not None and user.is_active, f"no active account {email}"
+        assert verify_password(user.password_hash, password), f"wrong password for {email}"
+        if user.totp_secret is not None:
+            return await login_via_form(client, email, password, expect)
+        token = _client_app(client).state.auth._open(
+            session, user, ip="127.0.0.1", user_agent="tests", mfa_pending=False
+        )
+        await session.commit()
+    client.cookies.set(SESSION_COOKIE, token, path="/portal")
+    return None
+
+
+def _client_app(client: httpx.AsyncClient) -> Litestar:
+    # Both test clients share the app's transport, which knows the app's own client.
+    owner: AsyncTestClient[Litestar] = client._transport.client  # type: ignore[attr-defined]
+    return owner.app
+
+
+async def login_via_form(
+    client: httpx.AsyncClient, email: str, password: str, expect: int = 302
 ) -> Any:
+    """Sign in through the portal's form, as a person does."""
     token = await csrf(client)
     response = await client.post(
         "/portal/login", data={"email": email, "password": password, "_csrf_token": token}

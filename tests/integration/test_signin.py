@@ -12,14 +12,14 @@ from sqlalchemy import func, select
 from core.db import Scope
 from tenants.models import AuditEvent, StaffSession, TenantMembership, User
 from tenants.roles import Role
-from tests.conftest import csrf, csrf_from, login
+from tests.conftest import csrf, csrf_from, login_via_form
 from tests.factories import PASSWORD
 
 GENERIC = "E-mail ou senha incorretos."
 
 
 async def test_owner_signs_in_and_sees_the_tenant_home(client, world):
-    response = await login(client, world.a.users[Role.OWNER], PASSWORD)
+    response = await login_via_form(client, world.a.users[Role.OWNER], PASSWORD)
     assert response.headers["location"] == "/portal/home"
     home = await client.get("/portal/home")
     assert home.status_code == 200
@@ -27,8 +27,8 @@ async def test_owner_signs_in_and_sees_the_tenant_home(client, world):
 
 
 async def test_wrong_password_and_unknown_email_get_the_same_generic_answer(client, world):
-    wrong = await login(client, world.a.users[Role.OWNER], "not the password", expect=400)
-    unknown = await login(
+    wrong = await login_via_form(client, world.a.users[Role.OWNER], "not the password", expect=400)
+    unknown = await login_via_form(
         client, f"nobody-{uuid.uuid4().hex}@example.test", "whatever1234", expect=400
     )
     assert GENERIC in wrong.text and GENERIC in unknown.text
@@ -41,7 +41,7 @@ async def test_wrong_password_and_unknown_email_get_the_same_generic_answer(clie
 
 
 async def test_session_cookie_is_secure_httponly_and_samesite(client, world):
-    response = await login(client, world.a.users[Role.OWNER], PASSWORD)
+    response = await login_via_form(client, world.a.users[Role.OWNER], PASSWORD)
     cookie = response.headers["set-cookie"].lower()
     assert "quita_staff=" in cookie
     assert "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
@@ -50,23 +50,25 @@ async def test_session_cookie_is_secure_httponly_and_samesite(client, world):
 async def test_five_failures_lock_the_account_for_a_while(client, world):
     email = world.a.users[Role.ANALYST]
     for _ in range(5):
-        await login(client, email, "wrong password!", expect=400)
-    blocked = await login(client, email, PASSWORD, expect=429)
+        await login_via_form(client, email, "wrong password!", expect=400)
+    blocked = await login_via_form(client, email, PASSWORD, expect=429)
     assert "Muitas tentativas" in blocked.text
 
 
 async def test_failures_on_ten_accounts_from_one_address_lock_the_address(client, world):
     # Distinct unknown accounts from one address (spraying): the address is throttled.
     for _ in range(10):
-        await login(client, f"spray-{uuid.uuid4().hex}@example.test", "guess123456", expect=400)
-    blocked = await login(client, world.a.users[Role.VIEWER], PASSWORD, expect=429)
+        await login_via_form(
+            client, f"spray-{uuid.uuid4().hex}@example.test", "guess123456", expect=400
+        )
+    blocked = await login_via_form(client, world.a.users[Role.VIEWER], PASSWORD, expect=429)
     assert "Muitas tentativas" in blocked.text
 
 
 async def test_failed_and_successful_logins_are_audited(client, world, db):
     email = world.b.users[Role.ADMIN]
-    await login(client, email, "wrong password!", expect=400)
-    await login(client, email, PASSWORD)
+    await login_via_form(client, email, "wrong password!", expect=400)
+    await login_via_form(client, email, PASSWORD)
     async with db.session(Scope.system()) as session:
         user = await session.scalar(select(User).where(User.email == email))
         assert user is not None
@@ -101,7 +103,7 @@ async def test_a_session_cookie_planted_before_login_is_not_adopted(client, worl
     client.cookies.set(
         "quita_staff", "attacker-chosen-value", domain="testserver.local", path="/portal"
     )
-    response = await login(client, world.a.users[Role.OWNER], PASSWORD)
+    response = await login_via_form(client, world.a.users[Role.OWNER], PASSWORD)
     issued = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
     assert issued != "attacker-chosen-value" and len(issued) >= 40
     async with db.session(Scope.system()) as session:
@@ -117,7 +119,7 @@ async def test_pages_need_a_session(client):
 
 
 async def test_logout_ends_the_session(client, world):
-    await login(client, world.a.users[Role.OWNER], PASSWORD)
+    await login_via_form(client, world.a.users[Role.OWNER], PASSWORD)
     token = await csrf(client, "/portal/home")
     await client.post("/portal/logout", data={"_csrf_token": token})
     assert (await client.get("/portal/home")).status_code in (302, 303)
@@ -125,8 +127,8 @@ async def test_logout_ends_the_session(client, world):
 
 async def test_logout_everywhere_ends_every_session_of_the_user(client, other_client, world):
     email = world.a.users[Role.ADMIN]
-    await login(client, email, PASSWORD)
-    await login(other_client, email, PASSWORD)
+    await login_via_form(client, email, PASSWORD)
+    await login_via_form(other_client, email, PASSWORD)
     assert (await other_client.get("/portal/home")).status_code == 200
     token = await csrf(client, "/portal/security")
     await client.post("/portal/logout", data={"_csrf_token": token, "everywhere": "1"})
@@ -156,8 +158,8 @@ async def test_password_reset_by_emailed_single_use_link(client, world, outbox):
         },
     )
     assert done.status_code in (302, 303)
-    await login(client, email, PASSWORD, expect=400)
-    await login(client, email, new_password)
+    await login_via_form(client, email, PASSWORD, expect=400)
+    await login_via_form(client, email, new_password)
     reused = await client.get(path)
     assert reused.status_code == 400
     assert "inválido ou expirou" in reused.text
@@ -192,7 +194,7 @@ async def test_short_new_password_is_refused_with_the_reason(client, world, outb
 
 async def test_totp_second_factor(client, world):
     email = world.b.users[Role.ANALYST]
-    await login(client, email, PASSWORD)
+    await login_via_form(client, email, PASSWORD)
     page = await client.get("/portal/security")
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text).group(1)  # type: ignore[union-attr]
     wrong = await client.post(
@@ -210,7 +212,7 @@ async def test_totp_second_factor(client, world):
     )
     assert enabled.status_code in (302, 303)
     client.cookies.clear()
-    first = await login(client, email, PASSWORD)
+    first = await login_via_form(client, email, PASSWORD)
     assert first.headers["location"].startswith("/portal/login/totp")
     # Half signed in: no access yet.
     assert (await client.get("/portal/home")).status_code in (302, 303)
@@ -233,9 +235,9 @@ async def test_totp_second_factor(client, world):
 
 async def test_deactivated_member_loses_access_at_once(client, other_client, world, db):
     email = world.a.users[Role.ANALYST]
-    await login(other_client, email, PASSWORD)
+    await login_via_form(other_client, email, PASSWORD)
     assert (await other_client.get("/portal/debtors")).status_code == 200
-    await login(client, world.a.users[Role.OWNER], PASSWORD)
+    await login_via_form(client, world.a.users[Role.OWNER], PASSWORD)
     page = await client.get("/portal/users")
     membership = world.a.memberships[Role.ANALYST]
     response = await client.post(

@@ -11,7 +11,7 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from tenants.roles import Role
-from tests.conftest import csrf, csrf_from, login
+from tests.conftest import csrf, csrf_from, login_via_form
 from tests.factories import PASSWORD, valid_cpf
 
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
@@ -97,7 +97,7 @@ async def test_guessing_a_one_time_code_hits_the_limit(client, world):
 
 
 async def test_every_unsafe_route_refuses_a_request_without_its_csrf_token(client, app, world):
-    await login(client, world.a.users[Role.OWNER], PASSWORD)
+    await login_via_form(client, world.a.users[Role.OWNER], PASSWORD)
     probed = 0
     for method in ("POST", "PUT", "PATCH", "DELETE"):
         for path in _routes(app, method):
@@ -147,7 +147,7 @@ async def test_an_oversized_body_is_refused_before_it_is_read(client, app, world
 
 
 async def test_malformed_bodies_get_a_clear_refusal_not_a_server_error(client, world):
-    await login(client, world.a.users[Role.OWNER], PASSWORD)
+    await login_via_form(client, world.a.users[Role.OWNER], PASSWORD)
     token = await csrf(client, "/portal/imports")
     garbage = [
         ("/portal/imports", {"content-type": "multipart/form-data; boundary=nope"}, b"--x\r\n"),
@@ -173,7 +173,7 @@ async def test_malformed_bodies_get_a_clear_refusal_not_a_server_error(client, w
 @pytest.mark.parametrize("signed_in", [False, True])
 async def test_every_page_and_error_carries_the_security_headers(client, app, world, signed_in):
     if signed_in:
-        await login(client, world.a.users[Role.OWNER], PASSWORD)
+        await login_via_form(client, world.a.users[Role.OWNER], PASSWORD)
     seen = 0
     for path in _routes(app, "GET"):
         if PARAM.search(path) or path.startswith("/static"):

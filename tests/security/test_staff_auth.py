@@ -28,7 +28,7 @@ from tenants.services.auth import (
     AuthService,
     SignInError,
 )
-from tests.conftest import csrf_from, login
+from tests.conftest import csrf_from, login_via_form
 from tests.factories import PASSWORD
 
 WRONG = "not the password!"
@@ -79,10 +79,10 @@ async def test_a_good_password_does_not_clear_second_factor_failures(client, wor
     wrong = _wrong_code(secret)
     for _ in range(TOTP_FAILURES):
         client.cookies.clear()
-        await login(client, email, PASSWORD)
+        await login_via_form(client, email, PASSWORD)
         await _totp(client, wrong, 400)
     client.cookies.clear()
-    await login(client, email, PASSWORD)
+    await login_via_form(client, email, PASSWORD)
     refused = await _totp(client, pyotp.TOTP(secret).now(), 429)
     assert "Muitas tentativas" in refused.text
     assert (await client.get("/portal/home")).status_code in (302, 303)
@@ -92,8 +92,8 @@ async def test_a_totp_code_signs_in_once_only(client, other_client, world, db):
     email = world.b.users[Role.ANALYST]
     secret = await _enrol(db, email)
     code = pyotp.TOTP(secret).now()
-    await login(client, email, PASSWORD)
-    await login(other_client, email, PASSWORD)
+    await login_via_form(client, email, PASSWORD)
+    await login_via_form(other_client, email, PASSWORD)
     await _totp(client, code, 302)
     await _totp(other_client, code, 400)
     assert (await client.get("/portal/home")).status_code == 200
@@ -213,9 +213,11 @@ async def test_failures_from_one_address_do_not_lock_the_account_elsewhere(db, s
 async def test_one_person_mistyping_behind_a_nat_does_not_lock_colleagues(client, world):
     office = world.b
     for _ in range(8):
-        await login(client, office.users[Role.ANALYST], WRONG, expect=400 if _ < 5 else 429)
+        await login_via_form(
+            client, office.users[Role.ANALYST], WRONG, expect=400 if _ < 5 else 429
+        )
     client.cookies.clear()
-    await login(client, office.users[Role.VIEWER], PASSWORD)
+    await login_via_form(client, office.users[Role.VIEWER], PASSWORD)
 
 
 async def test_the_delay_grows_then_ends(db, settings, world):
