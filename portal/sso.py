@@ -15,9 +15,10 @@ from portal.auth import client_ip, provide_principal, provide_tenant_session, re
 from portal.signin import set_session_cookie
 from tenants.models import IdentityProvider
 from tenants.roles import Permission
-from tenants.services import sso
+from tenants.services import sso, sso_domains
 from tenants.services.auth import Principal, SignInError
 from tenants.services.sso import SsoError, SsoService
+from tenants.services.sso_domains import DomainError
 
 AnyRequest = Request[Any, Any, Any]
 STATE_COOKIE = "quita_sso"  # binds the provider's answer to the browser that asked
@@ -163,10 +164,19 @@ class SsoController(Controller):
         },
     )
     async def settings_page(
-        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+        self,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        prova: FromQuery[str] = "",
+        erro: FromQuery[str] = "",
     ) -> Template:
         provider = await sso.provider_of(session)
-        return self._settings(principal, provider, _form_of(provider), {})
+        template = self._settings(principal, provider, _form_of(provider), {})
+        assert isinstance(template.context, dict)
+        template.context["proof_notice"] = prova if prova in ("dns", "email") else ""
+        if erro in {r.value for r in DomainError.Reason}:
+            template.context["proof_error"] = DomainError(DomainError.Reason(erro)).message
+        return template
 
     def _settings(
         self,
@@ -186,6 +196,8 @@ class SsoController(Controller):
                 "errors": errors,
                 "roles": [r.value for r in sso.ROLES],
                 "saved": saved,
+                "txt_record": sso_domains.txt_value(provider) if provider else "",
+                "mailboxes": sso_domains.ADMIN_MAILBOXES,
             },
         )
 

@@ -44,6 +44,7 @@ from debtor_site.pages import PublicPagesController
 from debtor_site.payments import PaymentsController
 from debtor_site.rights import RightsController
 from debtor_site.special_offers import SiteSpecialOffersController
+from integrations.dns import txt_records
 from integrations.stripe_gateway import StripeGateway
 from portal.accounts import AccountsController
 from portal.agency_account import AgencyAccountController
@@ -62,6 +63,7 @@ from portal.regua import ReguaController
 from portal.signin import SignInController
 from portal.special_offers import SpecialOffersController
 from portal.sso import SsoController
+from portal.sso_domains import SsoDomainController
 from portal.webhooks_out import WebhookEndpointsController
 from portal.workspace import WorkspaceController
 from quita.logging import configure_logging
@@ -248,6 +250,7 @@ def create_app(
             EscalationController,
             DashboardsController,
             SsoController,
+            SsoDomainController,
             WebhookEndpointsController,
             ApiClientsController,
             api_router,
@@ -296,6 +299,8 @@ def create_app(
     app.state.clock = clock
     # Seals secrets kept at rest (SSO client secret, outbound-webhook keys).
     app.state.secrets_box = SecretsBox.from_settings(settings.security)
+    # The DNS look-up proving SSO e-mail domains (tests put their own here).
+    app.state.txt_resolver = txt_records
     if gateway is None and settings.payments.enabled:
         gateway = StripeGateway(settings.payments)
     app.state.gateway = gateway

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -281,7 +282,17 @@ class IdentityProvider(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     """A tenant's OpenID Connect provider: its staff sign in with their company account."""
 
     __tablename__ = "identity_providers"
-    __table_args__ = (UniqueConstraint("tenant_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id"),
+        # A domain is proven for one tenant only (tenants/services/sso_domains.py).
+        Index(
+            "ux_identity_providers_proven_domain",
+            "email_domain",
+            unique=True,
+            postgresql_where=text("domain_verified_at IS NOT NULL"),
+            sqlite_where=text("domain_verified_at IS NOT NULL"),
+        ),
+    )
 
     issuer: Mapped[str] = mapped_column(String(300))
     client_id: Mapped[str] = mapped_column(String(200))
@@ -290,6 +301,10 @@ class IdentityProvider(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     email_domain: Mapped[str] = mapped_column(String(200))  # matched or provisioned users
     default_role: Mapped[Role] = mapped_column(ROLE_ENUM)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Proof of control of ``email_domain``: until it is given, the provider routes nobody.
+    domain_token: Mapped[str] = mapped_column(String(40), default="")  # the TXT record's
+    domain_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    domain_verified_by: Mapped[str] = mapped_column(String(10), default="")  # dns | email
 
 
 class OidcLogin(Base):

@@ -54,7 +54,7 @@ from tenants.models import (
     User,
 )
 from tenants.roles import Role
-from tenants.services import audit
+from tenants.services import audit, sso_domains
 from tenants.services.audit import Actor
 from tenants.services.auth import AuthService, SignIn
 
@@ -174,13 +174,14 @@ class SsoService:
     # -- settings ------------------------------------------------------------------------
 
     async def domain_taken(self, domain: str, tenant_id: uuid.UUID) -> bool:
-        """Another tenant's active provider already signs in this e-mail domain."""
+        """Another tenant proved control of this e-mail domain. (A claim not proven
+        blocks nobody: else a squatter could keep the real owner out.)"""
         async with self.db.session(Scope.system()) as session:
             other = await session.scalar(
                 select(IdentityProvider.id).where(
                     IdentityProvider.email_domain == domain,
                     IdentityProvider.tenant_id != tenant_id,
-                    IdentityProvider.is_active.is_(True),
+                    IdentityProvider.domain_verified_at.is_not(None),
                 )
             )
             return other is not None
@@ -197,13 +198,15 @@ class SsoService:
         found = await provider_of(session)
         errors = check_provider(form, production=self.production, has_secret=found is not None)
         domain = form.email_domain.strip().lower().lstrip("@")
-        if not errors and form.is_active and await self.domain_taken(domain, tenant_id):
+        if not errors and await self.domain_taken(domain, tenant_id):
             errors["email_domain"] = _("Another creditor already signs in this domain.")
         if errors:
             return None, errors
         if found is None:
             found = IdentityProvider(id=uuid.uuid4(), tenant_id=tenant_id)
             session.add(found)
+        if found.email_domain != domain or not found.domain_token:
+            sso_domains.reset_proof(found)  # a new domain must be proven again
         found.issuer = normalise_issuer(form.issuer)
         found.client_id = form.client_id.strip()
         if form.client_secret.strip():
@@ -221,19 +224,22 @@ class SsoService:
                 "domain": domain,
                 "role": found.default_role.value,
                 "active": found.is_active,
+                "proven": found.domain_verified_at is not None,
             },
         )
         return found, {}
 
     async def provider_for_email(self, email: str) -> IdentityProvider | None:
-        """The active provider of the e-mail's domain."""
+        """The active provider whose tenant proved control of the e-mail's domain."""
         domain = email.strip().lower().rpartition("@")[2]
         if not domain:
             return None
         async with self.db.session(Scope.system()) as session:
             found: IdentityProvider | None = await session.scalar(
                 select(IdentityProvider).where(
-                    IdentityProvider.email_domain == domain, IdentityProvider.is_active.is_(True)
+                    IdentityProvider.email_domain == domain,
+                    IdentityProvider.is_active.is_(True),
+                    IdentityProvider.domain_verified_at.is_not(None),
                 )
             )
             return found
@@ -403,7 +409,7 @@ class SsoService:
         if taken is None:
             raise await self._fail(SsoError.Reason.STATE, ip=ip)
         login, provider = taken
-        if not provider.is_active:
+        if not provider.is_active or provider.domain_verified_at is None:
             raise await self._fail(SsoError.Reason.NO_PROVIDER, ip=ip, provider=provider)
         try:
             claims = await self._claims(provider, login, code, redirect_uri)

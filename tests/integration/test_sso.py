@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -53,6 +54,9 @@ async def _configure(
                 email_domain=domain,
                 default_role=role,
                 is_active=True,
+                domain_token="t-" + client_id,
+                domain_verified_at=datetime.now(UTC),  # proven (tests/security/test_sso_domains.py)
+                domain_verified_by="dns",
             )
         )
         await session.commit()
@@ -292,7 +296,12 @@ async def test_sso_settings_are_for_owners_and_admins_and_never_make_owners(clie
             Role.ANALYST,
         )
     assert await _audit(db, world.a.id, "sso.provider_saved")
-    # Another creditor cannot claim the same domain.
+    # Once A proved control of the domain, another creditor cannot claim it.
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        provider = await session.scalar(select(IdentityProvider))
+        assert provider is not None and provider.domain_verified_at is None
+        provider.domain_verified_at = datetime.now(UTC)
+        await session.commit()
     client.cookies.clear()
     await login(client, world.b.users[Role.ADMIN], PASSWORD)
     page = await client.get("/portal/sso/configuracao")

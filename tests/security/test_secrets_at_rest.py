@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -64,6 +65,8 @@ async def test_a_secret_no_configured_key_opens_fails_the_sign_in_cleanly(client
                     email_domain=domain,
                     default_role=Role.VIEWER,
                     is_active=True,
+                    domain_token="t",
+                    domain_verified_at=datetime.now(UTC),
                 )
             )
             await session.commit()
