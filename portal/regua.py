@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.contact_rules import TEMPLATE_VARIABLES
+from collection.domain.documents import format_cnpj
 from collection.models import Channel, ReminderAnchor, ReminderStep
 from collection.services import reminders
+from collection.services.message_footer import address_problem, switch_on_problem
 from core.clock import Clock, local_today
 from core.db import Database
 from portal.auth import client_ip, provide_principal, provide_tenant_session, requires
@@ -61,20 +63,52 @@ class ReguaController(Controller):
         "session": Provide(provide_tenant_session),
     }
 
-    @get("/", name="portal.regua")
-    async def index(
-        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    async def _index(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        errors: dict[str, str] | None = None,
+        address: str | None = None,
     ) -> Template:
         tenant = await session.get_one(Tenant, principal.tenant_id)
         return Template(
             "portal/regua.html",
+            status_code=400 if errors else 200,
             context={
                 "principal": principal,
                 "tenant": tenant,
+                "address": tenant.address if address is None else address,
+                "cnpj": format_cnpj(tenant.cnpj),
+                "errors": errors or {},
                 "steps": await reminders.steps_of(session),
                 "can_edit": principal.can(Permission.SETTINGS_EDIT),
             },
         )
+
+    @get("/", name="portal.regua")
+    async def index(
+        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> Template:
+        return await self._index(session, principal)
+
+    @post("/endereco", name="portal.regua.address", guards=EDIT)
+    async def address(
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> Template | Redirect:
+        """The creditor's address, named in every message (CDC art. 42-A)."""
+        form = await request.form()
+        address = " ".join(str(form.get("address", "")).split())
+        problem = address_problem(address)
+        if problem:
+            return await self._index(session, principal, {"address": problem}, address)
+        tenant = await session.get_one(Tenant, principal.tenant_id)
+        tenant.address = address
+        audit.record(session, principal.actor(client_ip(request)), "tenant.address_changed")
+        await session.commit()
+        return Redirect("/portal/regua")
 
     @post("/ligar", name="portal.regua.switch", guards=EDIT)
     async def switch(
@@ -82,10 +116,14 @@ class ReguaController(Controller):
         request: AnyRequest,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-    ) -> Redirect:
+    ) -> Template | Redirect:
         form = await request.form()
         tenant = await session.get_one(Tenant, principal.tenant_id)
-        tenant.reminders_enabled = str(form.get("enabled", "")) == "on"
+        enable = str(form.get("enabled", "")) == "on"
+        problem = switch_on_problem(tenant) if enable else ""
+        if problem:
+            return await self._index(session, principal, {"switch": problem})
+        tenant.reminders_enabled = enable
         audit.record(
             session,
             principal.actor(client_ip(request)),

@@ -51,6 +51,7 @@ BLOCK_RULES = (
     "frequency_cap",  # per person: one a day per creditor, three a week in all (calls count)
     "not_due",  # the debt or installment was settled before the message went out
     "template",  # the template failed its checks
+    "creditor_address",  # the creditor has no address to name (CDC art. 42-A)
 )
 
 

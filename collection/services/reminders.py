@@ -75,6 +75,7 @@ from collection.models import (
 )
 from collection.services import opt_out
 from collection.services.debtor_view import policy_of
+from collection.services.message_footer import MIN_ADDRESS, address_problem, footer_of
 from collection.services.payments import pending_pix
 from core.db import Database, Scope, UTCDateTime
 from core.i18n import gettext as _
@@ -158,7 +159,11 @@ async def plan_in(
         .where(ReminderStep.is_active.is_(True), Tenant.is_active.is_(True))
     )
     if only_enabled:
-        steps_query = steps_query.where(Tenant.reminders_enabled.is_(True))
+        # Nothing goes in the name of a creditor without an address (CDC art. 42-A).
+        steps_query = steps_query.where(
+            Tenant.reminders_enabled.is_(True),
+            func.length(func.trim(Tenant.address)) >= MIN_ADDRESS,
+        )
     if tenant_id is not None:
         steps_query = steps_query.where(ReminderStep.tenant_id == tenant_id)
     steps = list(await session.scalars(steps_query))
@@ -503,6 +508,8 @@ async def deliver(db: Database, delivery: Delivery, message_id: uuid.UUID, now: 
         # One person at a time, across creditors: the frequency cap counts correctly.
         await lock_person(session, debtor.cpf_hash)
         outcome = await _check(session, message, debtor, step, now)
+        if outcome is None and address_problem(tenant.address):
+            outcome = (MessageStatus.BLOCKED, "creditor_address", None)
         if outcome is not None:
             status, rule, send_after = outcome
             message.status = status
@@ -707,6 +714,8 @@ async def plan_message(
     on = now.astimezone(rules.zone_for(debtor.state)).date()
     rule = await account_rule(session, tenant.id, debtor.id, on)
     rule = rule or _contact_rule(channel, contact)
+    if not rule and address_problem(tenant.address):
+        rule = "creditor_address"
     if not rule and await opt_out.channel_stopped(session, debtor.id, channel):
         rule = "opted_out"
     if not rule and await over_cap(session, tenant.id, debtor, now):
@@ -799,15 +808,6 @@ async def _render(
     body = rules.render(step.body, values, footer=footer)
     subject = step.subject.format_map(values) if step.subject else ""
     return subject, body
-
-
-def footer_of(tenant: Tenant, channel: Channel, link: str, stop_url: str) -> str:
-    """The creditor's identification (CDC art. 42-A) and how to stop the messages: the
-    signed link that stops this channel of this creditor in one click."""
-    who = f"{tenant.legal_name}, CNPJ {format_cnpj(tenant.cnpj)}"
-    if channel == Channel.EMAIL and tenant.address:
-        who += f", {tenant.address}"
-    return who + f". Para não receber mais mensagens por este canal: {stop_url}"
 
 
 @event.listens_for(Session, "after_flush")
