@@ -281,6 +281,12 @@ class Agreement(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     credit: Mapped[int] = mapped_column(BigInteger, default=0)  # paid beyond what was due
     last_event_on: Mapped[date | None] = mapped_column(Date, default=None)
     broken_on: Mapped[date | None] = mapped_column(Date, default=None)
+    # The policy version in force when the offer was accepted. None: made before versions
+    # were recorded (migration 0080), or the tenant had never published a policy of its
+    # own (the platform's default policy applied).
+    policy_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("policy_versions.id", ondelete="SET NULL"), default=None
+    )
 
     installments: Mapped[list[AgreementInstallment]] = relationship(
         back_populates="agreement",

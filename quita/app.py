@@ -59,6 +59,7 @@ from portal.handover import HandoverRulesController
 from portal.imports import ImportsController
 from portal.members import MembersController
 from portal.payments import PaymentSettingsController
+from portal.policy import PolicyController
 from portal.regua import ReguaController
 from portal.signin import SignInController
 from portal.special_offers import SpecialOffersController
@@ -242,6 +243,7 @@ def create_app(
             ImportsController,
             DisputesController,
             ReguaController,
+            PolicyController,
             PaymentSettingsController,
             HandoverRulesController,
             AgencyQueueController,

@@ -53,6 +53,25 @@ class Tenant(UUIDPrimaryKey, Timestamped, Base):
     negativacao_wait_days: Mapped[int] = mapped_column(Integer, default=10)
 
 
+class PolicyVersion(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """One published negotiation policy of a tenant, as its TOML file; never changed.
+
+    Publishing (portal, API) adds the next ``number`` and makes it the tenant's policy
+    (``Tenant.policy_toml`` holds the text in force); older versions stay for history.
+    """
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+
+    number: Mapped[int] = mapped_column(Integer)
+    toml: Mapped[str] = mapped_column(Text)
+    published_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    published_by_label: Mapped[str] = mapped_column(String(254), default="")
+    source: Mapped[str] = mapped_column(String(20), default="portal")  # portal | api | migration
+
+
 class Agency(UUIDPrimaryKey, Timestamped, Base):
     """A collection agency that works accounts of the tenants that granted it access."""
 

@@ -27,7 +27,6 @@ from sqlalchemy.orm import selectinload
 
 from collection.domain.documents import InvalidDocument, normalize_cpf
 from collection.domain.errors import PolicyError
-from collection.domain.policy_file import load_policy_toml
 from collection.importing.values import (
     parse_birth_date,
     parse_cpf,
@@ -56,6 +55,7 @@ from collection.models import (
     PaymentStatus,
     Portfolio,
 )
+from collection.services import policy_versions
 from collection.services.debtor_view import DEFAULT_POLICY
 from collection.services.import_jobs import ImportJobs, store_upload
 from collection.services.imports import lock_tenant_writes
@@ -64,6 +64,7 @@ from core.errors import Refusal
 from core.i18n import gettext as _
 from core.security import keyed_hash
 from tenants.models import Tenant
+from tenants.services.audit import Actor
 
 DEFAULT_PORTFOLIO = "Carteira principal"
 MAX_PAGE = 200
@@ -652,18 +653,19 @@ async def read_policy(session: AsyncSession, tenant_id: uuid.UUID) -> PolicyText
     return PolicyText(tenant.policy_toml, False)
 
 
-async def replace_policy(session: AsyncSession, tenant_id: uuid.UUID, toml: str) -> PolicyText:
-    """Check a policy file (docs/POLICY.md) and make it the tenant's policy.
+async def replace_policy(
+    session: AsyncSession, tenant_id: uuid.UUID, toml: str, by: Actor
+) -> PolicyText:
+    """Check a policy file (docs/POLICY.md) and publish it as the tenant's next policy
+    version (the portal's editor publishes through the same ``policy_versions.publish``).
 
     Raises InvalidInput with the path of the offending setting, as the file names it.
     """
     _plain_fields({"toml": toml})
     try:
-        load_policy_toml(toml)
+        await policy_versions.publish(session, tenant_id, toml, by, source="api")
     except PolicyError as exc:
         raise InvalidInput({exc.field: exc.message}) from None
-    tenant = await session.get_one(Tenant, tenant_id)
-    tenant.policy_toml = toml
     return PolicyText(toml, False)
 
 

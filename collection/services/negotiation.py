@@ -33,7 +33,7 @@ from collection.models import (
     Debtor,
     DebtStatus,
 )
-from collection.services import outbound_webhooks
+from collection.services import outbound_webhooks, policy_versions
 from collection.services.debtor_view import CreditorView, debts_of_person, policy_of
 from collection.services.terms_pdf import agreement_pdf
 from core.db import Database, Scope
@@ -175,6 +175,7 @@ async def create_agreement(
             reason_text=reason_text.strip()[:500],
             idempotency_key=key[:64],
             terms=offer_to_dict(offer),
+            policy_version_id=await policy_versions.current_version_id(session, tenant),
             installments=[
                 AgreementInstallment(number=i.number, due_date=i.due_date, amount=i.amount)
                 for i in terms.installments

@@ -12,7 +12,6 @@ from portal.api.access import api_actor, needs, provide_api_session, provide_gra
 from portal.api.common import AnyRequest, refused
 from portal.api.problems import PROTECTED
 from portal.api.schemas import PolicyIn, PolicyOut
-from tenants.services import audit
 from tenants.services.api_clients import TokenGrant
 
 
@@ -42,9 +41,10 @@ class PolicyController(Controller):
     ) -> PolicyOut:
         """Replace the policy; a file that breaks a rule is refused naming the setting."""
         try:
-            found = await api.replace_policy(session, grant.tenant_id, data.toml)
+            found = await api.replace_policy(
+                session, grant.tenant_id, data.toml, api_actor(request, grant)
+            )
         except api.InvalidInput as exc:
             raise refused(exc) from None
-        audit.record(session, api_actor(request, grant), "policy.replaced", details={"via": "api"})
         await session.commit()
         return PolicyOut(found.toml, found.is_default)

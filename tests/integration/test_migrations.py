@@ -94,3 +94,39 @@ def test_a_sqlite_downgrade_keeps_the_rows_that_refer_to_a_rebuilt_table(tmp_pat
         assert conn.execute("SELECT count(*) FROM portfolios").fetchone() == (1,)
         # The default régua was given to the tenant that existed before it.
         assert conn.execute("SELECT count(*) FROM reminder_steps").fetchone() == (8,)
+
+
+def test_policy_versions_migration_keeps_each_tenants_policy_as_version_1(tmp_path):
+    # Issue 25 item 2: a tenant's policy of before the versions becomes its version 1;
+    # tenants on the default policy get none, and agreements keep no version (NULL).
+    import sqlite3
+
+    from alembic.script import ScriptDirectory
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'versions.db'}"
+    script = ScriptDirectory.from_config(migrate.alembic_config(url))
+    before = script.get_revision("0080_policy_versions").down_revision
+    assert isinstance(before, str)
+    migrate.upgrade(url, before)
+    connection = sqlite3.connect(tmp_path / "versions.db")
+    columns = connection.execute("PRAGMA table_info(tenants)").fetchall()
+    ids = []
+    for n, policy in enumerate(["name = 'própria'\n", None]):
+        tenant_id = uuid.uuid4()
+        ids.append(tenant_id)
+        values = {"id": tenant_id.hex, "policy_toml": policy, "cnpj": f"{n:014d}", "slug": f"t{n}"}
+        for _, name, kind, notnull, default, _pk in columns:
+            if name not in values and notnull and default is None:
+                values[name] = 0 if "INT" in kind or "BOOL" in kind else "2026-01-01 00:00:00"
+        keys = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        connection.execute(f"INSERT INTO tenants ({keys}) VALUES ({marks})", list(values.values()))
+    connection.commit()
+    connection.close()
+    migrate.upgrade(url)
+    connection = sqlite3.connect(tmp_path / "versions.db")
+    rows = connection.execute(
+        "SELECT tenant_id, number, toml, source FROM policy_versions"
+    ).fetchall()
+    connection.close()
+    assert rows == [(ids[0].hex, 1, "name = 'própria'\n", "migration")]
