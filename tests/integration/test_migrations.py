@@ -114,13 +114,20 @@ def test_policy_versions_migration_keeps_each_tenants_policy_as_version_1(tmp_pa
     for n, policy in enumerate(["name = 'própria'\n", None]):
         tenant_id = uuid.uuid4()
         ids.append(tenant_id)
-        values = {"id": tenant_id.hex, "policy_toml": policy, "cnpj": f"{n:014d}", "slug": f"t{n}"}
+        values: dict[str, object] = {
+            "id": tenant_id.hex,
+            "policy_toml": policy,
+            "cnpj": f"{n:014d}",
+            "slug": f"t{n}",
+        }
         for _, name, kind, notnull, default, _pk in columns:
             if name not in values and notnull and default is None:
                 values[name] = 0 if "INT" in kind or "BOOL" in kind else "2026-01-01 00:00:00"
         keys = ", ".join(values)
         marks = ", ".join("?" for _ in values)
-        connection.execute(f"INSERT INTO tenants ({keys}) VALUES ({marks})", list(values.values()))
+        # The column names come from the schema itself (PRAGMA), the values are bound.
+        insert = f"INSERT INTO tenants ({keys}) VALUES ({marks})"  # noqa: S608
+        connection.execute(insert, list(values.values()))
     connection.commit()
     connection.close()
     migrate.upgrade(url)
