@@ -5,7 +5,7 @@ Existing agreements keep policy_version_id NULL: they were made before versions 
 recorded, under whatever policy was in force then (docs/POLICY.md).
 
 Revision ID: 0080_policy_versions
-Revises: 0090_channel_opt_outs
+Revises: 0051_sso_domain_proof
 Create Date: 2026-12-04 18:43:23.192294
 """
 
@@ -21,7 +21,7 @@ import core.db
 from core import rls
 
 revision = "0080_policy_versions"
-down_revision = "0090_channel_opt_outs"
+down_revision = "0051_sso_domain_proof"
 branch_labels = None
 depends_on = None
 
