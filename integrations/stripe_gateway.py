@@ -136,11 +136,28 @@ class StripeGateway:
                 tolerance=self._settings.webhook_tolerance_seconds,
             )
             event = json.loads(payload)
-        except (ValueError, stripe.SignatureVerificationError) as exc:
-            raise InvalidNotice(str(exc)) from exc
-        if not isinstance(event, dict):
-            raise InvalidNotice("the event is not a JSON object")
-        return notice_of(event)
+        except (ValueError, RecursionError, stripe.SignatureVerificationError) as exc:
+            raise InvalidNotice(str(exc)[:200]) from exc
+        check_event_shape(event)
+        try:
+            return notice_of(event)
+        except (TypeError, ValueError, OverflowError, OSError) as exc:  # amounts, times
+            raise InvalidNotice("the event has a value of the wrong type") from exc
+
+
+def check_event_shape(event: Any) -> None:
+    """Refuse a signed body that is not shaped like a Stripe event (``{"data": 5}``)."""
+    if not isinstance(event, dict):
+        raise InvalidNotice("the event is not a JSON object")
+    if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        raise InvalidNotice("the event has no id or type")
+    if not isinstance(event.get("created"), int) or isinstance(event.get("created"), bool):
+        raise InvalidNotice("the event has no creation time")
+    if not isinstance(event.get("account") or "", str):
+        raise InvalidNotice("the event's account is not a string")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise InvalidNotice("the event has no data object")
 
 
 def charge_of(intent: dict[str, Any]) -> Charge:

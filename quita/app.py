@@ -10,7 +10,7 @@ from typing import Any
 
 import dramatiq
 import structlog
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, Request, Response, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import (
     HTTPException,
@@ -67,6 +67,7 @@ from portal.sso import SsoController
 from portal.sso_domains import SsoDomainController
 from portal.webhooks_out import WebhookEndpointsController
 from portal.workspace import WorkspaceController
+from quita.bodies import FORM_BODY_LIMIT, QuitaRequest, SignedInBeforeUpload, upload_body_limit
 from quita.logging import configure_logging
 from quita.web import RequestLogMiddleware, add_security_headers, loggable_path
 from quita.webhooks import stripe_webhook
@@ -220,6 +221,15 @@ def create_app(
             await asyncio.to_thread(worker.stop)
         await app.state.db.dispose()
 
+    # Bodies are capped per route before they are read (quita.bodies); uploads have their own.
+    upload_limit = upload_body_limit(settings.max_upload_bytes)
+    portal_uploads = Router(
+        "/",
+        route_handlers=[ImportsController],
+        request_max_body_size=upload_limit,
+        middleware=[SignedInBeforeUpload()],
+    )
+
     def engine_callback(engine: JinjaTemplateEngine) -> None:
         install_translations(engine.engine)
         engine.engine.globals["settings"] = settings
@@ -240,7 +250,7 @@ def create_app(
             WorkspaceController,
             MembersController,
             AccountsController,
-            ImportsController,
+            portal_uploads,
             DisputesController,
             ReguaController,
             PolicyController,
@@ -255,7 +265,7 @@ def create_app(
             SsoDomainController,
             WebhookEndpointsController,
             ApiClientsController,
-            api_router,
+            api_router(upload_limit),
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -293,7 +303,8 @@ def create_app(
         before_send=[add_security_headers],
         on_startup=[startup],
         on_shutdown=[shutdown],
-        request_max_body_size=settings.max_upload_bytes,
+        request_max_body_size=FORM_BODY_LIMIT,
+        request_class=QuitaRequest,
         debug=False,
         logging_config=None,  # structlog is configured by configure_logging()
     )

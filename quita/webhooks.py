@@ -10,23 +10,39 @@ from litestar import Request, Response, post
 from collection.services.payments import InvalidNotice, PaymentGateway, receive_notice
 from core.clock import Clock
 from core.db import Database
+from core.i18n import gettext as _
+from portal.api.problems import PROBLEM_JSON, Problem
+from quita.bodies import WEBHOOK_BODY_LIMIT
 
 log = structlog.get_logger("quita.webhooks")
 
 
-@post("/webhooks/stripe", name="webhooks.stripe", status_code=200, opt={"exclude_from_csrf": True})
-async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
-    """200 once the event is stored (also for a repeat), and a worker applies it; 400 for
-    a bad signature; a failure to store answers 500 and the gateway delivers it again."""
+@post(
+    "/webhooks/stripe",
+    name="webhooks.stripe",
+    status_code=200,
+    opt={"exclude_from_csrf": True},
+    request_max_body_size=WEBHOOK_BODY_LIMIT,
+)
+async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
+    """200 once the event is stored (also for a repeat), and a worker applies it; 400 (a
+    problem document) for a bad signature or an event that is not one; a failure to
+    store answers 500 and the gateway delivers it again."""
     gateway: PaymentGateway | None = request.app.state.gateway
     if gateway is None:
         return Response({"status": "payments disabled"}, status_code=404)
     payload = await request.body()
     try:
         notice = gateway.verify(payload, request.headers.get("stripe-signature", ""))
-    except InvalidNotice:
-        log.warning("webhook.refused", reason="signature")
-        return Response({"status": "invalid signature"}, status_code=400)
+    except InvalidNotice as exc:
+        log.warning("webhook.refused", reason=str(exc)[:120])
+        problem = Problem(
+            "urn:quita:problem:invalid-event",
+            "Bad Request",
+            400,
+            _("The event's signature, time or content does not check out."),
+        )
+        return Response(problem, status_code=400, media_type=PROBLEM_JSON)
     db: Database = request.app.state.db
     clock: Clock = request.app.state.clock
     outcome = await receive_notice(db, notice, clock.now())

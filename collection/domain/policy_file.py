@@ -125,6 +125,8 @@ def load_policy_toml(text: str) -> NegotiationPolicy:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError("arquivo", f"TOML inválido: {exc}") from None
+    except RecursionError:  # arrays or tables nested hundreds deep
+        raise PolicyError("arquivo", "TOML inválido: aninhamento profundo demais") from None
     top: dict[str, Any] = {}
     for key, raw in document.items():
         if key in _TABLES:

@@ -70,17 +70,24 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-api_router = Router(
-    BASE,
-    route_handlers=[
-        token_endpoint,
-        openapi_document,
-        DebtsController,
-        ImportsController,
-        AgreementsController,
-        PaymentsController,
-        MessagesController,
-        PolicyController,
-    ],
-    include_in_schema=True,
-)
+API_BODY_LIMIT = 1024 * 1024  # JSON documents (a policy is at most 100 kB of TOML)
+
+
+def api_router(upload_limit: int) -> Router:
+    """The API's routes; bodies up to 1 MB, a portfolio upload up to ``upload_limit``."""
+    uploads = Router("/", route_handlers=[ImportsController], request_max_body_size=upload_limit)
+    return Router(
+        BASE,
+        route_handlers=[
+            token_endpoint,
+            openapi_document,
+            DebtsController,
+            uploads,
+            AgreementsController,
+            PaymentsController,
+            MessagesController,
+            PolicyController,
+        ],
+        include_in_schema=True,
+        request_max_body_size=API_BODY_LIMIT,
+    )

@@ -133,7 +133,9 @@ async def test_a_debtor_session_cookie_planted_before_look_up_is_never_adopted(c
 
 
 async def test_an_oversized_body_is_refused_before_it_is_read(client, app, world):
-    limit = app.state.settings.max_upload_bytes
+    from quita.bodies import FORM_BODY_LIMIT
+
+    limit = FORM_BODY_LIMIT
     home = await client.get("/")
     response = await client.post(
         "/consulta",
