@@ -106,6 +106,10 @@ class PaymentSettings:
     webhook_tolerance_seconds: int = 300
     pix_expires_seconds: int = 24 * 3600
     boleto_expires_days: int = 3
+    # Development only: Pix and boleto through the local test provider (its own signed
+    # webhooks to /webhooks/local). Refused in production.
+    local_provider: bool = False
+    local_webhook_url: str = ""  # empty: BASE_URL + /webhooks/local
 
     @property
     def enabled(self) -> bool:
@@ -242,6 +246,7 @@ class Settings:
                 webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
                 api_base=env.get("STRIPE_API_BASE", "").rstrip("/"),
                 js_url=env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+                local_provider=_bool(env.get("QUITA_LOCAL_PAYMENTS")),
             ),
             text=TextSettings(
                 twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
@@ -282,4 +287,8 @@ class Settings:
         if self.payments.test_gateway:
             raise ConfigurationError(
                 "STRIPE_API_BASE must not point to a test gateway in production"
+            )
+        if self.payments.local_provider:
+            raise ConfigurationError(
+                "QUITA_LOCAL_PAYMENTS (the local test payment provider) is for development only"
             )

@@ -7,12 +7,14 @@ import secrets
 import uuid
 from typing import Any
 
+import segno
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
+from collection.domain import boleto
 from collection.models import PaymentMethod, PaymentStatus
 from collection.services.debtor_access import DebtorAccess, Person
 from collection.services.negotiation import agreement_of_person
@@ -28,6 +30,7 @@ from collection.services.payments import (
 from core.i18n import gettext as _
 from core.security import content_security_policy
 from debtor_site.lookup import NO_STORE, PERSON
+from integrations.gateways import local_of
 
 AnyRequest = Request[Any, Any, Any]
 _STATES = {"AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA"}
@@ -242,14 +245,82 @@ class PaymentsController(Controller):
                 headers={"cache-control": "no-store"},
             )
         gateway = gateway_of(request)
+        local = local_of(gateway)
         return Template(
             "site/payment.html",
             context={
                 "payment": payment,
                 "agreement": agreement,
                 "test_gateway": gateway is not None and gateway.test_mode,
+                "pix_qr": pix_qr(payment.pix_code) if payment.pix_code else "",
+                # Development only: the local provider's "the bank paid" button.
+                "can_simulate": local is not None and local.owns(payment.provider_id or ""),
             },
         )
+
+    @post("/pagamentos/{payment_id:uuid}/simular", name="site.payment_simulate")
+    async def simulate(
+        self,
+        request: AnyRequest,
+        person: NamedDependency[Person],
+        access: NamedDependency[DebtorAccess],
+        agreement_id: FromPath[uuid.UUID],
+        payment_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        """Development only: the local test provider pays the code and posts its signed
+        webhook to this app, which confirms the payment as it would a real one."""
+        local = local_of(gateway_of(request))
+        found = await payment_of_person(
+            access.db, person.cpf_hash, agreement_id, payment_id, tenants=person.tenants
+        )
+        if local is None or found is None or not local.owns(found[0].provider_id or ""):
+            raise NotFoundException()
+        await local.simulate_payment(found[0].provider_id or "")
+        return Redirect(f"/acordos/{agreement_id}/pagamentos/{payment_id}")
+
+    @get("/pagamentos/{payment_id:uuid}/boleto", name="site.boleto_print")
+    async def boleto_print(
+        self,
+        person: NamedDependency[Person],
+        access: NamedDependency[DebtorAccess],
+        agreement_id: FromPath[uuid.UUID],
+        payment_id: FromPath[uuid.UUID],
+    ) -> Template:
+        """The boleto to print or save as PDF: the line, its bar code, who pays whom."""
+        found = await payment_of_person(
+            access.db, person.cpf_hash, agreement_id, payment_id, tenants=person.tenants
+        )
+        if found is None or not found[0].boleto_line:
+            raise NotFoundException()
+        payment, agreement = found
+        try:
+            code = boleto.barcode_of_line(payment.boleto_line)
+        except boleto.InvalidBoleto:
+            raise NotFoundException() from None
+        creditor = await agreement_of_person(
+            access.db, person.cpf_hash, agreement_id, tenants=person.tenants
+        )
+        assert creditor is not None  # the payment was found through the same agreement
+        _agreement, tenant, name = creditor
+        bars = boleto.itf_bars(code)
+        return Template(
+            "site/boleto_print.html",
+            context={
+                "payment": payment,
+                "agreement": agreement,
+                "tenant": tenant,
+                "payer": name,
+                "line": boleto.format_line("".join(c for c in payment.boleto_line if c.isdigit())),
+                "bars": bars,
+                "bars_width": bars[-1][0] + bars[-1][1],
+            },
+        )
+
+
+def pix_qr(code: str) -> str:
+    """The Pix code as an inline SVG QR code (no image request, no script)."""
+    qr = segno.make(code, error="m")
+    return str(qr.svg_inline(scale=5, light="#fff", title="QR Code Pix", svgclass="pix-qr"))
 
 
 _STRIPE_ORIGINS = ("https://js.stripe.com", "https://api.stripe.com", "https://hooks.stripe.com")

@@ -45,7 +45,7 @@ from debtor_site.payments import PaymentsController
 from debtor_site.rights import RightsController
 from debtor_site.special_offers import SiteSpecialOffersController
 from integrations.dns import txt_records
-from integrations.stripe_gateway import StripeGateway
+from integrations.gateways import build_gateway
 from portal.accounts import AccountsController
 from portal.agency_account import AgencyAccountController
 from portal.agency_queue import AgencyQueueController
@@ -70,7 +70,7 @@ from portal.workspace import WorkspaceController
 from quita.bodies import FORM_BODY_LIMIT, QuitaRequest, SignedInBeforeUpload, upload_body_limit
 from quita.logging import configure_logging
 from quita.web import RequestLogMiddleware, add_security_headers, loggable_path
-from quita.webhooks import stripe_webhook
+from quita.webhooks import local_webhook, stripe_webhook
 from tenants.services.api_clients import ApiTokens
 from tenants.services.auth import AuthService
 from workers.actors import BrokerTaskSender, register
@@ -246,6 +246,7 @@ def create_app(
             PaymentsController,
             SiteSpecialOffersController,
             stripe_webhook,
+            local_webhook,
             SignInController,
             WorkspaceController,
             MembersController,
@@ -314,8 +315,8 @@ def create_app(
     app.state.secrets_box = SecretsBox.from_settings(settings.security)
     # The DNS look-up proving SSO e-mail domains (tests put their own here).
     app.state.txt_resolver = txt_records
-    if gateway is None and settings.payments.enabled:
-        gateway = StripeGateway(settings.payments)
+    if gateway is None:
+        gateway = build_gateway(settings, clock.now)
     app.state.gateway = gateway
     app.state.broker = broker
     app.state.actors = actors

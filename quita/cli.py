@@ -7,6 +7,7 @@ import asyncio
 import json
 import signal
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,16 @@ def _serve(
     if local_gateway:
         # No Stripe keys in development: a local fake gateway, so the demo can pay by card.
         gateway = fake.start()
-        settings = settings.with_changes(payments=gateway.settings)
+        # Pix and boleto through the local test provider, confirmed by its own webhooks.
+        payments = replace(
+            gateway.settings,
+            local_provider=True,
+            local_webhook_url=f"http://127.0.0.1:{port}/webhooks/local",
+        )
+        settings = settings.with_changes(payments=payments)
         gateway.send_webhooks_to(f"http://127.0.0.1:{port}/webhooks/stripe")
         print(f"Gateway de pagamento de teste (localstripe) em {gateway.settings.api_base}")
+        print("Pix e boleto: provedor local de teste (botão “Simular pagamento”)")
     try:
         app = create_app(settings, run_workers=run_workers)
         uvicorn.run(

@@ -11,6 +11,8 @@ from collection.services.payments import InvalidNotice, PaymentGateway, receive_
 from core.clock import Clock
 from core.db import Database
 from core.i18n import gettext as _
+from integrations.gateways import local_of
+from integrations.local_payments import SIGNATURE_HEADER, WEBHOOK_PATH
 from portal.api.problems import PROBLEM_JSON, Problem
 from quita.bodies import WEBHOOK_BODY_LIMIT
 
@@ -31,9 +33,31 @@ async def stripe_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
     gateway: PaymentGateway | None = request.app.state.gateway
     if gateway is None:
         return Response({"status": "payments disabled"}, status_code=404)
+    return await _receive(request, gateway, request.headers.get("stripe-signature", ""))
+
+
+@post(
+    WEBHOOK_PATH,
+    name="webhooks.local",
+    status_code=200,
+    opt={"exclude_from_csrf": True},
+    request_max_body_size=WEBHOOK_BODY_LIMIT,
+)
+async def local_webhook(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The local test provider's events (development only; 404 where it is not set up),
+    stored and applied exactly as Stripe's are."""
+    local = local_of(request.app.state.gateway)
+    if local is None:
+        return Response({"status": "payments disabled"}, status_code=404)
+    return await _receive(request, local, request.headers.get(SIGNATURE_HEADER, ""))
+
+
+async def _receive(
+    request: Request[Any, Any, Any], gateway: PaymentGateway, signature: str
+) -> Response[Any]:
     payload = await request.body()
     try:
-        notice = gateway.verify(payload, request.headers.get("stripe-signature", ""))
+        notice = gateway.verify(payload, signature)
     except InvalidNotice as exc:
         log.warning("webhook.refused", reason=str(exc)[:120])
         problem = Problem(

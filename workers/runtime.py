@@ -16,8 +16,8 @@ from core.db import Database
 from core.mail import MailTransport, TextTransport
 from core.settings import Settings
 from integrations.channels import ChannelRouter
+from integrations.gateways import build_gateway
 from integrations.mail import transport_for
-from integrations.stripe_gateway import StripeGateway
 from integrations.texts import text_transport_for
 from integrations.webhook_sender import HttpWebhookSender
 
@@ -76,13 +76,14 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     """The one way to wire the actors' adapters: mail, SMS/WhatsApp, the régua channels."""
     mail = transport_for(settings.mail)
     texts = text_transport_for(settings.text, settings.var_dir / "texts")
+    clock = clock or clock_from(settings.clock_start)
     return Runtime(
         settings=settings,
         transport=mail,
-        clock=clock or clock_from(settings.clock_start),
+        clock=clock,
         channels=ChannelRouter(mail, texts),
         texts=texts,
-        gateway=StripeGateway(settings.payments) if settings.payments.enabled else None,
+        gateway=build_gateway(settings, clock.now),
         # A developer's own receiver on this machine; never outside development.
         webhook_sender=HttpWebhookSender(allow_loopback=settings.development),
     )

@@ -89,6 +89,8 @@ class ChargeRequest:
     payer_email: str = ""
     payer_address: PayerAddress | None = None
     card_method: str = ""  # the card's payment-method id from the gateway's browser script
+    creditor_name: str = ""  # who receives (a Pix code names them)
+    creditor_address: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +290,8 @@ async def start_payment(
             payer_email=email,
             payer_address=address or on_file,
             card_method=card_method,
+            creditor_name=tenant.legal_name or tenant.name,
+            creditor_address=tenant.address,
         )
         try:
             charge = await gateway.charge(request)

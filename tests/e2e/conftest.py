@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,13 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     # The local test gateway, as `quita run` starts it, delivering webhooks to this server.
     gateway = await asyncio.to_thread(local_gateway.start)
     await asyncio.to_thread(gateway.send_webhooks_to, f"http://127.0.0.1:{port}/webhooks/stripe")
-    settings = settings.with_changes(payments=gateway.settings)
+    # Pix and boleto through the local test provider, as `quita run` sets it up.
+    payments = replace(
+        gateway.settings,
+        local_provider=True,
+        local_webhook_url=f"http://127.0.0.1:{port}/webhooks/local",
+    )
+    settings = settings.with_changes(payments=payments)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, run_workers=True),  # as `quita run`: webhooks applied in-process

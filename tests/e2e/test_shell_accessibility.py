@@ -148,8 +148,8 @@ async def test_look_up_verify_and_agree_by_keyboard_with_axe_on_every_step(
     text = await page.inner_text("main")
     assert live_server.world.a.tenant.name in text and live_server.world.b.tenant.name in text
     await page.screenshot(path=str(shots / f"site-{viewport}-debts.png"), full_page=True)
-    # Choose an offer and accept it, by keyboard.
-    await page.focus("a[href^='/ofertas/']")
+    # Choose an installment plan and accept it, by keyboard.
+    await page.focus("a[href^='/ofertas/'][href*='/installments-']")
     await page.keyboard.press("Enter")
     await page.wait_for_url(f"{base}/ofertas/**")
     assert await _serious(page) == []
@@ -190,6 +190,24 @@ async def test_look_up_verify_and_agree_by_keyboard_with_axe_on_every_step(
     assert "Pagamento confirmado" in await page.inner_text("#payment-status")
     assert await _serious(page) == []
     await page.screenshot(path=str(shots / f"site-{viewport}-paid.png"), full_page=True)
+    # The next installment by Pix (offered first): a QR code and its copy-and-paste code,
+    # confirmed when the local provider's signed webhook arrives.
+    await page.focus("#payment-status a[href^='/acordos/']")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/acordos/*")
+    buttons = await page.inner_text(".pay-options")
+    assert buttons.index("Pagar com Pix") < buttons.index("Pagar com cartão")
+    await page.focus(".pay-options form button[type=submit]")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/pagamentos/**")
+    assert await page.locator(".pix-qr-box svg").count() == 1
+    assert (await page.input_value("#pix-code")).startswith("000201")
+    assert await _serious(page) == []
+    await page.screenshot(path=str(shots / f"site-{viewport}-pix.png"), full_page=True)
+    await page.focus("form.simulate button[type=submit]")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#payment-status .alert.ok", timeout=20_000)
+    assert "Pagamento confirmado" in await page.inner_text("#payment-status")
     await context.close()
 
 
