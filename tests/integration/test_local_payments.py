@@ -269,7 +269,10 @@ async def test_without_the_local_provider_there_is_no_simulation_and_no_local_ro
 
 
 def test_production_never_builds_the_local_provider() -> None:
+    from cryptography.fernet import Fernet
+
     keys = {
+        "QUITA_SECRETS_KEY": Fernet.generate_key().decode(),
         "QUITA_ENV": "production",
         "SECRET_KEY": "s" * 40,
         "CPF_HASH_KEY": "c" * 40,
