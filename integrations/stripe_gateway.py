@@ -9,6 +9,8 @@ Stripe's objects also carry the payer's name, e-mail and CPF, which Quita alread
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +28,10 @@ from collection.services.payments import (
 from core.i18n import gettext as _
 from core.settings import PaymentSettings
 
+# Stripe's clock and ours agree within seconds; an event stamped later than this ahead of
+# now was not sent by Stripe now (a replay prepared in advance, or a forged clock).
+FUTURE_TOLERANCE_SECONDS = 60
+
 _KEPT = ("id", "object", "amount", "amount_received", "amount_refunded", "currency", "status")
 
 
@@ -42,6 +48,9 @@ class StripeGateway:
             max_network_retries=2,
         )
         self.test_mode = settings.test_gateway or settings.secret_key.startswith("sk_test_")
+        # Every payment is made on the creditor's connected account, so every event must
+        # name one; the local fake (localstripe) has no Connect and names none.
+        self.connected_accounts = not settings.test_gateway
         # The local fake (localstripe) knows cards only; Stripe itself takes all three.
         self.methods: tuple[PaymentMethod, ...] = (
             (PaymentMethod.CARD,) if settings.test_gateway else tuple(PaymentMethod)
@@ -139,10 +148,30 @@ class StripeGateway:
         except (ValueError, RecursionError, stripe.SignatureVerificationError) as exc:
             raise InvalidNotice(str(exc)[:200]) from exc
         check_event_shape(event)
+        # The SDK refuses old signatures only; a time ahead of now is refused here.
+        latest = time.time() + FUTURE_TOLERANCE_SECONDS
+        if any(stamp > latest for stamp in _signed_times(signature)) or event["created"] > latest:
+            raise InvalidNotice("the event is dated in the future")
+        if self.connected_accounts and not event.get("account"):
+            raise InvalidNotice("the event names no connected account")
         try:
-            return notice_of(event)
+            notice = notice_of(event)
         except (TypeError, ValueError, OverflowError, OSError) as exc:  # amounts, times
             raise InvalidNotice("the event has a value of the wrong type") from exc
+        return replace(notice, connected=self.connected_accounts)
+
+
+def _signed_times(header: str) -> list[int]:
+    """The ``t=`` values of a Stripe-Signature header (already checked by the SDK)."""
+    stamps: list[int] = []
+    for item in header.split(","):
+        key, _sep, value = item.strip().partition("=")
+        if key == "t":
+            try:
+                stamps.append(int(value))
+            except ValueError:
+                continue
+    return stamps
 
 
 def check_event_shape(event: Any) -> None:

@@ -119,6 +119,9 @@ class Notice:
     amount: int = 0  # refunded or disputed amount, in centavos
     outcome: str = ""  # dispute outcome ("won", "lost") or failure message
     payload: dict[str, Any] = field(default_factory=dict)
+    # The gateway makes every payment on the creditor's connected account, so the event
+    # must name that account; False only for a local test gateway without accounts.
+    connected: bool = True
 
 
 class InvalidNotice(Exception):
@@ -390,7 +393,14 @@ def _stored(notice: Notice, now: datetime) -> GatewayEvent:
         object_id=notice.payment_intent,
         occurred_at=notice.occurred_at,
         received_at=now,
-        payload={**notice.payload, "notice": {"amount": notice.amount, "outcome": notice.outcome}},
+        payload={
+            **notice.payload,
+            "notice": {
+                "amount": notice.amount,
+                "outcome": notice.outcome,
+                "connected": notice.connected,
+            },
+        },
         outcome="",
     )
 
@@ -405,6 +415,7 @@ def _notice_of(event: GatewayEvent) -> Notice:
         occurred_at=event.occurred_at,
         amount=int(kept.get("amount", 0)),
         outcome=str(kept.get("outcome", "")),
+        connected=bool(kept.get("connected", True)),
     )
 
 
@@ -487,11 +498,13 @@ async def _apply(session: AsyncSession, notice: Notice) -> str:
     )
     if payment is None:
         return "unknown_payment"
-    if notice.account:  # Connect: the event must come from the creditor's own account
+    if notice.connected or notice.account:
+        # Connect: the event must come from the creditor's own account; an event that
+        # names no account is not one of them.
         account = await session.scalar(
             select(Tenant.stripe_account).where(Tenant.id == payment.tenant_id)
         )
-        if account != notice.account:
+        if not notice.account or account != notice.account:
             return "account_mismatch"
     on = notice.occurred_at.astimezone(SAO_PAULO).date()
     kind = notice.type

@@ -139,6 +139,7 @@ async def _event(db, kind: str, provider_id: str, on: date, amount: int = 0) -> 
         payment_intent=provider_id,
         occurred_at=_at(on),
         amount=amount,
+        connected=False,  # as from the local test gateway, which has no connected accounts
     )
     return await payments.apply_notice(db, notice, _at(on))
 

@@ -363,7 +363,9 @@ async def test_pix_code_is_shown_and_five_deliveries_count_one_payment(client, w
         "amount": payment.amount,
         "status": "succeeded",
     }
-    body, signature = signed(event("payment_intent.succeeded", intent))
+    body, signature = signed(
+        event("payment_intent.succeeded", intent, account=world.a.tenant.stripe_account)
+    )
     outcomes = [await _applied(client, db, body, signature) for _ in range(5)]
     assert outcomes == ["succeeded"] + ["duplicate"] * 4
     agreement, paid = await _installments(db, world.a.id)
@@ -373,12 +375,16 @@ async def test_pix_code_is_shown_and_five_deliveries_count_one_payment(client, w
 
     # Refunded: the payment no longer counts and the agreement waits for it again.
     charge = {"id": "ch_1", "object": "charge", "payment_intent": payment.provider_id}
-    refund = event("charge.refunded", {**charge, "amount_refunded": payment.amount})
+    refund = event(
+        "charge.refunded",
+        {**charge, "amount_refunded": payment.amount},
+        account=world.a.tenant.stripe_account,
+    )
     assert await _applied(client, db, *signed(refund)) == "refunded"
     agreement, paid = await _installments(db, world.a.id)
     assert sum(paid) == 0 and agreement.status == "awaiting_first_payment"
     # A late, repeated success after the refund changes nothing.
-    late = event("payment_intent.succeeded", intent)
+    late = event("payment_intent.succeeded", intent, account=world.a.tenant.stripe_account)
     assert await _applied(client, db, *signed(late)) == "stale"
     _agreement_row, paid = await _installments(db, world.a.id)
     assert sum(paid) == 0
@@ -397,10 +403,15 @@ async def test_events_out_of_order_still_give_one_payment(client, world, db, sha
         event(
             "charge.dispute.created",
             {**dispute, "amount": payment.amount, "status": "needs_response"},
+            account=world.a.tenant.stripe_account,
         ),
-        event("payment_intent.succeeded", intent),
-        event("charge.dispute.closed", {**dispute, "amount": payment.amount, "status": "won"}),
-        event("payment_intent.processing", intent),
+        event("payment_intent.succeeded", intent, account=world.a.tenant.stripe_account),
+        event(
+            "charge.dispute.closed",
+            {**dispute, "amount": payment.amount, "status": "won"},
+            account=world.a.tenant.stripe_account,
+        ),
+        event("payment_intent.processing", intent, account=world.a.tenant.stripe_account),
     ]
     outcomes = [await _applied(client, db, *signed(e)) for e in events]
     assert outcomes == ["disputed", "stale", "succeeded", "stale"]
@@ -459,7 +470,9 @@ async def test_a_bad_signature_or_stale_timestamp_is_refused_and_changes_nothing
         payment = await session.scalar(select(Payment))
         assert payment is not None
     good = event(
-        "payment_intent.succeeded", {"id": payment.provider_id, "object": "payment_intent"}
+        "payment_intent.succeeded",
+        {"id": payment.provider_id, "object": "payment_intent"},
+        account=world.a.tenant.stripe_account,
     )
     body, _signature = signed(good, secret="whsec_someone_else")
     assert (await _deliver(client, body, _signature)).status_code == 400

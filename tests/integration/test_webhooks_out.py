@@ -155,7 +155,7 @@ async def test_each_business_event_reaches_the_endpoint_signed_and_without_perso
     notice = payments.Notice(
         event_id="evt_" + uuid.uuid4().hex[:14],
         type="payment_intent.succeeded",
-        account="",
+        account=world.a.tenant.stripe_account,
         payment_intent=str(payment.provider_id),
         occurred_at=datetime.now(UTC),
     )
