@@ -35,6 +35,7 @@ from collection.services.payments import (
 from collection.services.plan_requests import (
     ProposalInvalid,
     ProposalRefused,
+    proposal_of_person,
     read_proposal,
     send_proposal,
 )
@@ -247,15 +248,23 @@ class AgreementsController(Controller):
                     "proposal_errors": errors or {"valor_mensal": refusal},
                 },
             )
-        return Template(
-            "site/proposal_sent.html",
-            context={
-                "creditor": creditor.name,
-                "monthly": proposal.monthly,
-                "months": proposal.months,
-                "valid_until": sent.valid_until,
-            },
+        # Post/redirect/get: reloading the confirmation never sends the proposal again.
+        return Redirect(f"/plano/proposta/{sent.id}", status_code=303)
+
+    @get("/plano/proposta/{offer_id:uuid}", name="site.fit.proposal")
+    async def proposal(
+        self,
+        person: NamedDependency[Person],
+        access: NamedDependency[DebtorAccess],
+        offer_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        """The confirmation of a proposal the person sent: a request, not an agreement."""
+        sent = await proposal_of_person(
+            access.db, person.cpf_hash, offer_id, tenants=person.tenants
         )
+        if sent is None:
+            raise NotFoundException()
+        return Template("site/proposal_sent.html", context={"sent": sent})
 
     @get("/acordos/{agreement_id:uuid}", name="site.agreement")
     async def agreement(

@@ -16,6 +16,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.errors import PolicyError
@@ -23,6 +24,7 @@ from collection.domain.policy import NegotiationPolicy
 from collection.domain.policy_file import load_policy_toml
 from collection.services import policy_form, policy_simulator, policy_versions
 from core.clock import Clock, local_today
+from core.i18n import gettext as _
 from core.security import mask_email
 from portal.auth import client_ip, provide_principal, provide_tenant_session, requires
 from tenants.roles import Permission
@@ -147,6 +149,7 @@ class PolicyController(Controller):
                 principal.actor(client_ip(request)),
                 source="portal",
             )
+            await session.commit()
         except PolicyError as exc:
             return await self._page(
                 request,
@@ -156,7 +159,13 @@ class PolicyController(Controller):
                 errors={exc.field: exc.message},
                 status_code=400,
             )
-        await session.commit()
+        except IntegrityError:
+            # Someone published the same number a moment before: nothing of this was kept.
+            await session.rollback()
+            message = _("Another version was published a moment ago. Review and publish again.")
+            return await self._page(
+                request, session, principal, form, errors={"arquivo": message}, status_code=409
+            )
         return Redirect(f"{BASE}?publicada={published.number}", status_code=303)
 
     @post("/simular", name="portal.policy.simulate")

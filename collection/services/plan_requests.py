@@ -42,6 +42,7 @@ from collection.services.debtor_view import debts_of_person
 from core.db import Database, Scope
 from core.errors import Refusal
 from core.i18n import gettext as _
+from tenants.models import Tenant
 from tenants.services import audit
 from tenants.services.audit import Actor
 
@@ -175,7 +176,12 @@ async def send_proposal(
                 % {"amount": format_brl(proposal.monthly), "n": proposal.months}
             )[:1000],
             valid_until=offer.valid_until,
-            terms={**offer_to_dict(offer), "debts": list(offer.debts), "charges": charges},
+            terms={
+                **offer_to_dict(offer),
+                "debts": list(offer.debts),
+                "charges": charges,
+                "proposal": {"monthly": proposal.monthly, "months": proposal.months},
+            },
         )
         session.add(row)
         audit.record(
@@ -192,3 +198,44 @@ async def send_proposal(
         )
         await session.commit()
         return row
+
+
+@dataclass(frozen=True, slots=True)
+class SentProposal:
+    """A proposal the person sent, as the confirmation page shows it."""
+
+    creditor: str
+    monthly: int
+    months: int
+    valid_until: date
+    status: SpecialOfferStatus
+
+
+async def proposal_of_person(
+    db: Database, cpf_hash: str, offer_id: uuid.UUID, *, tenants: Collection[uuid.UUID]
+) -> SentProposal | None:
+    """The person's own proposal ``offer_id`` at a proven creditor, or None."""
+    async with db.session(Scope.system()) as session:
+        row = (
+            await session.execute(
+                select(SpecialOffer, Tenant.name)
+                .join(Debtor, Debtor.id == SpecialOffer.debtor_id)
+                .join(Tenant, Tenant.id == SpecialOffer.tenant_id)
+                .where(
+                    SpecialOffer.id == offer_id,
+                    Debtor.cpf_hash == cpf_hash,
+                    SpecialOffer.tenant_id.in_(list(tenants)),
+                )
+            )
+        ).first()
+    if row is None or not is_from_person(row[0]):
+        return None
+    offer, creditor = row
+    asked = offer.terms.get("proposal", {})
+    return SentProposal(
+        creditor,
+        int(asked.get("monthly", 0)),
+        int(asked.get("months", offer.installments)),
+        offer.valid_until,
+        offer.status,
+    )

@@ -96,6 +96,13 @@ async def current(session: AsyncSession, tenant_id: uuid.UUID) -> CurrentPolicy:
     return CurrentPolicy(text, load_policy_toml(text), latest, tenant.policy_toml is None)
 
 
+async def _next_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    latest = await session.scalar(
+        select(func.max(PolicyVersion.number)).where(PolicyVersion.tenant_id == tenant_id)
+    )
+    return (latest or 0) + 1
+
+
 async def publish(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -109,12 +116,7 @@ async def publish(
     caller commits. Two publishes at once cannot take the same number (unique key)."""
     load_policy_toml(toml)
     tenant = await session.get_one(Tenant, tenant_id)
-    number = (
-        await session.scalar(
-            select(func.max(PolicyVersion.number)).where(PolicyVersion.tenant_id == tenant_id)
-        )
-        or 0
-    ) + 1
+    number = await _next_number(session, tenant_id)
     row = PolicyVersion(
         id=uuid.uuid4(),
         tenant_id=tenant_id,

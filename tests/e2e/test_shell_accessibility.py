@@ -83,6 +83,7 @@ async def test_every_shell_page_passes_axe(browser, live_server, shots, viewport
         "/portal/webhooks",
         "/portal/webhooks/novo",
         "/portal/sso/configuracao",
+        "/portal/politica",
     ]
     for path in staff:
         await page.goto(base + path)
@@ -265,4 +266,67 @@ async def test_the_agency_works_an_account_by_keyboard_and_its_pages_pass_axe(
     await page.keyboard.press("Enter")
     await card.wait_for(state="detached")  # decided: the card has no buttons any more
     assert await _serious(page) == []
+    await context.close()
+
+
+async def test_the_policy_editor_simulates_as_typed_and_publishes_by_keyboard(
+    browser, live_server, shots
+):
+    # Issue 25 item 2: the simulator redraws through htmx (under the CSP) as a band's
+    # maximum of payments is typed; Publicar makes version 1.
+    context = await browser.new_context(viewport=VIEWPORTS["desktop"], locale="pt-BR")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    base = live_server.url
+    await _sign_in(page, base, live_server.world.a.users[Role.OWNER])
+    await page.goto(f"{base}/portal/politica")
+    assert await _serious(page) == []
+    assert await page.locator("#simulation tr.changed").count() == 0
+    for band in range(3):
+        await page.fill(f"#f-buckets-{band}-max_installments", "3")
+    await page.wait_for_selector("#simulation tr.changed", timeout=10_000)
+    assert await _serious(page) == []
+    await page.screenshot(path=str(shots / "portal-policy-simulated.png"), full_page=True)
+    await page.focus("button[value=publish]")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/portal/politica?publicada=1")
+    assert "Versão 1 publicada" in await page.inner_text("main")
+    assert await _serious(page) == []
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    await context.close()
+
+
+async def test_below_every_plan_the_person_sends_a_proposal_by_keyboard(
+    browser, live_server, shots
+):
+    # Issue 25 item 6: no plan fits R$ 10,00 a month; the person proposes their own terms
+    # and is told it is a request, not an agreement.
+    context = await browser.new_context(viewport=VIEWPORTS["phone"], locale="pt-BR")
+    page = await context.new_page()
+    base = live_server.url
+    await page.goto(f"{base}/")
+    await page.focus("#f-cpf")
+    await page.keyboard.type(live_server.world.shared_cpf)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/verificar")
+    await page.focus("#f-birth_date")
+    await page.keyboard.type("01/01/1980")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/minhas-dividas")
+    await page.focus(".fit-form input[name=valor]")
+    await page.keyboard.type("10,00")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/plano?**")
+    assert "Nenhum plano cabe" in await page.inner_text("main")
+    assert await _serious(page) == []
+    await page.focus("#p-meses")
+    await page.keyboard.press("Control+A")
+    await page.keyboard.type("20")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("text=Proposta enviada")
+    text = await page.inner_text("main")
+    assert "Isto é um pedido, não um acordo." in text
+    assert await _serious(page) == []
+    await page.screenshot(path=str(shots / "site-phone-proposal-sent.png"), full_page=True)
     await context.close()

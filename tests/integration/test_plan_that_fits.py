@@ -62,9 +62,12 @@ async def test_below_the_smallest_installment_a_proposal_reaches_the_creditor(cl
     form = {"_csrf_token": token, "credor": str(world.a.id), "valor_mensal": "10,00"}
     bad = await client.post("/plano/proposta", data={**form, "meses": "zero"})
     assert bad.status_code == 400 and 'id="e-meses"' in bad.text and "de 1 a 120" in bad.text
-    sent = await client.post("/plano/proposta", data={**form, "meses": "20"})
-    assert sent.status_code == 200, sent.text[-1500:]
+    posted = await client.post("/plano/proposta", data={**form, "meses": "20"})
+    assert posted.status_code == 303, posted.text[-1500:]
+    sent = await client.get(posted.headers["location"])  # reloading it sends nothing again
+    assert sent.status_code == 200
     assert "Proposta enviada" in sent.text and "Isto é um pedido, não um acordo." in sent.text
+    assert "R$\xa010,00 por mês em 20 meses" in sent.text
     again = await client.post("/plano/proposta", data={**form, "meses": "20"})
     assert again.status_code == 409 and "Aguarde a resposta" in again.text
     async with db.session(Scope.tenant(world.a.id)) as session:
@@ -82,6 +85,9 @@ async def test_below_the_smallest_installment_a_proposal_reaches_the_creditor(cl
     queue = await client.get("/portal/ofertas-especiais")
     assert queue.status_code == 200
     assert "Proposta do devedor pelo site" in queue.text and f"/{request.id}/aprovar" in queue.text
+    # Another person (or none) cannot read the confirmation.
+    client.cookies.clear()
+    assert (await client.get(posted.headers["location"])).status_code in (302, 303, 401, 403, 404)
 
 
 async def test_a_proposal_needs_the_proof_and_a_known_creditor(client, world):

@@ -205,3 +205,23 @@ async def test_a_policy_through_the_api_is_a_version_too(client, world, db):
     (version,) = await _versions(db, world.a.id)
     assert version.source == "api" and version.toml == GOOD_POLICY
     assert version.published_by_label.startswith("api:")
+
+
+async def test_two_publishes_at_once_keep_one_and_refuse_the_other(client, world, db, monkeypatch):
+    from collection.services import policy_versions
+
+    page = await _editor(client, world)
+    fields = _fields(page)
+    assert (await client.post(URL, data={**fields, "action": "publish"})).status_code == 303
+
+    async def stale(session, tenant_id):  # read before the other publish committed
+        return 1
+
+    monkeypatch.setattr(policy_versions, "_next_number", stale)
+    fields["buckets[0].validity_days"] = "7"
+    late = await client.post(URL, data={**fields, "action": "publish"})
+    assert late.status_code == 409 and "Outra versão foi publicada há pouco" in late.text
+    (only,) = await _versions(db, world.a.id)
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        assert (await session.get_one(Tenant, world.a.id)).policy_toml == only.toml
+        assert "validity_days = 7" not in only.toml
