@@ -129,27 +129,42 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
 
 
 class Scope:
-    """What a session may see: one tenant's rows, or everything (``system``)."""
+    """What a session may see: one tenant's rows, or everything (``system``).
 
-    __slots__ = ("tenant_id",)
+    ``agency_id`` narrows a tenant scope to the accounts that tenant handed over to that
+    agency (agency staff working in a creditor's portal); see ``core.tenancy``.
+    """
 
-    def __init__(self, tenant_id: uuid.UUID | None) -> None:
+    __slots__ = ("agency_id", "tenant_id")
+
+    def __init__(self, tenant_id: uuid.UUID | None, agency_id: uuid.UUID | None = None) -> None:
+        if agency_id is not None and tenant_id is None:
+            raise ValueError("an agency scope needs a tenant")
         self.tenant_id = tenant_id
+        self.agency_id = agency_id
 
     @classmethod
     def system(cls) -> Scope:
         return cls(None)
 
     @classmethod
-    def tenant(cls, tenant_id: uuid.UUID) -> Scope:
-        return cls(tenant_id)
+    def tenant(cls, tenant_id: uuid.UUID, *, agency_id: uuid.UUID | None = None) -> Scope:
+        return cls(tenant_id, agency_id)
 
     @property
     def is_system(self) -> bool:
         return self.tenant_id is None
 
+    @property
+    def is_agency(self) -> bool:
+        return self.agency_id is not None
+
     def __repr__(self) -> str:
-        return "Scope(system)" if self.is_system else f"Scope(tenant={self.tenant_id})"
+        if self.is_system:
+            return "Scope(system)"
+        if self.agency_id is not None:
+            return f"Scope(tenant={self.tenant_id}, agency={self.agency_id})"
+        return f"Scope(tenant={self.tenant_id})"
 
 
 AfterCommit = Callable[[], None]

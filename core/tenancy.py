@@ -10,16 +10,24 @@ workers and the CLI. A session with no scope at all refuses to query.
 On PostgreSQL the same rule is repeated by row-level security: each transaction runs as
 the ``quita_app`` role with ``quita.tenant_id`` / ``quita.scope`` set locally, and the
 policies created by the migrations compare each row with them.
+
+Agency staff working in a creditor's portal get ``Scope.tenant(t, agency_id=a)``: on top
+of the tenant rule, every query sees only the accounts ``t`` handed over to ``a``. The
+rule itself belongs to the collection area (it knows what an account is), which
+registers it here with ``register_agency_rule``; without a registered rule an agency
+scope refuses to query, so a missing rule never means "everything".
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ForeignKey, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import (
+    LoaderCriteriaOption,
     Mapped,
     ORMExecuteState,
     Session,
@@ -44,6 +52,25 @@ class TenantOwned:
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+AgencyRule = Callable[[uuid.UUID, uuid.UUID], Sequence[LoaderCriteriaOption]]
+_agency_rules: list[AgencyRule] = []
+
+
+def register_agency_rule(rule: AgencyRule) -> AgencyRule:
+    """Register the criteria of an agency scope: ``rule(tenant_id, agency_id)`` returns
+    the loader criteria that keep a query to the accounts handed over to the agency."""
+    if rule not in _agency_rules:
+        _agency_rules.append(rule)
+    return rule
+
+
+def agency_criteria(tenant_id: uuid.UUID, agency_id: uuid.UUID) -> list[LoaderCriteriaOption]:
+    """Every registered agency criterion; refuses when none is registered."""
+    if not _agency_rules:
+        raise TenantScopeError("agency scope without a registered account rule")
+    return [option for rule in _agency_rules for option in rule(tenant_id, agency_id)]
 
 
 def session_scope(session: Session) -> Scope:
@@ -71,6 +98,8 @@ def _scope_queries(state: ORMExecuteState) -> None:
             include_aliases=True,
         )
     )
+    if scope.agency_id is not None and tenant_id is not None:
+        state.statement = state.statement.options(*agency_criteria(tenant_id, scope.agency_id))
 
 
 @event.listens_for(Session, "before_flush")

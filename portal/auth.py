@@ -16,6 +16,9 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# Imported for its side effect: the account rule of agency scopes registers itself (an
+# agency scope refuses to query without it).
+from collection.services import agency_access  # noqa: F401
 from core.clock import Clock, local_today
 from core.db import Database
 from core.db import Scope as DbScope
@@ -115,13 +118,22 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
 
 
 async def provide_tenant_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession]:
-    """A unit of work scoped to the principal's current tenant."""
+    """A unit of work scoped to the principal's current tenant; for agency staff working
+    there, narrowed to the accounts handed over to their agency (``DbScope.agency_id``)."""
     principal = current_principal(request)
-    if principal is None or principal.tenant_id is None:
+    if principal is None or principal.tenant is None:
         raise NotAuthorizedException()
     db: Database = request.app.state.db
-    async with db.session(DbScope.tenant(principal.tenant_id)) as session:
+    async with db.session(tenant_scope(principal)) as session:
         yield session
+
+
+def tenant_scope(principal: Principal) -> DbScope:
+    """The database scope of a principal working in their current tenant: the whole tenant
+    for its own users, only the handed-over accounts for an agency's staff."""
+    if principal.tenant is None:
+        raise NotAuthorizedException()
+    return DbScope.tenant(principal.tenant.tenant_id, agency_id=principal.tenant.agency_id)
 
 
 async def provide_agency_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession]:

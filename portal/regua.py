@@ -249,12 +249,17 @@ class ReguaController(Controller):
         dias: FromQuery[int] = 14,
     ) -> Template:
         """What the régua would send, and block (and why), in the coming days."""
-        assert principal.tenant_id is not None
+        assert principal.tenant is not None
         db: Database = request.app.state.db
         clock: Clock = request.app.state.clock
         days = max(1, min(dias, 31))
         lines = await reminders.preview(
-            db, principal.tenant_id, local_today(clock), days, clock.now()
+            db,
+            principal.tenant.tenant_id,
+            local_today(clock),
+            days,
+            clock.now(),
+            agency_id=principal.tenant.agency_id,
         )
         blocked: dict[str, int] = {}
         for line in lines:

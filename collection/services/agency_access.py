@@ -1,20 +1,42 @@
 """What an agency may see: the accounts handed to it by tenants that still grant it access.
 
-Agency pages work across tenants, so they use a system-scope session and every query
-goes through these helpers, which add the two conditions (handed to this agency, and a
-live grant from the account's tenant). Anything else answers "not found".
+One rule, two doors. Agency pages work across tenants, so they use a system-scope
+session and every query goes through ``agency_handovers`` / ``handover_for_agency``.
+Agency staff working *inside* a creditor's portal (or anything else that opens
+``Scope.tenant(t, agency_id=a)``) get the same rule added by the session to every query
+(``core.tenancy``): rows of accounts ``t`` did not hand over to ``a`` do not exist there,
+so reads leave them out and writes answer "not found". A tenant-owned table this module
+does not know is hidden entirely from an agency scope (fail closed).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, LoaderCriteriaOption, with_loader_criteria
 
-from collection.models import Handover, HandoverStatus
+from collection.models import (
+    Agreement,
+    Debt,
+    Debtor,
+    Escalation,
+    Handover,
+    HandoverStatus,
+    NoticeBatch,
+    Portfolio,
+    ReminderStep,
+)
 from collection.services.accounts import AccountNotFound
+from core.db import Base
+from core.tenancy import TenantOwned, register_agency_rule
 from tenants.models import AgencyGrant
+
+# Tenant reference data an agency may read while working the tenant's accounts: the
+# portfolio names and the régua the accounts follow. No personal data, no settings.
+REFERENCE_TABLES: tuple[type[TenantOwned], ...] = (Portfolio, ReminderStep)
 
 
 def granted_tenants(agency_id: uuid.UUID) -> Select[uuid.UUID]:
@@ -31,6 +53,16 @@ def agency_handovers(agency_id: uuid.UUID) -> Select[Handover]:
     )
 
 
+def handed_over_debtors(tenant_id: uuid.UUID, agency_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The accounts (debtor ids) of ``tenant_id`` that ``agency_id`` may see and work."""
+    return select(Handover.debtor_id).where(
+        Handover.tenant_id == tenant_id,
+        Handover.agency_id == agency_id,
+        Handover.status == HandoverStatus.ACTIVE,
+        Handover.tenant_id.in_(granted_tenants(agency_id)),
+    )
+
+
 async def handover_for_agency(
     session: AsyncSession, agency_id: uuid.UUID, handover_id: uuid.UUID
 ) -> Handover:
@@ -39,3 +71,47 @@ async def handover_for_agency(
     if handover is None:
         raise AccountNotFound(str(handover_id))
     return handover
+
+
+def _tenant_owned_classes() -> list[type[TenantOwned]]:
+    found = [m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)]
+    return sorted(found, key=lambda cls: cls.__name__)
+
+
+def _criterion(
+    cls: type[TenantOwned], tenant_id: uuid.UUID, agency_id: uuid.UUID
+) -> ColumnElement[bool]:
+    """Which rows of ``cls`` an agency scope sees: those of a handed-over account."""
+    debtors = handed_over_debtors(tenant_id, agency_id)
+    debts = select(Debt.id).where(Debt.debtor_id.in_(debtors))
+    if cls is Debtor:
+        return Debtor.id.in_(debtors)
+    if cls is Handover:
+        return Handover.agency_id == agency_id
+    if cls is AgencyGrant:
+        return AgencyGrant.agency_id == agency_id
+    if cls is NoticeBatch:
+        return NoticeBatch.id.in_(select(Escalation.batch_id).where(Escalation.debt_id.in_(debts)))
+    if cls in REFERENCE_TABLES:
+        return cls.tenant_id == tenant_id
+    # By the column that ties a row to an account, nearest first.
+    agreements = select(Agreement.id).where(Agreement.debtor_id.in_(debtors))
+    links: tuple[tuple[str, Select[uuid.UUID]], ...] = (
+        ("debtor_id", debtors),
+        ("debt_id", debts),
+        ("agreement_id", agreements),
+    )
+    for name, allowed in links:
+        column: InstrumentedAttribute[uuid.UUID] | None = getattr(cls, name, None)
+        if column is not None:
+            return column.in_(allowed)
+    return false()
+
+
+@register_agency_rule
+def handed_over_only(tenant_id: uuid.UUID, agency_id: uuid.UUID) -> Sequence[LoaderCriteriaOption]:
+    """The loader criteria of ``Scope.tenant(tenant_id, agency_id=agency_id)``."""
+    return [
+        with_loader_criteria(cls, _criterion(cls, tenant_id, agency_id), include_aliases=True)
+        for cls in _tenant_owned_classes()
+    ]

@@ -74,6 +74,7 @@ from collection.models import (
     ReminderStep,
 )
 from collection.services import opt_out
+from collection.services.agency_access import handed_over_debtors
 from collection.services.debtor_view import policy_of
 from collection.services.message_footer import MIN_ADDRESS, address_problem, footer_of
 from collection.services.payments import pending_pix
@@ -410,16 +411,26 @@ class PreviewLine:
 
 
 async def preview(
-    db: Database, tenant_id: uuid.UUID, start: date, days: int, now: datetime
+    db: Database,
+    tenant_id: uuid.UUID,
+    start: date,
+    days: int,
+    now: datetime,
+    *,
+    agency_id: uuid.UUID | None = None,
 ) -> list[PreviewLine]:
     """What the régua would send (and block, and why) on each of the next ``days`` days.
 
     Runs the real planner for each day inside one transaction that is rolled back, so
     the preview and the real thing can never disagree. Messages already planned are
     not repeated (as in reality); later days do not see earlier days' sends in the
-    frequency cap, which is applied at delivery.
+    frequency cap, which is applied at delivery. For an agency's staff (``agency_id``)
+    only the accounts handed over to that agency are listed.
     """
     lines: list[PreviewLine] = []
+    shown = Message.tenant_id == tenant_id
+    if agency_id is not None:
+        shown = shown & Message.debtor_id.in_(handed_over_debtors(tenant_id, agency_id))
     async with db.session(Scope.system()) as session:
         seen: set[uuid.UUID] = set(await session.scalars(select(Message.id)))
         for offset in range(days):
@@ -431,7 +442,7 @@ async def preview(
                 .join(ReminderStep, ReminderStep.id == Message.step_id)
                 .join(Debtor, Debtor.id == Message.debtor_id)
                 .outerjoin(Debt, Debt.id == Message.debt_id)
-                .where(Message.tenant_id == tenant_id, Message.planned_for == day)
+                .where(shown, Message.planned_for == day)
             )
             for message, step_name, name, contract in rows.all():
                 if message.id in seen:

@@ -110,6 +110,9 @@ class TenantChoice:
     name: str
     role: Role
     agency_name: str = ""
+    # Set when the user works here as staff of an agency the tenant granted access: they
+    # see and act only on the accounts handed over to that agency.
+    agency_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,7 +471,7 @@ class AuthService:
             .order_by(Tenant.name)
         )
         via_agency = await session.execute(
-            select(Tenant.id, Tenant.name, AgencyMembership.role, Agency.name)
+            select(Tenant.id, Tenant.name, AgencyMembership.role, Agency.name, Agency.id)
             .join(AgencyGrant, AgencyGrant.tenant_id == Tenant.id)
             .join(Agency, Agency.id == AgencyGrant.agency_id)
             .join(AgencyMembership, AgencyMembership.agency_id == Agency.id)
@@ -481,9 +484,9 @@ class AuthService:
         )
         choices = [TenantChoice(t, n, Role(r)) for t, n, r in direct.all()]
         seen = {c.tenant_id for c in choices}
-        for t, n, r, agency_name in via_agency.all():
+        for t, n, r, agency_name, agency_id in via_agency.all():
             if t not in seen:
-                choices.append(TenantChoice(t, n, Role(r), agency_name))
+                choices.append(TenantChoice(t, n, Role(r), agency_name, agency_id))
                 seen.add(t)
         return choices
 

@@ -39,7 +39,7 @@ from core.db import Scope
 from tenants.models import AuditEvent, Tenant
 from tenants.roles import Role
 from tests.conftest import csrf_from, login
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, hand_over
 
 PAGE = "/portal/escalonamento"
 
@@ -365,12 +365,16 @@ async def test_an_agency_supervisor_may_send_notices_but_not_decide_protest_nor_
     client: Any, world: Any, db: Any, clock: FrozenClock
 ) -> None:
     a = world.a
-    await _give_addresses(db, a.id, [a.debtor_ids[0]])
+    await _give_addresses(db, a.id, [a.debtor_ids[0], a.debtor_ids[1]])
+    await hand_over(db, a.id, a.debtor_ids[0], world.agency_id)
     await login(client, world.agency_users[Role.SUPERVISOR], PASSWORD)
     page = await _page(client)
     assert "/portal/escalonamento/decisoes" not in page.text
     made = await _post(client, "/avisos", {"debt_id": [str(a.debt_ids[0])]})
     assert made.status_code == 303
+    # Only for accounts handed over to the agency: another is not found (issue 26 item 4).
+    not_handed = await _post(client, "/avisos", {"debt_id": [str(a.debt_ids[1])]})
+    assert not_handed.status_code == 404
     assert [e.status for e in await _escalations(db, a.id)] == ["notice_pending"]
 
     decided = await _post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tenants.roles import Role
 from tests.conftest import login
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, hand_over
 
 
 async def test_debtor_site_home_is_portuguese_and_served_with_strict_csp(client):
@@ -90,11 +90,14 @@ async def test_debtor_pages_show_masked_cpf(client, world):
     assert debt.status_code == 200 and world.a.contracts[0] in debt.text
 
 
-async def test_agency_staff_work_in_the_granted_tenant_only(client, world):
+async def test_agency_staff_work_in_the_granted_tenant_only(client, world, db):
+    await hand_over(db, world.a.id, world.a.debtor_ids[0], world.agency_id)
     await login(client, world.agency_users[Role.AGENT], PASSWORD)
     home = await client.get("/portal/home")
     assert world.a.tenant.name in home.text
     assert (await client.get(f"/portal/debtors/{world.a.debtor_ids[0]}")).status_code == 200
+    # Only the accounts handed over to the agency (issue 16 item 12).
+    assert (await client.get(f"/portal/debtors/{world.a.debtor_ids[1]}")).status_code == 404
     assert (await client.get(f"/portal/debtors/{world.b.debtor_ids[0]}")).status_code == 404
     assert (await client.get("/portal/users")).status_code == 403
 
