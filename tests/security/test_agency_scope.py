@@ -77,6 +77,8 @@ NO_ID_ROUTES = {
     ("GET", "/portal/sso/retorno"),
     ("GET", "/portal/sso/configuracao"),
     ("POST", "/portal/sso/configuracao"),
+    ("POST", "/portal/sso/dominio/dns"),
+    ("POST", "/portal/sso/dominio/email"),
     ("GET", "/portal/home"),
     ("POST", "/portal/tenant"),
     ("GET", "/portal/security"),
