@@ -19,6 +19,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
 )
 from litestar.exceptions.responses import create_exception_response
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -38,6 +39,7 @@ from core.secrets_box import SecretsBox
 from core.settings import Settings
 from core.tasks import set_task_sender
 from debtor_site.agreements import AgreementsController
+from debtor_site.lookup import COOKIE as DEBTOR_COOKIE
 from debtor_site.lookup import LookupController
 from debtor_site.opt_out import OptOutController
 from debtor_site.pages import PublicPagesController
@@ -51,7 +53,7 @@ from portal.agency_account import AgencyAccountController
 from portal.agency_queue import AgencyQueueController
 from portal.api import api_router, is_api_path, openapi_config, problem_response
 from portal.api_clients import ApiClientsController
-from portal.auth import StaffAuthMiddleware
+from portal.auth import SESSION_COOKIE, StaffAuthMiddleware
 from portal.dashboards import DashboardsController
 from portal.disputes import DisputesController
 from portal.escalation import EscalationController
@@ -68,6 +70,7 @@ from portal.sso_domains import SsoDomainController
 from portal.webhooks_out import WebhookEndpointsController
 from portal.workspace import WorkspaceController
 from quita.bodies import FORM_BODY_LIMIT, QuitaRequest, SignedInBeforeUpload, upload_body_limit
+from quita.csrf_binding import SessionBoundCsrfMiddleware
 from quita.logging import configure_logging
 from quita.web import RequestLogMiddleware, add_security_headers, loggable_path
 from quita.webhooks import local_webhook, stripe_webhook
@@ -87,6 +90,12 @@ TEMPLATE_DIRS: list[Path | os.PathLike[Any] | str] = [
 STATIC_DIR = ROOT / "quita" / "static"
 
 log = structlog.get_logger("quita.app")
+
+CSRF_COOKIE = "csrftoken"
+# Anchored: a bare "/webhooks" would also match /portal/webhooks/... pages. /parar/: the
+# signed token of an opt-out link authorises it (RFC 8058 one-click posts come from mail
+# clients, which hold no CSRF cookie).
+CSRF_EXCLUDE = ["^/api/", "^/webhooks/", "^/parar/"]
 
 
 @get("/healthz", name="healthz")
@@ -275,18 +284,25 @@ def create_app(
             ),
         ],
         middleware=[
+            DefineMiddleware(
+                SessionBoundCsrfMiddleware,
+                secret=settings.security.secret_key,
+                csrf_cookie=CSRF_COOKIE,
+                staff_cookie=SESSION_COOKIE,
+                debtor_cookie=DEBTOR_COOKIE,
+                secure=settings.security.secure_cookies,
+                exclude=CSRF_EXCLUDE,
+            ),
             RequestLogMiddleware(),
             StaffAuthMiddleware(lambda: app.state.auth),
         ],
         csrf_config=CSRFConfig(
             secret=settings.security.secret_key,
+            cookie_name=CSRF_COOKIE,
             cookie_secure=settings.security.secure_cookies,
             cookie_samesite="strict",
             cookie_httponly=False,
-            # Anchored: a bare "/webhooks" would also match /portal/webhooks/... pages.
-            # /parar/: the signed token of an opt-out link authorises it (RFC 8058 one-click
-            # posts come from mail clients, which hold no CSRF cookie).
-            exclude=["^/api/", "^/webhooks/", "^/parar/"],
+            exclude=CSRF_EXCLUDE,
         ),
         template_config=TemplateConfig(
             directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=engine_callback
