@@ -15,6 +15,7 @@ from tests.conftest import csrf, csrf_from, login_via_form
 from tests.factories import PASSWORD, valid_cpf
 
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
+SAMPLE = {"uuid": "00000000-0000-4000-8000-000000000000", "int": "1"}  # by path type
 REQUIRED_HEADERS = {
     "content-security-policy": "frame-ancestors 'none'",
     "strict-transport-security": "max-age=",
@@ -103,10 +104,7 @@ async def test_every_unsafe_route_refuses_a_request_without_its_csrf_token(clien
         for path in _routes(app, method):
             if path.startswith(("/api", "/webhooks")):
                 continue  # machine clients: bearer tokens and signatures, not cookies
-            url = PARAM.sub(
-                lambda m: "00000000-0000-4000-8000-000000000000" if m.group(2) == "uuid" else "x",
-                path,
-            )
+            url = PARAM.sub(lambda m: SAMPLE.get(m.group(2), "x"), path)
             response = await client.request(method, url, data={"x": "1"})
             if path.startswith("/parar/"):
                 # One-click opt-out: the signed token in the link authorises it, not a cookie.
