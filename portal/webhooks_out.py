@@ -64,11 +64,13 @@ class WebhookEndpointsController(Controller):
         form: webhooks.EndpointForm,
         errors: dict[str, str],
         log: list[webhooks.LogLine] | None = None,
+        test: webhooks.PostResult | None = None,
     ) -> Template:
         return Template(
             "portal/webhooks_endpoint.html",
             status_code=400 if errors else 200,
             context={
+                "test": test,
                 "principal": principal,
                 "endpoint": endpoint,
                 "form": form,
@@ -116,8 +118,8 @@ class WebhookEndpointsController(Controller):
                 found = await self._endpoint(session, uuid.UUID(str(data["endpoint_id"])))
             except ValueError as exc:
                 raise NotFoundException() from exc
-        production = request.app.state.settings.production
-        errors = webhooks.check_endpoint(form, production=production)
+        development = request.app.state.settings.development
+        errors = webhooks.check_endpoint(form, development=development)
         if errors:
             return self._endpoint_page(principal, found, form, errors)
         assert principal.tenant_id is not None
@@ -175,6 +177,35 @@ class WebhookEndpointsController(Controller):
         )
         await session.commit()
         return Redirect("/portal/webhooks", status_code=303)
+
+    @post("/{endpoint_id:uuid}/testar", name="portal.webhooks.test")
+    async def send_test(
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        endpoint_id: FromPath[uuid.UUID],
+    ) -> Template:
+        """Send a signed test event now and show the answer (htmx: the result alone)."""
+        found = await self._endpoint(session, endpoint_id)
+        result = await webhooks.send_test(
+            request.app.state.webhook_sender,
+            found,
+            request.app.state.clock.now(),
+            development=request.app.state.settings.development,
+        )
+        audit.record(
+            session,
+            principal.actor(client_ip(request)),
+            "webhooks.test_sent",
+            target=str(found.id),
+            details={"status": result.status, "delivered": result.ok},
+        )
+        await session.commit()
+        if request.headers.get("hx-request"):
+            return Template("portal/_webhook_test.html", context={"test": result})
+        log = await webhooks.delivery_log(session, found.id)
+        return self._endpoint_page(principal, found, _form_of(found), {}, log, result)
 
     @post("/entregas/{delivery_id:uuid}/reenviar", name="portal.webhooks.resend", status_code=303)
     async def resend(

@@ -337,4 +337,5 @@ def create_app(
     app.state.broker = broker
     app.state.actors = actors
     app.state.runtime = runtime
+    app.state.webhook_sender = runtime.webhook_sender  # the portal's "send a test event"
     return app

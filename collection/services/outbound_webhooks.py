@@ -43,6 +43,7 @@ PAYMENT_RECEIVED = "payment.received"
 AGREEMENT_BROKEN = "agreement.broken"
 DEBTOR_OPTED_OUT = "debtor.opted_out"
 EVENTS = (AGREEMENT_CREATED, PAYMENT_RECEIVED, AGREEMENT_BROKEN, DEBTOR_OPTED_OUT)
+TEST_EVENT = "webhook.test"  # sent only by the portal's "send a test event" button
 
 # Wait after the n-th failed attempt (the last value repeats): about 2.6 days in all.
 BACKOFF = (
@@ -233,13 +234,7 @@ async def deliver(
     # The request runs outside any transaction: a slow receiver holds no lock.
     if active:
         body = body_of(delivery.payload)
-        headers = {
-            "content-type": "application/json",
-            "user-agent": "Quita-Webhooks/1",
-            "quita-event-id": delivery.event_id,
-            "quita-event-type": delivery.event_type,
-            "quita-signature": sign(secret, body, now),
-        }
+        headers = _headers(delivery.event_id, delivery.event_type, secret, body, now)
         result = await sender.post(url, body, headers)
     else:
         result = PostResult(None, "endpoint disabled")
@@ -260,6 +255,42 @@ async def deliver(
             delivery.next_attempt_at = now + backoff(delivery.attempts)
         await session.commit()
         return delivery.status
+
+
+def _headers(
+    event_id: str, event_type: str, secret: str, body: bytes, now: datetime
+) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "user-agent": "Quita-Webhooks/1",
+        "quita-event-id": event_id,
+        "quita-event-type": event_type,
+        "quita-signature": sign(secret, body, now),
+    }
+
+
+async def send_test(
+    sender: WebhookSender, endpoint: WebhookEndpoint, now: datetime, *, development: bool
+) -> PostResult:
+    """Post a signed ``webhook.test`` event to the endpoint at once (not through the
+    outbox, never retried) and return what it answered. An address the form would refuse
+    now (plain ``http://`` outside development) is refused without sending."""
+    form = EndpointForm(endpoint.url, tuple(endpoint.events), endpoint.is_active)
+    refused = check_endpoint(form, development=development).get("url")
+    if refused:
+        return PostResult(None, refused)
+    event_id = "evt_test_" + uuid.uuid4().hex
+    payload = {
+        "id": event_id,
+        "type": TEST_EVENT,
+        "created": now.isoformat(),
+        "tenant": str(endpoint.tenant_id),
+        "data": {"endpoint_id": str(endpoint.id)},
+    }
+    body = body_of(payload)
+    return await sender.post(
+        endpoint.url, body, _headers(event_id, TEST_EVENT, endpoint.secret, body, now)
+    )
 
 
 async def dispatch(db: Database, sender: WebhookSender, now: datetime) -> dict[str, int]:
@@ -296,13 +327,14 @@ def _is_internal(host: str) -> bool:
     return is_local_name(host) if address is None else not is_public(address)
 
 
-def check_endpoint(form: EndpointForm, *, production: bool) -> dict[str, str]:
+def check_endpoint(form: EndpointForm, *, development: bool) -> dict[str, str]:
     """What is wrong with an endpoint form, by field (empty when it may be saved).
 
-    ``https://`` is required; plain ``http://`` only to this machine outside production.
-    No address of the internal network, in any notation (``127.1``, ``2130706433``,
-    ``0``), except this machine outside production. Names are checked again, by what
-    they resolve to, each time a delivery is sent.
+    ``https://`` is required; plain ``http://`` only to this machine in development
+    (``Settings.development``: a developer's own receiver). No address of the internal
+    network, in any notation (``127.1``, ``2130706433``, ``0``), except this machine in
+    development. Names are checked again, by what they resolve to, each time a delivery
+    is sent.
     """
     errors: dict[str, str] = {}
     url = form.url.strip()
@@ -311,13 +343,16 @@ def check_endpoint(form: EndpointForm, *, production: bool) -> dict[str, str]:
         host = (parts.hostname or "").lower()
     except ValueError:
         parts, host = urlsplit(""), ""
-    local = not production and _is_loopback(host)
+    local = development and _is_loopback(host)
     if len(url) > 500 or not host or parts.scheme not in ("https", "http"):
         errors["url"] = _("Type the full address, starting with https://.")
     elif parts.username or parts.password:
         errors["url"] = _("The address cannot carry a user name or password.")
     elif parts.scheme == "http" and not local:
-        errors["url"] = _("Use https:// (plain http only to this machine, for tests).")
+        errors["url"] = _(
+            "The address must start with https://. Plain http:// is accepted only in "
+            "development, to this machine."
+        )
     elif _is_internal(host) and not local:
         errors["url"] = _("The address must be reachable on the internet.")
     if not form.events:

@@ -11,7 +11,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -346,18 +346,19 @@ async def test_endpoints_need_https_and_known_events_and_the_secret_rotates(clie
         assert await webhooks.emit(session, world.a.id, "payment.received", {}) is None
 
 
-def test_plain_http_is_only_for_loopback_outside_production_and_never_internal_in_production():
-    def check(url: str, production: bool) -> dict[str, str]:
+def test_plain_http_is_only_for_loopback_in_development_and_never_internal_outside_it():
+    def check(url: str, development: bool) -> dict[str, str]:
         return webhooks.check_endpoint(
-            webhooks.EndpointForm(url, ("payment.received",)), production=production
+            webhooks.EndpointForm(url, ("payment.received",)), development=development
         )
 
-    assert check("http://127.0.0.1:9000/h", production=False) == {}
-    assert check("http://localhost/h", production=False) == {}
-    assert "url" in check("http://127.0.0.1:9000/h", production=True)
-    assert "url" in check("https://10.0.0.5/h", production=True)
-    assert "url" in check("https://169.254.169.254/latest", production=True)
-    assert check("https://hooks.example.com/quita", production=True) == {}
+    assert check("http://127.0.0.1:9000/h", development=True) == {}
+    assert check("http://localhost/h", development=True) == {}
+    assert "url" in check("http://127.0.0.1:9000/h", development=False)
+    assert "url" in check("http://hooks.example.com/quita", development=True)
+    assert "url" in check("https://10.0.0.5/h", development=False)
+    assert "url" in check("https://169.254.169.254/latest", development=False)
+    assert check("https://hooks.example.com/quita", development=False) == {}
 
 
 async def test_only_owners_and_admins_see_webhooks_and_tenant_b_cannot_reach_a(
@@ -385,6 +386,7 @@ async def test_only_owners_and_admins_see_webhooks_and_tenant_b_cannot_reach_a(
     for path in (
         f"/portal/webhooks/{endpoint_id}/segredo",
         f"/portal/webhooks/{endpoint_id}/ativo",
+        f"/portal/webhooks/{endpoint_id}/testar",
         f"/portal/webhooks/entregas/{delivery.id}/reenviar",
     ):
         assert (await client.post(path, data={"_csrf_token": token})).status_code == 404
@@ -402,3 +404,118 @@ async def test_only_owners_and_admins_see_webhooks_and_tenant_b_cannot_reach_a(
         endpoint = await session.get_one(WebhookEndpoint, endpoint_id)
         assert endpoint.secret == secret and endpoint.url.startswith("http://127.0.0.1")
         assert (await session.get_one(WebhookDelivery, delivery.id)).status == "failed"
+
+
+# -- https outside development, and the test button (issue 25 item 13) ----------------------
+
+
+@pytest.fixture
+def staging(app: Any) -> Iterator[None]:
+    """The running app as outside development (QUITA_ENV=staging)."""
+    before = app.state.settings
+    app.state.settings = replace(before, env="staging")
+    yield
+    app.state.settings = before
+
+
+async def test_outside_development_the_form_requires_https_with_a_clear_message(
+    client, world, staging
+):
+    await login(client, world.a.users[Role.OWNER], PASSWORD)
+    token = await csrf(client, "/portal/webhooks/novo")
+    for url in ("http://127.0.0.1:9000/hook", "http://localhost/hook", "https://127.1/"):
+        refused = await client.post(
+            "/portal/webhooks/salvar",
+            data={"url": url, "events": ["payment.received"], "_csrf_token": token},
+        )
+        assert refused.status_code == 400 and 'id="e-url"' in refused.text, url
+        assert "O endereço deve" in refused.text, url
+    saved = await client.post(
+        "/portal/webhooks/salvar",
+        data={
+            "url": "https://hooks.example.com/q",
+            "events": ["payment.received"],
+            "_csrf_token": token,
+        },
+    )
+    assert saved.status_code == 303
+
+
+def _test_events(receiver: Receiver, endpoint_id: uuid.UUID) -> list[Received]:
+    return [
+        r
+        for r in receiver.requests
+        if r.payload["type"] == webhooks.TEST_EVENT
+        and r.payload["data"]["endpoint_id"] == str(endpoint_id)
+    ]
+
+
+async def test_a_test_event_is_sent_signed_and_its_answer_shown_with_and_without_htmx(
+    client, world, db, receiver
+):
+    endpoint_id, secret = await _add_endpoint(client, world, receiver.url)
+    await login(client, world.a.users[Role.ADMIN], PASSWORD)
+    page = await client.get(f"/portal/webhooks/{endpoint_id}")
+    assert f'hx-post="/portal/webhooks/{endpoint_id}/testar"' in page.text
+    path = f"/portal/webhooks/{endpoint_id}/testar"
+    token = csrf_from(page.text)
+
+    partial = await client.post(path, data={"_csrf_token": token}, headers={"hx-request": "true"})
+    assert partial.status_code == 200
+    assert "<html" not in partial.text and 'id="webhook-test"' in partial.text
+    assert "respondeu HTTP 200" in partial.text
+    full = await client.post(path, data={"_csrf_token": token})
+    assert full.status_code == 200 and "<html" in full.text and "respondeu HTTP 200" in full.text
+
+    sent = _test_events(receiver, endpoint_id)
+    assert len(sent) == 2
+    for request in sent:
+        assert request.headers["quita-event-type"] == webhooks.TEST_EVENT
+        assert webhooks.verify_signature(
+            secret, request.headers["quita-signature"], request.body, datetime.now(UTC)
+        )
+        assert request.payload["tenant"] == str(world.a.id)
+    # Not an outbox delivery: nothing to retry, nothing in the log.
+    assert await _deliveries(db, world.a.id) == []
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        actions = list(
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.action == "webhooks.test_sent")
+            )
+        )
+    assert len(actions) == 2
+
+
+async def test_the_test_button_shows_why_an_event_was_not_delivered(
+    client, app, world, db, receiver
+):
+    down_id, _secret = await _add_endpoint(client, world, closed_port_url())
+    up_id, _secret = await _add_endpoint(client, world, receiver.url)
+    await login(client, world.a.users[Role.OWNER], PASSWORD)
+    page = await client.get(f"/portal/webhooks/{down_id}")
+    token = csrf_from(page.text)
+    htmx = {"hx-request": "true"}
+
+    down = await client.post(
+        f"/portal/webhooks/{down_id}/testar", data={"_csrf_token": token}, headers=htmx
+    )
+    assert down.status_code == 200 and "Sem resposta do destino" in down.text
+
+    # Outside development the loopback receiver is refused before anything is sent.
+    before = (app.state.settings, app.state.webhook_sender)
+    app.state.settings = replace(before[0], env="staging")
+    try:
+        refused = await client.post(
+            f"/portal/webhooks/{up_id}/testar", data={"_csrf_token": token}, headers=htmx
+        )
+        assert "O endereço deve começar com https://" in refused.text
+        # And the sender itself refuses a loopback address outside development.
+        app.state.settings = before[0]
+        app.state.webhook_sender = HttpWebhookSender()
+        refused = await client.post(
+            f"/portal/webhooks/{up_id}/testar", data={"_csrf_token": token}, headers=htmx
+        )
+        assert "Destino recusado" in refused.text
+    finally:
+        app.state.settings, app.state.webhook_sender = before
+    assert _test_events(receiver, up_id) == []

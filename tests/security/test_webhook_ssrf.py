@@ -243,10 +243,10 @@ LOOPBACK = {
 @pytest.mark.parametrize("url", BYPASSES)
 def test_the_endpoint_form_refuses_internal_literals(url):
     form = webhooks.EndpointForm(url, ("payment.received",))
-    assert "url" in webhooks.check_endpoint(form, production=True)
-    # Outside production this machine itself passes (a developer's receiver), nothing else.
-    refused_outside_production = "url" in webhooks.check_endpoint(form, production=False)
-    assert refused_outside_production is (url not in LOOPBACK)
+    assert "url" in webhooks.check_endpoint(form, development=False)
+    # In development this machine itself passes (a developer's receiver), nothing else.
+    refused_in_development = "url" in webhooks.check_endpoint(form, development=True)
+    assert refused_in_development is (url not in LOOPBACK)
 
 
 def test_address_classification():
