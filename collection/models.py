@@ -241,7 +241,8 @@ class DebtorProof(Base):
 
 
 class DebtorAttempt(UUIDPrimaryKey, Base):
-    """A failed proof of identity, counted per CPF and per address to stop guessing."""
+    """A failed proof of identity, counted per address, per CPF and per path (``kind``:
+    birth_date or code) to slow guessing down without locking the person out."""
 
     __tablename__ = "debtor_attempts"
     __table_args__ = (
@@ -251,6 +252,23 @@ class DebtorAttempt(UUIDPrimaryKey, Base):
 
     cpf_hash: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(45))
+    kind: Mapped[str] = mapped_column(String(20), default="birth_date", server_default="birth_date")
+    at: Mapped[datetime]
+
+
+class DebtorCodeSend(UUIDPrimaryKey, Base):
+    """A request for one-time codes on the debtor site, counted per CPF (and channel) and
+    per address, so codes cannot be pumped (issue 26 item 8). Kept for a day."""
+
+    __tablename__ = "debtor_code_sends"
+    __table_args__ = (
+        Index("ix_debtor_code_sends_cpf_at", "cpf_hash", "at"),
+        Index("ix_debtor_code_sends_ip_at", "ip", "at"),
+    )
+
+    cpf_hash: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(45))
+    channel: Mapped[str] = mapped_column(String(10))
     at: Mapped[datetime]
 
 
@@ -356,6 +374,13 @@ class DebtorCode(UUIDPrimaryKey, Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     # None when the CPF has no e-mail on file: nothing is sent, the answer looks the same.
     contact_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # The CPF the code proves: any session of that CPF may use it, so codes someone else
+    # asked for still let the person in (asking cannot be used to lock them out).
+    cpf_hash: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    # A keyed hash of the contact's kind and value: codes to one phone or address are
+    # limited whichever CPF or creditor asked (issue 26 item 8).
+    contact_key: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    created_at: Mapped[datetime | None] = mapped_column(default=None)
     expires_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from datetime import date
@@ -95,6 +96,51 @@ def parse_birth_date(text: str) -> date | None:
         return None
 
 
+def duration(seconds: int) -> str:
+    """A wait as a person reads it: seconds under a minute, then minutes, then hours."""
+    if seconds < 60:
+        return _("1 second") if seconds == 1 else _("%(n)s seconds") % {"n": seconds}
+    minutes = math.ceil(seconds / 60)
+    if minutes < 120:
+        return _("1 minute") if minutes == 1 else _("%(n)s minutes") % {"n": minutes}
+    return _("%(n)s hours") % {"n": math.ceil(minutes / 60)}
+
+
+def _wait_hint(kind: str) -> str:
+    """What still works while one path waits."""
+    if kind == "birth_date":
+        return _("Meanwhile, you can receive a code instead.")
+    if kind == "code":
+        return _("Meanwhile, you can confirm with your date of birth instead.")
+    if kind == "send":
+        return _("Meanwhile, type a code you already received, or use your date of birth.")
+    return ""
+
+
+def _refusal_text(exc: AccessRefused) -> str:
+    """What the person reads: the wait and what still works, or how many tries remain."""
+    if exc.wait_seconds:
+        if exc.kind == "send":
+            first = _("You can ask for another code in %(time)s.")
+        else:
+            first = _("Too many attempts. For your safety, wait %(time)s and try again.")
+        text = first % {"time": duration(exc.wait_seconds)}
+        hint = _wait_hint(exc.kind)
+        return f"{text} {hint}" if hint else text
+    text = _("We could not confirm your details. Check what you typed and try again.")
+    if exc.next_in:
+        more = _("For your safety, the next try is possible in %(time)s.") % {
+            "time": duration(exc.next_in)
+        }
+    elif exc.left == 1:
+        more = _("You have 1 more try before a wait.")
+    elif exc.left:
+        more = _("You have %(n)s more tries before a wait.") % {"n": exc.left}
+    else:
+        return text
+    return f"{text} {more}"
+
+
 def _refused(
     exc: AccessRefused,
     *,
@@ -102,20 +148,12 @@ def _refused(
     creditor: CreditorToProve | None = None,
 ) -> Template:
     """The same answer for a wrong date, a wrong code and a CPF without debts."""
-    if exc.wait_minutes:
-        message = _("Too many attempts. For your safety, wait %(n)s minutes and try again.") % {
-            "n": exc.wait_minutes
-        }
-        status = 429
-    else:
-        message = _("We could not confirm your details. Check what you typed and try again.")
-        status = 400
     return Template(
         "site/verify.html",
-        status_code=status,
+        status_code=429 if exc.wait_seconds else 400,
         context={
             "errors": {},
-            "alert": message,
+            "alert": _refusal_text(exc),
             "code_sent": code_sent,
             "creditor": creditor,
         },
@@ -197,7 +235,7 @@ class LookupController(Controller):
             return Redirect("/minhas-dividas")
         return Template(
             "site/verify.html",
-            context={"errors": {}},
+            context={"errors": {}, "code_sent": bool(request.query_params.get("codigo"))},
         )
 
     @get("/verificar/credor/{tenant_id:uuid}", name="site.verify_creditor")
@@ -217,6 +255,7 @@ class LookupController(Controller):
             context={
                 "errors": {},
                 "creditor": creditor,
+                "code_sent": bool(request.query_params.get("codigo")),
             },
             headers={"cache-control": "no-store"},
         )
@@ -284,12 +323,14 @@ class LookupController(Controller):
                 token, ip=client_ip(request), channel=channel, tenant_id=for_tenant
             )
         except AccessRefused as exc:
-            return _refused(exc, creditor=creditor)
+            # A code sent earlier still works: the page keeps the box to type it.
+            return _refused(exc, code_sent=True, creditor=creditor)
         return Template(
             "site/verify.html",
             context={
                 "errors": {},
                 "code_sent": True,
+                "just_sent": True,
                 "creditor": creditor,
             },
             headers={"cache-control": "no-store"} if creditor else None,

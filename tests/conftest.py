@@ -183,12 +183,13 @@ async def _forget_login_attempts(db: Database) -> None:
     # Every test client speaks from one address; each test starts with a clean window.
     from sqlalchemy import delete
 
-    from collection.models import DebtorAttempt
+    from collection.models import DebtorAttempt, DebtorCodeSend
     from tenants.models import LoginAttempt
 
     async with db.session(Scope.system()) as session:
         await session.execute(delete(LoginAttempt))
         await session.execute(delete(DebtorAttempt))
+        await session.execute(delete(DebtorCodeSend))
         await session.commit()
 
 

@@ -22,6 +22,7 @@ from collection.services import (
     payments,
     reminders,
 )
+from collection.services.debtor_access import DebtorAccess
 from collection.services.import_jobs import RUN_IMPORT
 from core.clock import local_today
 from core.db import Scope
@@ -89,6 +90,9 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             actors[payments.APPLY_EVENT].send(str(event_id))
         auth = AuthService(db, runtime.settings.security, runtime.clock, runtime.settings.base_url)
         await auth.purge_expired(now)
+        await DebtorAccess(db, runtime.settings.security.cpf_hash_key, runtime.clock).purge_expired(
+            now
+        )
         log.info("maintenance.swept", requeued=len(ids))
 
     async def plan_reminders() -> None:

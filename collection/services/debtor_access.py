@@ -6,7 +6,9 @@ debts. The proofs (date of birth on file, or a one-time code sent to the contact
 file) run the same queries either way and fail with the same message. No part of a
 contact is shown before the proof (issue 26 item 5): the page says a code went "to the
 contacts the creditor has on file" for every CPF, and for a CPF with no contact nothing
-is sent. Failures are limited per CPF and per address in a sliding window.
+is sent. Wrong answers and code requests are limited per address, per CPF and per
+contact with delays that grow and always end (``debtor_throttle``): the attacker's
+address is slowed down, the person is never locked out.
 
 A proof counts only for the creditors whose own records it matches. Any creditor (or its
 API client, or a spreadsheet it imports) can write a debtor row with any CPF and any date
@@ -20,12 +22,13 @@ between creditors are written to the audit log (which rows, never the dates).
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import normalize_cpf
@@ -39,6 +42,7 @@ from collection.models import (
     DebtorProof,
     DebtorSession,
 )
+from collection.services import debtor_throttle as throttle
 from collection.services.debtor_view import PersonPage, read_verified_page
 from core.clock import SAO_PAULO, Clock
 from core.db import Database, Scope
@@ -78,21 +82,33 @@ class CreditorToProve:
 
 
 class AccessRefused(Exception):
-    """The proof failed (``wait_minutes`` is 0) or is blocked for a while."""
+    """The proof failed, or is refused for a while (``wait_seconds`` > 0).
 
-    def __init__(self, wait_minutes: int = 0) -> None:
-        super().__init__("throttled" if wait_minutes else "invalid")
-        self.wait_minutes = wait_minutes
+    ``left`` is how many wrong answers remain before a wait (after a wrong answer);
+    ``next_in`` the wait before the next try when that answer started one; ``kind`` the
+    path refused (birth_date, code, or send for a code request)."""
+
+    def __init__(
+        self,
+        wait_seconds: int = 0,
+        *,
+        kind: str = "",
+        left: int | None = None,
+        next_in: int = 0,
+    ) -> None:
+        super().__init__("throttled" if wait_seconds else "invalid")
+        self.wait_seconds = wait_seconds
+        self.kind = kind
+        self.left = left
+        self.next_in = next_in
 
 
 @dataclass(frozen=True, slots=True)
 class AccessRules:
     session_minutes: int = 15
-    window_minutes: int = 60
-    max_failures_per_cpf: int = 5
-    max_failures_per_ip: int = 20
     code_minutes: int = 10
-    codes_per_session: int = 3
+    # A code request goes to this many of the contacts on file (oldest first), at most.
+    contacts_per_send: int = 3
 
 
 class DebtorAccess:
@@ -196,7 +212,7 @@ class DebtorAccess:
         """Prove the CPF with the date of birth on file: it proves each creditor whose own
         row has that date (and must prove ``tenant_id`` when given); a new session token."""
         async with self.db.session(Scope.system()) as session:
-            pending = await self._pending(session, token, ip)
+            pending = await self._pending(session, token, ip, throttle.BIRTH_DATE)
             # The same query runs whether or not the CPF has debts.
             rows = (
                 await session.execute(
@@ -207,7 +223,7 @@ class DebtorAccess:
             ).all()
             matched = {t for t, _id, born in rows if birth_date is not None and born == birth_date}
             if not matched or (tenant_id is not None and tenant_id not in matched):
-                await self._fail(session, pending.cpf_hash, ip)
+                await self._fail(session, pending.cpf_hash, ip, throttle.BIRTH_DATE)
             disagree = [d for t, d, born in rows if born is not None and born != birth_date]
             if disagree:
                 # Recorded for the platform's staff, never shown: which rows, not the dates.
@@ -230,59 +246,92 @@ class DebtorAccess:
         channel: str = "email",
         tenant_id: uuid.UUID | None = None,
     ) -> None:
-        """Send a one-time code by e-mail or SMS to the contact on file (at ``tenant_id``
-        when given); nothing is sent when there is none, and the caller cannot tell."""
+        """Send a one-time code by e-mail or SMS to the contacts on file (at ``tenant_id``
+        when given), each its own code; nothing is sent when there is none, and the caller
+        cannot tell. Raises AccessRefused with the wait when asked too often."""
         kind = ContactKind.PHONE if channel == "sms" else ContactKind.EMAIL
+        channel = "sms" if kind == ContactKind.PHONE else "email"
         now = self.clock.now()
+        ip = ip[:45]
         async with self.db.session(Scope.system()) as session:
-            pending = await self._pending(session, token, ip)
-            sent = await session.scalar(
-                select(func.count())
-                .select_from(DebtorCode)
-                .where(DebtorCode.session_id == pending.id, DebtorCode.expires_at > now)
-            )
-            if int(sent or 0) >= self.rules.codes_per_session:
-                raise AccessRefused(wait_minutes=self.rules.code_minutes)
-            contact = await self._contact_on_file(session, pending.cpf_hash, kind, tenant_id)
-            code = f"{secrets.randbelow(1_000_000):06d}"
-            session.add(
-                DebtorCode(
-                    id=uuid.uuid4(),
-                    session_id=pending.id,
-                    code_hash=self._code_hash(code),
-                    contact_id=contact.id if contact is not None else None,
-                    expires_at=now + timedelta(minutes=self.rules.code_minutes),
-                )
-            )
-            if contact is not None and kind == ContactKind.EMAIL:
-                queue_email(
-                    session,
-                    to=contact.value,
-                    template="debtor_code",
-                    context={"code": code, "minutes": self.rules.code_minutes},
-                )
-            elif contact is not None:
-                queue_text(
-                    session,
-                    to=contact.value,
-                    body=_(
-                        "Quita: your code is %(code)s. It is valid for %(n)s minutes. "
-                        "Never share it."
-                    )
-                    % {"code": code, "n": self.rules.code_minutes},
-                )
+            pending = await self._live(session, token)
+            until = await throttle.send_refused_until(session, pending.cpf_hash, ip, channel, now)
+            if until is not None:
+                raise AccessRefused(_seconds(until - now), kind="send")
+            throttle.record_send(session, pending.cpf_hash, ip, channel, now)
+            sent = 0
+            for contact in await self._contacts_on_file(session, pending.cpf_hash, kind, tenant_id):
+                key = self._contact_key(contact)
+                if await throttle.contact_may_receive(session, key, now):
+                    self._send_one(session, pending, contact, key, now)
+                    sent += 1
+            if not sent:
+                # Nothing to send to: a row all the same, so the session looks alike.
+                self._add_code(session, pending, None, None, now)
             await session.commit()
+
+    def _send_one(
+        self,
+        session: AsyncSession,
+        pending: DebtorSession,
+        contact: Contact,
+        key: str,
+        now: datetime,
+    ) -> None:
+        code = self._add_code(session, pending, contact, key, now)
+        if contact.kind == ContactKind.EMAIL:
+            queue_email(
+                session,
+                to=contact.value,
+                template="debtor_code",
+                context={"code": code, "minutes": self.rules.code_minutes},
+            )
+            return
+        queue_text(
+            session,
+            to=contact.value,
+            body=_("Quita: your code is %(code)s. It is valid for %(n)s minutes. Never share it.")
+            % {"code": code, "n": self.rules.code_minutes},
+        )
+
+    def _add_code(
+        self,
+        session: AsyncSession,
+        pending: DebtorSession,
+        contact: Contact | None,
+        key: str | None,
+        now: datetime,
+    ) -> str:
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        session.add(
+            DebtorCode(
+                id=uuid.uuid4(),
+                session_id=pending.id,
+                cpf_hash=pending.cpf_hash,
+                code_hash=self._code_hash(code),
+                contact_id=contact.id if contact is not None else None,
+                contact_key=key,
+                created_at=now,
+                expires_at=now + timedelta(minutes=self.rules.code_minutes),
+            )
+        )
+        return code
 
     async def verify_code(self, token: str, code: str, *, ip: str) -> Proven:
         """Prove the CPF with the code sent to a contact: it proves the creditors holding
         that contact for this CPF; returns a new session token."""
         now = self.clock.now()
         async with self.db.session(Scope.system()) as session:
-            pending = await self._pending(session, token, ip)
+            pending = await self._pending(session, token, ip, throttle.CODE)
             codes = (
                 await session.scalars(
                     select(DebtorCode).where(
-                        DebtorCode.session_id == pending.id,
+                        # Any live code of the CPF: one asked for in another session
+                        # (maybe by someone else) still reached only the person.
+                        or_(
+                            DebtorCode.session_id == pending.id,
+                            DebtorCode.cpf_hash == pending.cpf_hash,
+                        ),
                         DebtorCode.used_at.is_(None),
                         DebtorCode.expires_at > now,
                         DebtorCode.contact_id.is_not(None),
@@ -292,7 +341,7 @@ class DebtorAccess:
             digest = self._code_hash(code.strip())
             match = next((c for c in codes if hmac.compare_digest(c.code_hash, digest)), None)
             if match is None:
-                await self._fail(session, pending.cpf_hash, ip)
+                await self._fail(session, pending.cpf_hash, ip, throttle.CODE)
             assert match is not None and match.contact_id is not None
             match.used_at = now
             contact = await session.get_one(Contact, match.contact_id)
@@ -312,6 +361,12 @@ class DebtorAccess:
             )
             return await self._verified(session, pending, ip, holders, "code")
 
+    async def purge_expired(self, now: datetime) -> None:
+        """Forget old failures, code requests and codes (periodic job)."""
+        async with self.db.session(Scope.system()) as session:
+            await throttle.purge(session, now)
+            await session.commit()
+
     async def end(self, token: str) -> None:
         async with self.db.session(Scope.system()) as session:
             await session.execute(
@@ -324,40 +379,33 @@ class DebtorAccess:
 
     # -- shared steps -----------------------------------------------------------------------
 
-    async def _pending(self, session: AsyncSession, token: str, ip: str) -> DebtorSession:
-        """The unverified session, after checking the failure limits."""
-        now = self.clock.now()
+    async def _live(self, session: AsyncSession, token: str) -> DebtorSession:
+        """The session of a cookie, or AccessRefused."""
         pending = await session.get(DebtorSession, token_digest(token))
-        if pending is None or pending.expires_at <= now:
+        if pending is None or pending.expires_at <= self.clock.now():
             raise AccessRefused()
-        since = now - timedelta(minutes=self.rules.window_minutes)
-        failures = select(func.count()).select_from(DebtorAttempt).where(DebtorAttempt.at >= since)
-        by_cpf = int(
-            await session.scalar(failures.where(DebtorAttempt.cpf_hash == pending.cpf_hash)) or 0
-        )
-        by_ip = int(await session.scalar(failures.where(DebtorAttempt.ip == ip)) or 0)
-        if by_cpf >= self.rules.max_failures_per_cpf or by_ip >= self.rules.max_failures_per_ip:
-            oldest = await session.scalar(
-                select(func.min(DebtorAttempt.at)).where(
-                    DebtorAttempt.at >= since,
-                    (DebtorAttempt.cpf_hash == pending.cpf_hash) | (DebtorAttempt.ip == ip),
-                )
-            )
-            raise AccessRefused(wait_minutes=self._wait(oldest, now))
         return pending
 
-    def _wait(self, oldest: datetime | None, now: datetime) -> int:
-        window = timedelta(minutes=self.rules.window_minutes)
-        if oldest is None:
-            return self.rules.window_minutes
-        return max(1, int((oldest + window - now).total_seconds() // 60) + 1)
+    async def _pending(
+        self, session: AsyncSession, token: str, ip: str, kind: str
+    ) -> DebtorSession:
+        """The session, after checking that a proof on path ``kind`` may be tried now."""
+        pending = await self._live(session, token)
+        now = self.clock.now()
+        standing = await throttle.proof_standing(session, pending.cpf_hash, ip[:45], kind, now)
+        if standing.until is not None:
+            raise AccessRefused(_seconds(standing.until - now), kind=kind)
+        return pending
 
-    async def _fail(self, session: AsyncSession, cpf_hash: str, ip: str) -> None:
-        session.add(
-            DebtorAttempt(id=uuid.uuid4(), cpf_hash=cpf_hash, ip=ip[:45], at=self.clock.now())
-        )
+    async def _fail(self, session: AsyncSession, cpf_hash: str, ip: str, kind: str) -> None:
+        """Count a wrong answer and refuse it, saying how many remain before a wait (or
+        how long the wait before the next try is)."""
+        now = self.clock.now()
+        throttle.record_failure(session, cpf_hash, ip[:45], kind, now)
         await session.commit()
-        raise AccessRefused()
+        standing = await throttle.proof_standing(session, cpf_hash, ip[:45], kind, now)
+        next_in = _seconds(standing.until - now) if standing.until is not None else 0
+        raise AccessRefused(kind=kind, left=standing.left, next_in=next_in)
 
     async def _verified(
         self,
@@ -398,25 +446,32 @@ class DebtorAccess:
             DebtorProof(session_id=token_digest(fresh), tenant_id=t, how=h, at=now)
             for t, h in proven.items()
         )
-        # Failures are forgiven only once every creditor of the CPF is proven: otherwise
-        # a proof for one creditor would reset the count of guesses at another's.
+        # Failures are forgiven only once every creditor of the CPF is proven (otherwise a
+        # proof for one creditor would reset the count of guesses at another's), and only
+        # this address's: guesses from elsewhere keep counting.
         holders = set(
             (
                 await session.scalars(select(Debtor.tenant_id).where(Debtor.cpf_hash == cpf_hash))
             ).all()
         )
         if holders <= proven.keys():
-            await session.execute(delete(DebtorAttempt).where(DebtorAttempt.cpf_hash == cpf_hash))
+            await session.execute(
+                delete(DebtorAttempt).where(
+                    DebtorAttempt.cpf_hash == cpf_hash, DebtorAttempt.ip == ip[:45]
+                )
+            )
         await session.commit()
         return Proven(fresh, frozenset(proven.keys() - before.keys()))
 
-    async def _contact_on_file(
+    async def _contacts_on_file(
         self,
         session: AsyncSession,
         cpf_hash: str,
         kind: ContactKind,
         tenant_id: uuid.UUID | None = None,
-    ) -> Contact | None:
+    ) -> list[Contact]:
+        """The CPF's contacts of ``kind`` (at ``tenant_id`` when given), one per value,
+        oldest first, at most ``contacts_per_send``."""
         query = (
             select(Contact)
             .join(Debtor, Debtor.id == Contact.debtor_id)
@@ -426,12 +481,22 @@ class DebtorAccess:
                 Contact.not_mine_at.is_(None),
             )
             .order_by(Contact.created_at, Contact.id)
-            .limit(1)
+            .limit(20)
         )
         if tenant_id is not None:
             query = query.where(Debtor.tenant_id == tenant_id)
-        found: Contact | None = await session.scalar(query)
-        return found
+        chosen: dict[str, Contact] = {}
+        for contact in (await session.scalars(query)).all():
+            chosen.setdefault(contact.value, contact)
+        return list(chosen.values())[: self.rules.contacts_per_send]
+
+    def _contact_key(self, contact: Contact) -> str:
+        return keyed_hash(self.cpf_hash_key, f"contact:{contact.kind.value}:{contact.value}")
 
     def _code_hash(self, code: str) -> str:
         return keyed_hash(self.cpf_hash_key, "code:" + code)
+
+
+def _seconds(delta: timedelta) -> int:
+    """A wait in whole seconds, at least one."""
+    return max(1, math.ceil(delta.total_seconds()))

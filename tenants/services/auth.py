@@ -49,6 +49,7 @@ from core.security import (
     verify_password,
 )
 from core.settings import SecuritySettings
+from core.throttle import backoff_until
 from tenants.models import (
     Agency,
     AgencyGrant,
@@ -201,11 +202,9 @@ class AuthService:
 
     def _backoff_until(self, failures: int, threshold: int, last: datetime | None) -> datetime:
         """When a run of ``failures`` (the last one at ``last``) stops being refused."""
-        if failures < threshold or last is None:
-            return datetime.min.replace(tzinfo=self.clock.now().tzinfo)
         cap = timedelta(minutes=self.security.login_window_minutes)
-        steps = min(failures - threshold, 20)
-        return last + min(BACKOFF_BASE * (1 << steps), cap)
+        until = backoff_until(failures, threshold, last, base=BACKOFF_BASE, cap=cap)
+        return until or datetime.min.replace(tzinfo=self.clock.now().tzinfo)
 
     async def _password_throttled(self, session: AsyncSession, account_key: str, ip: str) -> bool:
         """Whether a password try for this account from this address is refused now."""

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from collection.models import Debt, DebtStatus
+from collection.services.debtor_access import AccessRefused, DebtorAccess
+from collection.services.debtor_throttle import CPF_BASE, CPF_FREE
+from core.clock import FrozenClock
 from core.db import Scope
 from tests.conftest import csrf_from
 from tests.factories import valid_cpf
@@ -83,13 +88,88 @@ async def test_settled_debts_are_labelled(client, world, db):
     assert "regularizada" in text
 
 
-async def test_wrong_answers_are_limited_per_cpf_with_a_wait_message(client, world):
+@pytest.fixture
+def frozen(app, monkeypatch) -> FrozenClock:
+    """The debtor site's clock, stopped now and moved by the test."""
+    clock = FrozenClock(datetime.now(UTC))
+    monkeypatch.setattr(app.state.debtor_access, "clock", clock)
+    return clock
+
+
+async def test_wrong_birth_dates_say_how_many_tries_remain_and_how_long_the_wait_is(
+    client, world, frozen
+):
+    await _start(client, world.shared_cpf)
+    for left in (4, 3, 2):
+        wrong = await _verify(client, "03/03/1990")
+        assert wrong.status_code == 400
+        assert f"Você tem mais {left} tentativas antes de precisar esperar." in wrong.text
+    assert "Você tem mais 1 tentativa antes" in (await _verify(client, "03/03/1990")).text
+    fifth = await _verify(client, "03/03/1990")
+    assert fifth.status_code == 400
+    assert "a próxima tentativa será possível em 1 minuto" in fifth.text
+    blocked = await _verify(client, "01/01/1980")  # even the right date waits now
+    assert blocked.status_code == 429
+    assert "aguarde 1 minuto" in blocked.text and "você pode receber um código" in blocked.text
+    frozen.advance(timedelta(seconds=61))
+    done = await _verify(client, "01/01/1980")  # the wait ended: the right date works
+    assert done.status_code in (302, 303) and done.headers["location"] == "/minhas-dividas"
+
+
+async def test_the_wait_doubles_with_every_further_wrong_date(client, world, frozen):
     await _start(client, world.shared_cpf)
     for _ in range(5):
-        assert (await _verify(client, "03/03/1990")).status_code == 400
-    blocked = await _verify(client, "01/01/1980")  # even the right answer waits now
-    assert blocked.status_code == 429
-    assert "aguarde" in blocked.text and "minutos" in blocked.text
+        await _verify(client, "03/03/1990")
+    waits: list[str] = []
+    for _ in range(3):
+        frozen.advance(timedelta(minutes=1 << len(waits), seconds=1))
+        wrong = await _verify(client, "03/03/1990")
+        assert wrong.status_code == 400
+        waits.append(re.search(r"possível em (\d+) minutos?", wrong.text).group(1))  # type: ignore[union-attr]
+    assert waits == ["2", "4", "8"]
+
+
+async def test_six_wrong_birth_dates_leave_the_code_path_open(client, world, frozen, outbox):
+    await _start(client, world.shared_cpf)
+    for _ in range(6):
+        await _verify(client, "03/03/1990")
+    assert (await _verify(client, "01/01/1980")).status_code == 429
+    sent = await _send_code(client)
+    assert sent.status_code == 200
+    address = f"{world.a.debtor_names[0].lower()}@example.test"
+    (message,) = await outbox.to(address)
+    code = re.search(r"\b(\d{6})\b", message.subject).group(1)  # type: ignore[union-attr]
+    done = await _enter_code(client, code)
+    assert done.status_code in (302, 303) and done.headers["location"] == "/minhas-dividas"
+
+
+async def test_wrong_birth_dates_from_one_address_do_not_lock_the_person_out(world, db, settings):
+    """The attacker's address waits; the person, from their own address, gets in at once
+    (and after a short wait at most, when many addresses guessed)."""
+    access = DebtorAccess(db, settings.security.cpf_hash_key, FrozenClock(datetime.now(UTC)))
+    clock = access.clock
+    assert isinstance(clock, FrozenClock)
+    attacker = f"10.9.{random.randint(0, 255)}.1"
+    token = await access.start(world.shared_cpf, ip=attacker)
+    for _ in range(5):
+        with pytest.raises(AccessRefused):
+            await access.verify_birth_date(token, date(1990, 3, 3), ip=attacker)
+    with pytest.raises(AccessRefused) as refused:
+        await access.verify_birth_date(token, date(1980, 1, 1), ip=attacker)
+    assert refused.value.wait_seconds > 0
+    mine = await access.start(world.shared_cpf, ip="10.8.0.1")
+    assert (await access.verify_birth_date(mine, date(1980, 1, 1), ip="10.8.0.1")).tenants
+    # Guesses spread over many addresses slow the CPF down, never for long.
+    for n in range(CPF_FREE):
+        spread = await access.start(world.shared_cpf, ip=f"10.7.{n}.1")
+        with pytest.raises(AccessRefused):
+            await access.verify_birth_date(spread, date(1990, 3, 3), ip=f"10.7.{n}.1")
+    late = await access.start(world.shared_cpf, ip="10.8.0.2")
+    with pytest.raises(AccessRefused) as waiting:
+        await access.verify_birth_date(late, date(1980, 1, 1), ip="10.8.0.2")
+    assert 0 < waiting.value.wait_seconds <= CPF_BASE.total_seconds()
+    clock.advance(CPF_BASE + timedelta(seconds=1))
+    assert (await access.verify_birth_date(late, date(1980, 1, 1), ip="10.8.0.2")).tenants
 
 
 async def test_without_a_session_the_pages_send_back_to_look_up(client):
@@ -184,14 +264,6 @@ async def test_a_cpf_without_contacts_gets_the_same_page_and_nothing_is_sent(cli
     assert (await _enter_code(client, "123456")).status_code == 400
     async with db.session(Scope.system()) as session:
         assert await session.scalar(select(func.count()).select_from(OutboundEmail)) == before
-
-
-async def test_codes_per_session_are_limited(client, world):
-    await _start(client, world.shared_cpf)
-    for _ in range(3):
-        assert (await _send_code(client)).status_code == 200
-    blocked = await _send_code(client)
-    assert blocked.status_code == 429 and "aguarde" in blocked.text
 
 
 async def test_a_code_by_sms_to_the_mobile_on_file_proves_the_cpf(client, world, db):
