@@ -91,6 +91,9 @@ class Contact(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     whatsapp_opt_in: Mapped[bool] = mapped_column(default=False)
     opted_out_at: Mapped[datetime | None] = mapped_column(default=None)
     not_mine_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The last time the person wrote to Quita's WhatsApp number from this phone: free
+    # text may go for 24 hours after it; outside that window only approved templates.
+    whatsapp_window_at: Mapped[datetime | None] = mapped_column(default=None)
 
     debtor: Mapped[Debtor] = relationship(back_populates="contacts")
 
@@ -495,6 +498,10 @@ class ReminderStep(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # The last day the planner ran this step for (so a run plans only the days since).
     planned_through: Mapped[date | None] = mapped_column(Date, default=None)
+    # WhatsApp outside the 24-hour window: the provider-approved template (Twilio
+    # Content SID or template name) and, in order, the variables that fill it.
+    whatsapp_template: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    template_variables: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class ChannelOptOut(UUIDPrimaryKey, Timestamped, TenantOwned, Base):

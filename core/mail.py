@@ -87,7 +87,19 @@ class MailTransport(Protocol):
 class TextTransport(Protocol):
     """Sends an SMS or WhatsApp text (Twilio in production, a local file in development)."""
 
-    async def send_text(self, channel: str, to: str, body: str, reference: str) -> str: ...
+    async def send_text(
+        self,
+        channel: str,
+        to: str,
+        body: str,
+        reference: str,
+        *,
+        content_sid: str = "",
+        content_variables: str = "",
+    ) -> str:
+        """``content_sid``: a WhatsApp approved template (with its variables' JSON)
+        instead of ``body``'s free text."""
+        ...
 
 
 _env = Environment(

@@ -13,7 +13,16 @@ from integrations.texts import TextSendError
 
 
 class TextTransport(Protocol):
-    async def send_text(self, channel: str, to: str, body: str, reference: str) -> str: ...
+    async def send_text(
+        self,
+        channel: str,
+        to: str,
+        body: str,
+        reference: str,
+        *,
+        content_sid: str = "",
+        content_variables: str = "",
+    ) -> str: ...
 
 
 def unsubscribe_headers(url: str) -> tuple[tuple[str, str], ...]:
@@ -43,6 +52,8 @@ class ChannelRouter:
         reference: str,
         *,
         unsubscribe_url: str = "",
+        content_sid: str = "",
+        content_variables: str = "",
     ) -> str:
         if channel == Channel.EMAIL:
             message = EmailMessage(
@@ -62,6 +73,13 @@ class ChannelRouter:
                 ) from exc
             return f"<{reference}@quita>"
         try:
-            return await self.texts.send_text(channel.value, to, body, reference)
+            return await self.texts.send_text(
+                channel.value,
+                to,
+                body,
+                reference,
+                content_sid=content_sid,
+                content_variables=content_variables,
+            )
         except TextSendError as exc:
             raise ChannelError(exc.message, retryable=exc.retryable) from exc

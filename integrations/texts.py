@@ -7,6 +7,10 @@ masked numbers under ``var/texts``. Neither channel logs a whole phone number or
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,15 +69,30 @@ class TwilioTransport:
             raise TextSendError(f"no sender number configured for {channel}", retryable=False)
         return sender.removeprefix(_WHATSAPP)
 
-    async def send_text(self, channel: str, to: str, body: str, reference: str) -> str:
-        """Send one text and return Twilio's message sid; raises TextSendError."""
+    async def send_text(
+        self,
+        channel: str,
+        to: str,
+        body: str,
+        reference: str,
+        *,
+        content_sid: str = "",
+        content_variables: str = "",
+    ) -> str:
+        """Send one text and return Twilio's message sid; raises TextSendError. With
+        ``content_sid``, an approved WhatsApp template through Twilio's Content API
+        (``ContentSid`` + ``ContentVariables``) instead of the free text of ``Body``."""
         _check_channel(channel)
         number = to_e164(to)
         sender = self._sender(channel)
         prefix = _WHATSAPP if channel == "whatsapp" else ""
         s = self.settings
         url = f"{s.api_base.rstrip('/')}/2010-04-01/Accounts/{s.twilio_account_sid}/Messages.json"
-        form = {"To": prefix + number, "From": prefix + sender, "Body": body}
+        form = {"To": prefix + number, "From": prefix + sender}
+        if content_sid:
+            form |= {"ContentSid": content_sid, "ContentVariables": content_variables or "{}"}
+        else:
+            form["Body"] = body
         try:
             async with httpx.AsyncClient(
                 timeout=s.timeout_seconds, auth=(s.twilio_account_sid, s.twilio_auth_token)
@@ -134,8 +153,19 @@ class LocalTextTransport:
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder
 
-    async def send_text(self, channel: str, to: str, body: str, reference: str) -> str:
+    async def send_text(
+        self,
+        channel: str,
+        to: str,
+        body: str,
+        reference: str,
+        *,
+        content_sid: str = "",
+        content_variables: str = "",
+    ) -> str:
         """Accept the text and return ``local-<reference>`` as its id."""
+        if content_sid:  # the template's name and what fills it, as the demo shows it
+            body = f"[template {content_sid}] {content_variables}"
         message_id = f"local-{reference}"
         if self.folder is not None:
             now = datetime.now(UTC)
@@ -153,3 +183,23 @@ def text_transport_for(
 ) -> TwilioTransport | LocalTextTransport:
     """Twilio when an account SID and token are configured, else the local channel."""
     return TwilioTransport(settings) if settings.enabled else LocalTextTransport(folder)
+
+
+def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
+    """Twilio's ``X-Twilio-Signature`` of a webhook: HMAC-SHA1 with the auth token over
+    the full URL followed by each form field's name and value, sorted by name."""
+    data = url + "".join(f"{name}{params[name]}" for name in sorted(params))
+    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def inbound_whatsapp_number(params: Mapping[str, str]) -> str | None:
+    """The E.164 number of a person who wrote to the WhatsApp sender, or None when the
+    webhook is not an incoming WhatsApp message."""
+    sender = params.get("From", "")
+    if not sender.startswith(_WHATSAPP):
+        return None
+    try:
+        return to_e164(sender)
+    except TextSendError:
+        return None

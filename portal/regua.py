@@ -40,6 +40,8 @@ def _form(data: dict[str, Any]) -> reminders.StepForm:
         subject=str(data.get("subject", "")),
         body=str(data.get("body", "")),
         is_active=str(data.get("is_active", "")) == "on",
+        whatsapp_template=str(data.get("whatsapp_template", "")).strip(),
+        template_variables=str(data.get("template_variables", "")).strip(),
     )
 
 
@@ -52,6 +54,8 @@ def _form_of(step: ReminderStep) -> reminders.StepForm:
         subject=step.subject,
         body=step.body,
         is_active=step.is_active,
+        whatsapp_template=step.whatsapp_template,
+        template_variables=step.template_variables,
     )
 
 

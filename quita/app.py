@@ -72,6 +72,7 @@ from portal.workspace import WorkspaceController
 from quita.bodies import FORM_BODY_LIMIT, QuitaRequest, SignedInBeforeUpload, upload_body_limit
 from quita.csrf_binding import SessionBoundCsrfMiddleware
 from quita.logging import configure_logging
+from quita.text_webhooks import twilio_whatsapp_webhook
 from quita.web import RequestLogMiddleware, add_security_headers, loggable_path
 from quita.webhooks import local_webhook, stripe_webhook
 from tenants.services.api_clients import ApiTokens
@@ -256,6 +257,7 @@ def create_app(
             SiteSpecialOffersController,
             stripe_webhook,
             local_webhook,
+            twilio_whatsapp_webhook,
             SignInController,
             WorkspaceController,
             MembersController,

@@ -52,6 +52,7 @@ BLOCK_RULES = (
     "not_due",  # the debt or installment was settled before the message went out
     "template",  # the template failed its checks
     "creditor_address",  # the creditor has no address to name (CDC art. 42-A)
+    "whatsapp_template",  # WhatsApp outside the 24-hour window without an approved template
 )
 
 

@@ -73,7 +73,7 @@ from collection.models import (
     ReminderAnchor,
     ReminderStep,
 )
-from collection.services import opt_out
+from collection.services import opt_out, whatsapp
 from collection.services.agency_access import handed_over_debtors
 from collection.services.debtor_view import policy_of
 from collection.services.message_footer import MIN_ADDRESS, address_problem, footer_of
@@ -111,9 +111,13 @@ class Channels(Protocol):
         reference: str,
         *,
         unsubscribe_url: str = "",
+        content_sid: str = "",
+        content_variables: str = "",
     ) -> str:
         """Send one message; returns the provider's id. Raises ChannelError.
-        ``unsubscribe_url`` is the signed one-click opt-out (e-mail headers, RFC 8058)."""
+        ``unsubscribe_url`` is the signed one-click opt-out (e-mail headers, RFC 8058);
+        ``content_sid`` and ``content_variables`` send a WhatsApp approved template
+        (Twilio's Content API) instead of ``body``'s free text."""
         ...
 
 
@@ -532,8 +536,14 @@ async def deliver(db: Database, delivery: Delivery, message_id: uuid.UUID, now: 
             await session.commit()
             return rule or status.value
         contact = await session.get_one(Contact, message.contact_id)
-        subject, body = await _render(session, message, debtor, tenant, step, delivery, now)
+        subject, body, values, footer = await _render(
+            session, message, debtor, tenant, step, delivery, now
+        )
         message.subject, message.body = subject, body
+        content_sid = content_variables = ""
+        closed = message.channel == Channel.WHATSAPP and not whatsapp.window_open(contact, now)
+        if step is not None and closed:  # outside the window: only the approved template
+            content_sid, content_variables = whatsapp.template_call(step, values, footer)
         stop_url = opt_out.link_for(
             delivery.opt_out_key, delivery.base_url, tenant.id, debtor.id, message.channel
         )
@@ -545,6 +555,8 @@ async def deliver(db: Database, delivery: Delivery, message_id: uuid.UUID, now: 
                 body,
                 str(message.id),
                 unsubscribe_url=stop_url,
+                content_sid=content_sid,
+                content_variables=content_variables,
             )
         except ChannelError as exc:
             message.error = exc.message[:300]
@@ -601,6 +613,13 @@ async def _check(
         rule = "opted_out"
     if rule:
         return blocked, rule, None
+    if (
+        message.channel == Channel.WHATSAPP
+        and contact is not None
+        and not whatsapp.window_open(contact, now)
+        and (step is None or not step.whatsapp_template.strip())
+    ):
+        return blocked, "whatsapp_template", None
     if not rules.is_allowed(now, debtor.state):
         return MessageStatus.PLANNED, "", rules.next_allowed(now, debtor.state)
     if await _over_cap(session, message, debtor, now):
@@ -763,10 +782,12 @@ async def _render(
     step: ReminderStep | None,
     delivery: Delivery,
     now: datetime,
-) -> tuple[str, str]:
+) -> tuple[str, str, dict[str, str], str]:
+    """The subject and text, and the values and footer they were made of (a WhatsApp
+    template is filled with the same)."""
     if step is None:
         # Written by staff: rendered, with the creditor's footer, when it was planned.
-        return message.subject, message.body
+        return message.subject, message.body, {}, ""
     today = now.astimezone(rules.SAO_PAULO).date()
     link = delivery.base_url.rstrip("/") + "/"
     values = {
@@ -818,7 +839,7 @@ async def _render(
     footer = footer_of(tenant, message.channel, link, stop_url)
     body = rules.render(step.body, values, footer=footer)
     subject = step.subject.format_map(values) if step.subject else ""
-    return subject, body
+    return subject, body, values, footer
 
 
 @event.listens_for(Session, "after_flush")
@@ -870,6 +891,8 @@ class StepForm:
     subject: str
     body: str
     is_active: bool
+    whatsapp_template: str = ""
+    template_variables: str = ""
 
 
 def check_step(form: StepForm) -> dict[str, str]:
@@ -896,6 +919,8 @@ def check_step(form: StepForm) -> dict[str, str]:
         errors["subject"] = _("An e-mail needs a subject.")
     if len(form.body) > 2000 or (form.channel != "email" and len(form.body) > 600):
         errors["body"] = _("The text is too long for the channel.")
+    if form.channel == Channel.WHATSAPP.value:
+        errors |= whatsapp.check_template_fields(form.whatsapp_template, form.template_variables)
     return errors
 
 
@@ -924,6 +949,10 @@ async def save_step(
     step.subject = form.subject.strip()
     step.body = form.body.strip()
     step.is_active = form.is_active
+    whatsapp_step = step.channel == Channel.WHATSAPP
+    step.whatsapp_template = form.whatsapp_template.strip() if whatsapp_step else ""
+    names = whatsapp.variable_names(form.template_variables) if whatsapp_step else []
+    step.template_variables = ",".join(names)
     return step
 
 

@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import dramatiq
+from sqlalchemy import update
 
+from collection.models import Channel, ReminderStep
 from core.clock import FrozenClock
+from core.db import Database, Scope
 from core.mail import EmailMessage
 from core.settings import BrokerSettings, Settings
 from integrations.channels import ChannelRouter
@@ -35,11 +38,39 @@ class MailRecorder:
 
 @dataclass
 class TextRecorder:
-    sent: list[tuple[str, str, str]] = field(default_factory=list)  # channel, to, body
+    # channel, to, and the free text or (for an approved template) its variables' JSON
+    sent: list[tuple[str, str, str]] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)
 
-    async def send_text(self, channel: str, to: str, body: str, reference: str) -> str:
-        self.sent.append((channel, to, body))
+    async def send_text(
+        self,
+        channel: str,
+        to: str,
+        body: str,
+        reference: str,
+        *,
+        content_sid: str = "",
+        content_variables: str = "",
+    ) -> str:
+        self.sent.append((channel, to, content_variables if content_sid else body))
+        self.templates.append(content_sid)
         return f"text-{reference}"
+
+
+TEMPLATE_SID = "HX" + "ab12" * 8
+
+
+async def use_whatsapp_template(
+    db: Database, tenant_id: uuid.UUID, variables: str = "nome,credor,contrato,link,rodape"
+) -> None:
+    """The creditor registers its approved template on the WhatsApp steps."""
+    async with db.session(Scope.tenant(tenant_id)) as session:
+        await session.execute(
+            update(ReminderStep)
+            .where(ReminderStep.channel == Channel.WHATSAPP)
+            .values(whatsapp_template=TEMPLATE_SID, template_variables=variables)
+        )
+        await session.commit()
 
 
 @dataclass

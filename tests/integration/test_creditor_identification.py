@@ -19,7 +19,7 @@ from tenants.models import AuditEvent, Tenant
 from tenants.roles import Role
 from tests.conftest import csrf_from, login
 from tests.factories import PASSWORD
-from tests.integration.regua_worker import regua_worker
+from tests.integration.regua_worker import regua_worker, use_whatsapp_template
 
 D3 = datetime(2026, 1, 13, 13, 0, tzinfo=UTC)  # the e-mail step of debt 0 (due 2026-01-10)
 D10 = datetime(2026, 1, 20, 13, 0, tzinfo=UTC)  # the SMS step
@@ -50,6 +50,7 @@ async def regua_on(db: Database, world) -> AsyncIterator[uuid.UUID]:
             )
         )
         await session.commit()
+    await use_whatsapp_template(db, world.a.id)
     yield world.a.id
     await _switch(db, world.a.id, False)
     async with db.session(Scope.system()) as session:

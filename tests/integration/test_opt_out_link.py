@@ -27,7 +27,7 @@ from core.db import Database, Scope
 from core.mail import EmailMessage
 from integrations.mail import _mime
 from tenants.models import Tenant
-from tests.integration.regua_worker import regua_worker
+from tests.integration.regua_worker import regua_worker, use_whatsapp_template
 
 # The world's debt 0 falls due on Saturday 2026-01-10.
 D3 = datetime(2026, 1, 13, 13, 0, tzinfo=UTC)  # Tuesday 10:00 in São Paulo: the e-mail
@@ -123,6 +123,7 @@ async def test_the_link_in_a_text_stops_only_that_channel_and_can_be_undone(
             )
         )
         await session.commit()
+    await use_whatsapp_template(db, world.a.id)
     debtor_id = world.a.debtor_ids[0]
     with regua_worker(settings, D10) as worker:
         await worker.run(D10)

@@ -52,6 +52,8 @@ class Recorder:
         reference: str,
         *,
         unsubscribe_url: str = "",
+        content_sid: str = "",
+        content_variables: str = "",
     ) -> str:
         if self.fail is not None:
             raise self.fail

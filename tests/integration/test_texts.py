@@ -3,19 +3,10 @@ loopback that checks basic auth and the form like Twilio does; and the local cha
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import http.server
-import json
-import threading
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 from structlog.testing import capture_logs
@@ -28,100 +19,20 @@ from integrations.texts import (
     TwilioTransport,
     text_transport_for,
 )
-
-SID = "AC" + "0" * 32
-TOKEN = "twilio-test-token"
-SMS_FROM = "+5511900000001"
-WHATSAPP_FROM = "+5511900000002"
-MESSAGES_PATH = f"/2010-04-01/Accounts/{SID}/Messages.json"
-
-
-@dataclass
-class FakeTwilio:
-    """What the fake received, and the answer it gives next (Twilio's success by default)."""
-
-    port: int
-    received: list[dict[str, str]] = field(default_factory=list)
-    answer: tuple[int, dict[str, Any]] | None = None
-    delay: float = 0.0
-
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-class TwilioHandler(http.server.BaseHTTPRequestHandler):
-    fake: FakeTwilio
-
-    def _reply(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        # The client may have given up first (the timeout test).
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    def do_POST(self) -> None:
-        fake = self.fake
-        answer, delay = fake.answer, fake.delay
-        body = self.rfile.read(int(self.headers.get("content-length", "0")))
-        expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
-        if self.headers.get("authorization") != expected:
-            self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
-            return
-        if self.path != MESSAGES_PATH:
-            self._reply(404, {"code": 20404, "message": "Not found", "status": 404})
-            return
-        if self.headers.get("content-type") != "application/x-www-form-urlencoded":
-            self._reply(400, {"code": 21000, "message": "Bad form", "status": 400})
-            return
-        form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
-        if not {"To", "From", "Body"} <= form.keys():
-            self._reply(400, {"code": 21604, "message": "A field is required", "status": 400})
-            return
-        fake.received.append(form)
-        if delay:
-            time.sleep(delay)
-        if answer is not None:
-            self._reply(*answer)
-            return
-        self._reply(
-            201,
-            {
-                "sid": "SM" + uuid.uuid4().hex,
-                "account_sid": SID,
-                "status": "queued",
-                "to": form["To"],
-                "from": form["From"],
-                "body": form["Body"],
-                "num_segments": "1",
-                "direction": "outbound-api",
-                "error_code": None,
-                "error_message": None,
-                "date_created": "Thu, 05 Nov 2026 12:00:00 +0000",
-                "uri": f"{MESSAGES_PATH[:-5]}/SM0.json",
-            },
-        )
-
-    def log_message(self, *_: Any) -> None:
-        pass
+from tests.fake_twilio import (
+    SID,
+    SMS_FROM,
+    TOKEN,
+    WHATSAPP_FROM,
+    FakeTwilio,
+    serve_fake_twilio,
+)
 
 
 @pytest.fixture(scope="module")
 def twilio_server() -> Iterator[FakeTwilio]:
-    class Handler(TwilioHandler):
-        pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    Handler.fake = FakeTwilio(port=server.server_port)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield Handler.fake
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_fake_twilio() as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -129,6 +40,7 @@ def twilio(twilio_server: FakeTwilio) -> FakeTwilio:
     twilio_server.received.clear()
     twilio_server.answer = None
     twilio_server.delay = 0.0
+    twilio_server.windows.clear()
     return twilio_server
 
 
@@ -154,6 +66,7 @@ async def test_sms_reaches_twilio_with_number_sender_and_body(twilio: FakeTwilio
 
 
 async def test_whatsapp_prefixes_both_numbers(twilio: FakeTwilio):
+    twilio.wrote_in("+5521998765432")  # inside the window: free text may go
     transport = TwilioTransport(_settings(twilio.api_base))
     sid = await transport.send_text("whatsapp", "+5521998765432", "Olá! Seu acordo: 3x", "m-2")
     assert sid.startswith("SM")
