@@ -15,6 +15,11 @@ reopens what it had settled. Rules where DOMAIN.md is silent:
 
 - grace days are calendar days after the due date: paying on due date + grace still
   cures; the agreement breaks the day after;
+- a due date on a day without bank service counts as the next bank business day
+  (Código Civil art. 132 §1; ``business_days``): paying then is on time, and lateness and
+  grace count from it. New schedules never have such dates (the offer engine moves
+  them); an older stored one may, and it is read as moved rather than refused. A
+  weekend or national holiday is still refused, as it always was;
 - time only moves forward: every event carries its date, and a date before the last
   event is refused, so replaying the same events always gives the same agreement;
 - every event first brings the state up to its date (``advance``), so an agreement
@@ -39,7 +44,7 @@ from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
 
-from collection.domain.business_days import is_business_day
+from collection.domain.business_days import is_business_day, next_bank_business_day
 from collection.domain.errors import AgreementError, IllegalTransition
 from collection.domain.money import format_brl, round_cents
 from collection.domain.offers import Offer
@@ -101,6 +106,12 @@ class Installment:
     def is_settled(self) -> bool:
         """True when nothing is owed on it any more."""
         return self.open_amount <= 0
+
+    @property
+    def payable_until(self) -> date:
+        """The last day it is paid on time: the due date, or the next bank business day
+        when banks are closed on it (Código Civil art. 132 §1)."""
+        return next_bank_business_day(self.due_date)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,8 +247,8 @@ class Agreement:
         return sum(max(0, i.open_amount) for i in self._installments)
 
     def overdue(self, on: date) -> tuple[Installment, ...]:
-        """Open installments whose due date has passed on ``on``."""
-        return tuple(i for i in self._installments if not i.is_settled and i.due_date < on)
+        """Open installments whose (bank-moved) due date has passed on ``on``."""
+        return tuple(i for i in self._installments if not i.is_settled and i.payable_until < on)
 
     def payoff_amount(self, on: date) -> int:
         """What settles everything on ``on``: the present value of the open installments.
@@ -269,11 +280,11 @@ class Agreement:
             if self._status is AgreementStatus.ACTIVE:
                 self._move(
                     AgreementStatus.LATE,
-                    oldest.due_date + _ONE_DAY,
-                    f"parcela {oldest.number} vencida em {oldest.due_date:%d/%m/%Y}",
+                    oldest.payable_until + _ONE_DAY,
+                    f"parcela {oldest.number} vencida em {oldest.payable_until:%d/%m/%Y}",
                 )
                 continue
-            deadline = oldest.due_date + timedelta(days=self.grace_days)
+            deadline = oldest.payable_until + timedelta(days=self.grace_days)
             if on > deadline:
                 self._move(
                     AgreementStatus.BROKEN,

@@ -1,10 +1,22 @@
-"""Business days in Brazil: weekends and national holidays, and month arithmetic.
+"""Business days in Brazil: national and bank calendars, and month arithmetic.
 
 Named ``business_days`` rather than ``calendar`` so it never shadows the standard
-library module of that name. Only national holidays count (``holidays`` country "BR", public
-category), as DOMAIN.md sets for due dates; state and municipal holidays are a matter for
-the contact rules, which know the debtor's state. Holiday sets are cached per year: the
-offer engine asks about the same few dates thousands of times.
+library module of that name. Two calendars:
+
+- national business days: weekdays that are not national holidays (``holidays`` country
+  "BR", public category). Legal deadlines counted in "dias úteis" use it (the removal of
+  a listing, STJ Súmula 548), because a day without bank service is still a working day;
+- bank business days: national business days on which banks also open, from the
+  ``holidays`` financial calendar of B3/ANBIMA ("BVMF"): it adds Carnival Monday and
+  Tuesday, Corpus Christi, Christmas Eve and the last business day of the year. Due
+  dates of schedules (boleto, card, Pix) use it, and a due date on a closing day counts
+  as moved to the next bank business day (Código Civil art. 132 §1). Christmas Eve is
+  not a bank holiday by FEBRABAN's list, but moving a due date later never harms the
+  debtor, so the stricter B3 calendar is used as it is (docs/POLICY.md).
+
+State and municipal holidays are a matter for the contact rules, which know the
+debtor's state. Holiday sets are cached per year: the offer engine asks about the same
+few dates thousands of times.
 """
 
 from __future__ import annotations
@@ -16,12 +28,20 @@ from functools import lru_cache
 import holidays
 
 __all__ = [
+    "MAX_BANK_SHIFT_DAYS",
     "add_months",
     "add_years",
+    "bank_holidays",
+    "is_bank_business_day",
     "is_business_day",
     "national_holidays",
+    "next_bank_business_day",
     "next_business_day",
 ]
+
+# The longest a date ever moves to reach a bank business day: Carnival Saturday to Ash
+# Wednesday (checked for 2000-2060 by the unit tests).
+MAX_BANK_SHIFT_DAYS = 4
 
 _ONE_DAY = timedelta(days=1)
 
@@ -40,6 +60,27 @@ def is_business_day(day: date) -> bool:
 def next_business_day(day: date) -> date:
     """``day`` itself when it is a business day, else the first business day after it."""
     while not is_business_day(day):
+        day += _ONE_DAY
+    return day
+
+
+@lru_cache(maxsize=256)
+def bank_holidays(year: int) -> frozenset[date]:
+    """Days of ``year`` without bank service: national holidays plus the B3/ANBIMA
+    financial calendar (Carnival, Corpus Christi, Christmas Eve, last business day)."""
+    financial = holidays.financial_holidays("BVMF", years=year).keys()
+    return national_holidays(year) | frozenset(financial)
+
+
+def is_bank_business_day(day: date) -> bool:
+    """True on a weekday on which banks open (no national or bank holiday)."""
+    return day.weekday() < 5 and day not in bank_holidays(day.year)
+
+
+def next_bank_business_day(day: date) -> date:
+    """``day`` itself when banks open on it, else the first bank business day after it:
+    where a due date on a closing day moves (Código Civil art. 132 §1)."""
+    while not is_bank_business_day(day):
         day += _ONE_DAY
     return day
 

@@ -5,9 +5,10 @@ then Price-table plans without down payment (2..N payments); then plans with a d
 payment (entrada + 1..N−1). Conventions where the rules are silent:
 
 - Dates. ``valid_until`` = ``on`` + validity days. The cash payment and the down payment
-  fall due on ``first_due`` = the first business day on or after ``valid_until``; monthly
-  installment k falls on ``first_due`` + k months (clamped to the month's end), moved to
-  the next business day. The financing starts at ``first_due``, the day the debtor would
+  fall due on ``first_due`` = the first bank business day on or after ``valid_until``;
+  monthly installment k falls on ``first_due`` + k months (clamped to the month's end),
+  moved to the next bank business day (``business_days``: no Carnival, Corpus Christi or
+  year-end closing). The financing starts at ``first_due``, the day the debtor would
   otherwise pay the cash price; that is d0 of the CET, and it makes the Price formula
   (first installment one month after the start) exact rather than a disguised rate.
 - Several debts, several buckets. Discounts are per debt, from its own bucket (and its
@@ -39,7 +40,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
-from collection.domain.business_days import add_months, next_business_day
+from collection.domain.business_days import add_months, next_bank_business_day
 from collection.domain.cet import quantize_rate, solve_cet
 from collection.domain.money import apply_rate, format_brl, format_rate
 from collection.domain.policy import AgeBucket, NegotiationPolicy, PolicyBook
@@ -275,7 +276,7 @@ def make_offers(
     rate = min(b.monthly_rate for b in buckets)
     min_installment = max(b.min_installment for b in buckets)
     valid_until = on + timedelta(days=min(b.validity_days for b in buckets))
-    first_due = next_business_day(valid_until)
+    first_due = next_bank_business_day(valid_until)
 
     offers: list[Offer] = []
     cash_total = balance - cash_charges - cash_principal
@@ -313,7 +314,7 @@ def make_offers(
 
     def extend_dates(count: int) -> None:
         while len(dates) < count:
-            due = next_business_day(add_months(first_due, len(dates) + 1))
+            due = next_bank_business_day(add_months(first_due, len(dates) + 1))
             dates.append(due)
             times.append((due - first_due).days / 365)
 

@@ -6,9 +6,9 @@ balance), the number of payments, the monthly rate and the last day it stands; a
 down payment may open an installment plan. It becomes the same ``Offer`` the policy's
 engine makes, with the same conventions (see ``collection.domain.offers``):
 
-- the cash payment, or the down payment, falls due on ``first_due``, the first business
+- the cash payment, or the down payment, falls due on ``first_due``, the first bank business
   day on or after ``valid_until``; monthly installment k falls on ``first_due`` + k
-  months, moved to the next business day; the financing starts at ``first_due`` (d0 of
+  months, moved to the next bank business day; the financing starts at ``first_due`` (d0 of
   the CET);
 - ``payments`` counts every payment, the down payment included (entrada + 11 is 12),
   as the policy's ``max_installments`` does; 1 payment is paying at once;
@@ -21,7 +21,7 @@ Beyond the policy, but never beyond the law or the product's rules of disclosure
 - the monthly rate stays within ``MONTHLY_RATE_CAP`` and, when the caller gives it,
   within the rate the policy would charge for these debts ("the interest of a plan never
   goes above the policy's rate"): a special offer is a concession, never dearer;
-- at most ``MAX_INSTALLMENTS_CAP`` payments, each of a positive amount on a business day;
+- at most ``MAX_INSTALLMENTS_CAP`` payments, each of a positive amount on a bank business day;
 - the CET and the yearly rate are stated for every plan, as for any offer.
 
 Prescribed and disputed debts are the services' business: they never reach this module.
@@ -35,7 +35,7 @@ from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 
-from collection.domain.business_days import add_months, next_business_day
+from collection.domain.business_days import add_months, next_bank_business_day
 from collection.domain.cet import cet_yearly
 from collection.domain.errors import DomainError
 from collection.domain.money import apply_rate
@@ -178,7 +178,7 @@ def special_offer(
     if negotiated <= 0:
         raise ValueError("nothing left to pay")
     on_charges = min(discount, charges)
-    first_due = next_business_day(terms.valid_until)
+    first_due = next_bank_business_day(terms.valid_until)
     down = 0 if terms.is_cash else terms.down_payment
     rate = _ZERO if terms.is_cash else terms.monthly_rate
     if terms.is_cash:
@@ -191,7 +191,7 @@ def special_offer(
         amounts = price_amounts(negotiated - down, rate, count)
         if min(amounts) <= 0:
             raise ValueError("an installment of zero")
-        dates = tuple(next_business_day(add_months(first_due, k)) for k in range(1, count + 1))
+        dates = tuple(next_bank_business_day(add_months(first_due, k)) for k in range(1, count + 1))
         flows = [(first_due, negotiated), *([(first_due, down)] if down else [])]
         cet = cet_yearly([*flows, *zip(dates, amounts, strict=True)])
         code = (

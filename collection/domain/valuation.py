@@ -14,8 +14,10 @@ For each overdue item of amount A due on V, valued on D (DOMAIN.md, "Money"):
 
 Choices where the rules are silent, each explained where it is coded:
 
-- an item due on a weekend or holiday is not late until the next business day has
-  passed (the debtor could not pay earlier); once late, interest counts from V;
+- an item due on a day without bank service (weekend, national holiday, Carnival,
+  Corpus Christi, the year-end closing: the bank calendar of ``business_days``) falls due
+  on the next bank business day (Código Civil art. 132 §1): paying that day is on time,
+  and late fee, interest and correction count from that day, not from V;
 - contractual late interest is capped at 1% a.m. (STJ Súmula 379; the historic limit of
   Código Civil art. 406 with Decreto 22.626/1933 for other creditors): a stricter reading
   than DOMAIN.md, which only says "the contractual rate";
@@ -41,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from collection.domain.business_days import add_years, next_business_day
+from collection.domain.business_days import add_years, next_bank_business_day
 from collection.domain.errors import PolicyError, ValuationError
 from collection.domain.money import apply_rate, round_cents
 
@@ -461,19 +463,20 @@ def valuate(
     for item in debt.items:
         amount, due = item.amount, item.due_date
         prescribes_on = add_years(due, PRESCRIPTION_YEARS)
-        late = on > next_business_day(due)
-        days = (on - due).days if late else 0
+        effective = next_bank_business_day(due)  # Código Civil art. 132 §1
+        late = on > effective
+        days = (on - effective).days if late else 0
         late_fee = interest = correction = 0
         if late:
             late_fee = apply_rate(amount, used.late_fee_rate)
             if contractual is not None:
                 interest = round_cents(amount * contractual * days / 30)
             else:
-                rate_days, missing = _legal_rate_days(due + _ONE_DAY, on, legal_rates)
+                rate_days, missing = _legal_rate_days(effective + _ONE_DAY, on, legal_rates)
                 provisional |= missing
                 interest = round_cents(amount * rate_days / 30)
             if used.monetary_correction and correction_index is not None:
-                factor, missing = _correction_factor(due + _ONE_DAY, on, correction_index)
+                factor, missing = _correction_factor(effective + _ONE_DAY, on, correction_index)
                 provisional |= missing
                 correction = max(0, round_cents(amount * (factor - 1)))
         fees = apply_rate(amount + late_fee + interest + correction, used.fees_rate)

@@ -55,6 +55,19 @@ def test_installment_due_on_a_non_business_day_is_refused() -> None:
         Agreement([Installment(1, date(2025, 6, 7), 1000)], RATE, GRACE, CREATED)
 
 
+def test_installment_due_on_a_bank_closing_day_is_paid_on_time_the_next_bank_day() -> None:
+    # A stored schedule from before the bank calendar: Carnival Monday and Corpus Christi.
+    items = [Installment(0, date(2027, 2, 8), 10000), Installment(1, date(2027, 5, 27), 10000)]
+    agreement = Agreement(items, RATE, 0, date(2027, 2, 1))
+    assert agreement.advance(date(2027, 2, 10)) is S.AWAITING_FIRST_PAYMENT
+    agreement.receive_payment(10000, date(2027, 2, 10))  # Ash Wednesday: on time
+    assert agreement.status is S.ACTIVE
+    assert agreement.advance(date(2027, 5, 28)) is S.ACTIVE  # the Friday after Corpus Christi
+    assert not agreement.overdue(date(2027, 5, 28))
+    assert agreement.advance(date(2027, 5, 29)) is S.BROKEN  # grace 0: late from the 29th
+    assert agreement.history[-2].on == date(2027, 5, 29)
+
+
 def test_first_payment_makes_the_agreement_active() -> None:
     agreement = make()
     receipt = agreement.receive_payment(10000, DUES[0])

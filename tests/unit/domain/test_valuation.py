@@ -55,7 +55,7 @@ def test_contractual_late_interest_above_one_percent_a_month_is_rejected() -> No
 
 
 def test_legal_rate_is_one_percent_a_month_until_2024_08_29() -> None:
-    valuation = valuate(Debt.single("x", 300000, date(2024, 5, 1)), date(2024, 7, 30))
+    valuation = valuate(Debt.single("x", 300000, date(2024, 5, 2)), date(2024, 7, 31))
     assert valuation.interest_basis == "legal"
     assert valuation.interest == 9000  # 90 days at 1% a.m.
 
@@ -104,7 +104,8 @@ def test_month_after_the_table_counts_at_zero_and_is_provisional() -> None:
     valuation = valuate(
         Debt.single("x", 100000, date(2025, 1, 1)), date(2025, 2, 15), legal_rates=table
     )
-    assert valuation.interest == 600  # 30 days of January only
+    # Due on 1 January (a holiday): due on the 2nd, so 29 days of January only.
+    assert valuation.interest == 580
     assert valuation.provisional
 
 
@@ -128,7 +129,8 @@ def test_correction_applies_the_monthly_index() -> None:
         terms=terms,
         correction_index=index,
     )
-    factor = Decimal("1.01") * Decimal("1.02") * (1 + Decimal("0.01") * 16 / 31)
+    # Due on 31 December (banks closed): due on 2 January, corrected from the 3rd.
+    factor = (1 + Decimal("0.01") * 29 / 31) * Decimal("1.02") * (1 + Decimal("0.01") * 16 / 31)
     assert valuation.correction == int(100000 * (factor - 1) + Decimal("0.5"))
 
 
@@ -173,8 +175,39 @@ def test_debt_due_on_a_weekend_is_not_late_until_the_next_business_day() -> None
     debt = Debt.single("x", 100000, date(2025, 6, 7))  # Saturday
     assert valuate(debt, date(2025, 6, 9), terms=TERMS).total == 100000  # paid Monday
     late = valuate(debt, date(2025, 6, 10), terms=TERMS)
-    assert late.days_late == 3
+    # Código Civil art. 132 §1: the due date moved to Monday, interest counts from it.
+    assert late.days_late == 1
     assert late.late_fee == 2000
+    assert late.interest == 33  # 1% a.m. on R$ 1.000,00 for one day, not three
+
+
+@pytest.mark.parametrize(
+    ("due", "on_time", "first_late"),
+    [
+        (date(2027, 2, 8), date(2027, 2, 10), date(2027, 2, 11)),  # Carnival Monday
+        (date(2027, 2, 9), date(2027, 2, 10), date(2027, 2, 11)),  # Carnival Tuesday
+        (date(2027, 5, 27), date(2027, 5, 28), date(2027, 5, 29)),  # Corpus Christi
+        (date(2027, 12, 31), date(2028, 1, 3), date(2028, 1, 4)),  # last business day
+        (date(2027, 3, 6), date(2027, 3, 8), date(2027, 3, 9)),  # a Saturday
+    ],
+)
+def test_paying_on_the_next_bank_business_day_after_a_closing_day_is_on_time(
+    due: date, on_time: date, first_late: date
+) -> None:
+    debt = Debt.single("x", 100000, due)
+    paid = valuate(debt, on_time, terms=TERMS)
+    assert (paid.total, paid.late_fee, paid.interest, paid.days_late) == (100000, 0, 0, 0)
+    late = valuate(debt, first_late, terms=TERMS)
+    assert late.days_late == 1
+    assert (late.late_fee, late.interest) == (2000, 33)
+
+
+def test_legal_interest_after_a_closing_day_counts_from_the_moved_date() -> None:
+    table = LegalRateTable({"2027-05": "0.006", "2027-06": "0.006"})
+    debt = Debt.single("x", 100000, date(2027, 5, 27))  # Corpus Christi
+    valuation = valuate(debt, date(2027, 6, 27), legal_rates=table)
+    # Days 29/05..27/06 (30 days) at 0.6% a.m.: the moved due date 28/05 is not charged.
+    assert valuation.interest == 600
 
 
 def test_nothing_is_charged_before_the_due_date() -> None:
