@@ -1,7 +1,7 @@
 """WhatsApp: the approved template of each régua step and the window the person opened
 
 Revision ID: 0091_whatsapp_templates
-Revises: 0080_policy_versions
+Revises: 0040_debtor_throttle
 Create Date: 2026-12-04 19:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import core.db
 
 revision = "0091_whatsapp_templates"
-down_revision = "0080_policy_versions"
+down_revision = "0040_debtor_throttle"
 branch_labels = None
 depends_on = None
 
