@@ -6,14 +6,23 @@ import uuid
 from collections.abc import AsyncGenerator, Callable
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
+from jinja2 import pass_context
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    ClientException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_409_CONFLICT
 from litestar.types import ASGIApp, Receive, Scope, Send
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # Imported for its side effect: the account rule of agency scopes registers itself (an
@@ -72,14 +81,34 @@ def requires_signed_in(
         raise NotAuthorizedException()
 
 
+class TenantNotChosen(PermissionDeniedException):
+    """The person works for several tenants (or has invitations to answer) and has not
+    chosen where to work in this session: they are sent to the chooser."""
+
+
 def requires_tenant(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """Guard: signed in and working in a tenant."""
+    """Guard: signed in and working in a tenant chosen in this session."""
     requires_signed_in(connection, handler)
     principal = current_principal(connection)
+    if (
+        principal is not None
+        and principal.tenant is None
+        and (principal.must_choose or principal.pending_invitations)
+    ):
+        raise TenantNotChosen()
     if principal is None or principal.tenant is None:
         raise PermissionDeniedException(_("You have access to no creditor."))
+
+
+CHOOSER = "/portal/credor"
+
+
+def to_chooser(request: Request[Any, Any, Any], exc: TenantNotChosen) -> Redirect:
+    """Exception handler: no write or read happens without a chosen tenant."""
+    target = request.url.path if request.method == "GET" else "/portal/home"
+    return Redirect(f"{CHOOSER}?next={quote(target)}", status_code=303)
 
 
 def requires(
@@ -117,12 +146,56 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
+TENANT_FIELD = "_tenant"
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class TenantMismatch(ClientException):
+    """A form made for one tenant, posted while the session works in another (a tab left
+    open before a switch): refused, so a write never lands in a tenant the page did not name."""
+
+    status_code = HTTP_409_CONFLICT
+
+
+@pass_context
+def tenant_input(context: Any) -> Markup:
+    """Template global: the hidden field naming the tenant a portal form was made for."""
+    principal = context.get("principal")
+    if not isinstance(principal, Principal) or principal.tenant_id is None:
+        return Markup("")
+    return Markup('<input type="hidden" name="{}" value="{}">').format(
+        TENANT_FIELD, principal.tenant_id
+    )
+
+
+async def _check_form_tenant(request: Request[Any, Any, Any], principal: Principal) -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if not request.headers.get("content-type", "").startswith(_FORMS):
+        return
+    named = (await request.form()).get(TENANT_FIELD)
+    if named is not None and str(named) != str(principal.tenant_id):
+        tenant = principal.tenant.name if principal.tenant else ""
+        raise TenantMismatch(
+            detail=_(
+                "This page was made for another creditor; you are now working in "
+                "%(tenant)s. Nothing was saved: reload the page."
+            )
+            % {"tenant": tenant}
+        )
+
+
 async def provide_tenant_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession]:
     """A unit of work scoped to the principal's current tenant; for agency staff working
-    there, narrowed to the accounts handed over to their agency (``DbScope.agency_id``)."""
+    there, narrowed to the accounts handed over to their agency (``DbScope.agency_id``).
+    A form that names another tenant than the session's is refused before anything is
+    written."""
     principal = current_principal(request)
+    if principal is not None and principal.tenant is None and principal.must_choose:
+        raise TenantNotChosen()
     if principal is None or principal.tenant is None:
         raise NotAuthorizedException()
+    await _check_form_tenant(request, principal)
     db: Database = request.app.state.db
     async with db.session(tenant_scope(principal)) as session:
         yield session

@@ -31,6 +31,7 @@ class MembersController(Controller):
 
     async def _page(
         self,
+        request: AnyRequest,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         **extra: Any,
@@ -38,6 +39,7 @@ class MembersController(Controller):
         return {
             "principal": principal,
             "members": await members.list_members(session),
+            "invitations": await members.list_invitations(session, request.app.state.clock.now()),
             "roles": TENANT_ROLES,
             "assignable": sorted(
                 ASSIGNABLE_BY.get(principal.role or Role.VIEWER, frozenset()),
@@ -50,9 +52,12 @@ class MembersController(Controller):
 
     @get("/", name="portal.users")
     async def index(
-        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
     ) -> Template:
-        return Template("portal/users.html", context=await self._page(session, principal))
+        return Template("portal/users.html", context=await self._page(request, session, principal))
 
     @post("/", name="portal.users.invite")
     async def invite(
@@ -70,7 +75,7 @@ class MembersController(Controller):
                 "portal/users.html",
                 status_code=400,
                 context=await self._page(
-                    session, principal, form=values, errors={"role": _("Choose a role.")}
+                    request, session, principal, form=values, errors={"role": _("Choose a role.")}
                 ),
             )
         auth: AuthService = request.app.state.auth
@@ -90,7 +95,7 @@ class MembersController(Controller):
                 "portal/users.html",
                 status_code=400,
                 context=await self._page(
-                    session, principal, form=values, errors={exc.field: exc.message}
+                    request, session, principal, form=values, errors={exc.field: exc.message}
                 ),
             )
         await session.commit()
@@ -118,7 +123,7 @@ class MembersController(Controller):
             return Template(
                 "portal/users.html",
                 status_code=400,
-                context=await self._page(session, principal, errors={"member": message}),
+                context=await self._page(request, session, principal, errors={"member": message}),
             )
         await session.commit()
         return Redirect("/portal/users")
@@ -143,7 +148,30 @@ class MembersController(Controller):
             return Template(
                 "portal/users.html",
                 status_code=400,
-                context=await self._page(session, principal, errors={"member": exc.message}),
+                context=await self._page(
+                    request, session, principal, errors={"member": exc.message}
+                ),
             )
         await session.commit()
         return Redirect("/portal/users")
+
+    @post("/convites/{invitation_id:uuid}/cancelar", name="portal.users.revoke")
+    async def revoke(
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        invitation_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        try:
+            await members.revoke_invitation(
+                session,
+                principal,
+                invitation_id,
+                ip=client_ip(request),
+                now=request.app.state.clock.now(),
+            )
+        except members.NotFound as exc:
+            raise NotFoundException() from exc
+        await session.commit()
+        return Redirect("/portal/users", status_code=303)

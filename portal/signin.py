@@ -35,7 +35,7 @@ def set_session_cookie(request: AnyRequest, response: Response[Any], token: From
     )
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     # Only local paths: an open redirect would help phishing.
     if target and target.startswith("/portal") and not target.startswith("//"):
         return target
@@ -51,7 +51,7 @@ class SignInController(Controller):
     ) -> Template | Redirect:
         principal = current_principal(request)
         if principal is not None and not principal.mfa_pending:
-            return Redirect(_safe_next(next))
+            return Redirect(safe_next(next))
         return Template("portal/login.html", context={"next": next or "", "email": ""})
 
     @get("/login", name="portal.login_alias")
@@ -63,7 +63,7 @@ class SignInController(Controller):
         form = await request.form()
         email = str(form.get("email", "")).strip()
         password = str(form.get("password", ""))
-        target = _safe_next(str(form.get("next", "")) or None)
+        target = safe_next(str(form.get("next", "")) or None)
         try:
             result = await _auth(request).sign_in(
                 email,
@@ -94,12 +94,12 @@ class SignInController(Controller):
         principal = current_principal(request)
         if principal is None:
             return Redirect("/portal/")
-        return Template("portal/totp.html", context={"next": _safe_next(next)})
+        return Template("portal/totp.html", context={"next": safe_next(next)})
 
     @post("/login/totp", name="portal.totp")
     async def totp(self, request: AnyRequest) -> Template | Redirect:
         form = await request.form()
-        target = _safe_next(str(form.get("next", "")) or None)
+        target = safe_next(str(form.get("next", "")) or None)
         token = request.cookies.get(SESSION_COOKIE, "")
         try:
             new_token = await _auth(request).verify_second_factor(

@@ -7,18 +7,25 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.services import accounts
+from core.db import Database, Scope
 from core.i18n import gettext as _
 from portal.auth import (
+    CHOOSER,
     client_ip,
     provide_principal,
     provide_tenant_session,
     requires_signed_in,
     requires_tenant,
 )
+from portal.signin import safe_next
+from tenants.services import invitations
+from tenants.services.audit import Actor
 from tenants.services.auth import AuthService, PasswordError, Principal
 
 AnyRequest = Request[Any, Any, Any]
@@ -39,18 +46,74 @@ class WorkspaceController(Controller):
         totals = await accounts.portfolio_totals(session)
         return Template("portal/home.html", context={"principal": principal, "totals": totals})
 
+    @get("/credor", name="portal.choose_tenant")
+    async def choose_tenant(
+        self,
+        request: AnyRequest,
+        principal: NamedDependency[Principal],
+        next: FromQuery[str | None] = None,
+    ) -> Template | Redirect:
+        """After sign-in: where to work (the last tenant chosen is preselected), and the
+        invitations waiting for an answer. Straight on when there is nothing to choose."""
+        target = safe_next(next)
+        if len(principal.choices) == 1 and not principal.pending_invitations:
+            return Redirect(target)
+        db: Database = request.app.state.db
+        async with db.session(Scope.system()) as session:
+            waiting = await invitations.pending_for(
+                session, principal.user_id, request.app.state.clock.now()
+            )
+        preselected = principal.tenant_id or principal.last_tenant_id
+        return Template(
+            "portal/choose_tenant.html",
+            context={
+                "principal": principal,
+                "invitations": waiting,
+                "preselected": preselected,
+                "next": target,
+            },
+        )
+
+    @post("/convites/{invitation_id:uuid}/{answer:str}", name="portal.answer_invitation")
+    async def answer_invitation(
+        self,
+        request: AnyRequest,
+        principal: NamedDependency[Principal],
+        invitation_id: FromPath[uuid.UUID],
+        answer: FromPath[str],
+    ) -> Redirect:
+        """Accept (and start working there) or decline an invitation; audited."""
+        if answer not in ("aceitar", "recusar"):
+            raise NotFoundException()
+        tenant_id = await invitations.respond(
+            request.app.state.db,
+            user_id=principal.user_id,
+            session_id=principal.session_id,
+            invitation_id=invitation_id,
+            accept=answer == "aceitar",
+            actor=Actor(principal.user_id, principal.email, client_ip(request)),
+            now=request.app.state.clock.now(),
+        )
+        if tenant_id is None:
+            raise NotFoundException()
+        return Redirect(
+            "/portal/home" if answer == "aceitar" else "/portal/credor", status_code=303
+        )
+
     @post("/tenant", name="portal.switch_tenant")
     async def switch_tenant(
         self, request: AnyRequest, principal: NamedDependency[Principal]
     ) -> Redirect:
         form = await request.form()
+        target = safe_next(str(form.get("next", "")) or None)
         try:
             tenant_id = uuid.UUID(str(form.get("tenant_id", "")))
         except ValueError:
-            return Redirect("/portal/home")
+            return Redirect(CHOOSER, status_code=303)
         auth: AuthService = request.app.state.auth
-        await auth.switch_tenant(principal, tenant_id, ip=client_ip(request))
-        return Redirect("/portal/home")
+        if not await auth.switch_tenant(principal, tenant_id, ip=client_ip(request)):
+            return Redirect(CHOOSER, status_code=303)
+        return Redirect(target, status_code=303)
 
     @get("/security", name="portal.security")
     async def security_page(

@@ -53,7 +53,13 @@ from portal.agency_account import AgencyAccountController
 from portal.agency_queue import AgencyQueueController
 from portal.api import api_router, is_api_path, openapi_config, problem_response
 from portal.api_clients import ApiClientsController
-from portal.auth import SESSION_COOKIE, StaffAuthMiddleware
+from portal.auth import (
+    SESSION_COOKIE,
+    StaffAuthMiddleware,
+    TenantNotChosen,
+    tenant_input,
+    to_chooser,
+)
 from portal.dashboards import DashboardsController
 from portal.disputes import DisputesController
 from portal.escalation import EscalationController
@@ -243,6 +249,7 @@ def create_app(
     def engine_callback(engine: JinjaTemplateEngine) -> None:
         install_translations(engine.engine)
         engine.engine.globals["settings"] = settings
+        engine.engine.globals["tenant_input"] = tenant_input
 
     app = Litestar(
         route_handlers=[
@@ -314,6 +321,7 @@ def create_app(
         exception_handlers={
             HTTPException: _http_error,
             NotAuthorizedException: _not_authorized,
+            TenantNotChosen: to_chooser,
             NotFoundException: _error_page,
             PermissionDeniedException: _error_page,
             HTTP_413_REQUEST_ENTITY_TOO_LARGE: _error_page,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -107,6 +108,10 @@ class User(UUIDPrimaryKey, Timestamped, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The tenant this person last chose to work in: preselected after the next sign-in.
+    last_tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="SET NULL"), default=None
+    )
 
 
 class TenantMembership(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
@@ -121,6 +126,53 @@ class TenantMembership(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     role: Mapped[Role] = mapped_column(ROLE_ENUM)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+
+
+class TenantInvitation(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """A tenant asks a person to join with a role; nothing of the tenant is reachable
+    until the person accepts (tenants/services/invitations.py)."""
+
+    __tablename__ = "tenant_invitations"
+    __table_args__ = (
+        Index(
+            "ux_tenant_invitations_pending",
+            "tenant_id",
+            "user_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[Role] = mapped_column(ROLE_ENUM)
+    # The name the inviter typed: what the tenant sees until the person accepts (never
+    # the account's own name, which belongs to the person).
+    name: Mapped[str] = mapped_column(String(200))
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    status: Mapped[InvitationStatus] = mapped_column(
+        Enum(
+            InvitationStatus,
+            name="invitation_status",
+            native_enum=False,
+            length=10,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=InvitationStatus.PENDING,
+    )
+    expires_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AgencyMembership(UUIDPrimaryKey, Timestamped, Base):

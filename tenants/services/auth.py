@@ -64,7 +64,7 @@ from tenants.models import (
     User,
 )
 from tenants.roles import Permission, Role, permissions_for
-from tenants.services import audit
+from tenants.services import audit, invitations
 from tenants.services.audit import Actor
 
 MIN_PASSWORD_LENGTH = 10
@@ -143,6 +143,15 @@ class Principal:
     choices: tuple[TenantChoice, ...] = field(default_factory=tuple)
     # The agency whose queue this person works (a person works for one agency).
     agency: AgencyChoice | None = None
+    # Invitations waiting for this person's answer (tenants/services/invitations.py).
+    pending_invitations: int = 0
+    # The tenant chosen last time: preselected on the chooser after sign-in.
+    last_tenant_id: uuid.UUID | None = None
+
+    @property
+    def must_choose(self) -> bool:
+        """Works for several tenants and has not chosen one in this session yet."""
+        return self.tenant is None and len(self.choices) > 1
 
     @property
     def tenant_id(self) -> uuid.UUID | None:
@@ -437,9 +446,11 @@ class AuthService:
             if user is None or not user.is_active:
                 return None
             choices = await self._choices(session, user.id)
+            # The tenant chosen in this session; with one choice only, that one. Never a
+            # guess among several: the person chooses (portal/workspace.py).
             current = next(
                 (c for c in choices if c.tenant_id == staff_session.active_tenant_id),
-                choices[0] if choices else None,
+                choices[0] if len(choices) == 1 else None,
             )
             now = self.clock.now()
             if now - staff_session.last_seen_at > _SEEN_EVERY:
@@ -456,6 +467,8 @@ class AuthService:
                 tenant=current,
                 choices=tuple(choices),
                 agency=await self._agency(session, user.id),
+                pending_invitations=await invitations.count_pending(session, user.id, now),
+                last_tenant_id=user.last_tenant_id,
             )
 
     async def _choices(self, session: AsyncSession, user_id: uuid.UUID) -> list[TenantChoice]:
@@ -502,12 +515,14 @@ class AuthService:
         return AgencyChoice(row[0], row[1], Role(row[2])) if row else None
 
     async def switch_tenant(self, principal: Principal, tenant_id: uuid.UUID, *, ip: str) -> bool:
-        """Make another of the user's tenants the current one; False if not theirs."""
+        """Work in another of the user's tenants in this session, and remember it as the
+        one to preselect next time; False if not theirs."""
         if tenant_id not in {c.tenant_id for c in principal.choices}:
             return False
         async with self.db.session(Scope.system()) as session:
             staff_session = await session.get_one(StaffSession, principal.session_id)
             staff_session.active_tenant_id = tenant_id
+            (await session.get_one(User, principal.user_id)).last_tenant_id = tenant_id
             audit.record(
                 session, principal.actor(ip), "session.tenant_switched", tenant_id=tenant_id
             )

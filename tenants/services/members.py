@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.i18n import gettext as _
 from core.mail import queue_email
-from tenants.models import StaffSession, Tenant, TenantMembership, User
+from tenants.models import (
+    InvitationStatus,
+    StaffSession,
+    Tenant,
+    TenantInvitation,
+    TenantMembership,
+    User,
+)
 from tenants.roles import ASSIGNABLE_BY, Role
 from tenants.services import audit
 from tenants.services.auth import AuthService, Principal
@@ -52,6 +59,37 @@ def _check_assignable(principal: Principal, role: Role) -> None:
         raise MemberError("role", _("You cannot assign this role."))
 
 
+async def list_invitations(session: AsyncSession, now: datetime) -> Sequence[TenantInvitation]:
+    """The session's tenant's invitations still waiting for an answer."""
+    rows = await session.scalars(
+        select(TenantInvitation)
+        .where(
+            TenantInvitation.status == InvitationStatus.PENDING, TenantInvitation.expires_at > now
+        )
+        .order_by(TenantInvitation.created_at)
+    )
+    return rows.all()
+
+
+async def revoke_invitation(
+    session: AsyncSession, principal: Principal, invitation_id: uuid.UUID, *, ip: str, now: datetime
+) -> None:
+    """Withdraw an invitation not answered yet."""
+    invitation = await session.scalar(
+        select(TenantInvitation).where(
+            TenantInvitation.id == invitation_id,
+            TenantInvitation.status == InvitationStatus.PENDING,
+        )
+    )
+    if invitation is None:
+        raise NotFound(invitation_id)
+    invitation.status = InvitationStatus.REVOKED
+    invitation.answered_at = now
+    audit.record(
+        session, principal.actor(ip), "user.invitation_revoked", target=str(invitation.user_id)
+    )
+
+
 async def invite(
     session: AsyncSession,
     auth: AuthService,
@@ -61,8 +99,10 @@ async def invite(
     name: str,
     role: Role,
     ip: str,
-) -> TenantMembership:
-    """Add someone to the tenant with a role and e-mail them a link to join."""
+) -> TenantInvitation:
+    """Invite someone to the tenant with a role: an invitation that waits for the
+    person's answer after they sign in (a new person first chooses a password through
+    the e-mailed link). The same answer whether or not the e-mail has an account."""
     _check_assignable(principal, role)
     email = email.strip().lower()
     if "@" not in email or "." not in email.split("@")[-1] or len(email) > 254:
@@ -79,8 +119,27 @@ async def invite(
     )
     if exists:
         raise MemberError("email", _("This person is already on the team."))
-    membership = TenantMembership(user_id=user.id, role=role)
-    session.add(membership)
+    now = auth.clock.now()
+    waiting = await session.scalar(
+        select(TenantInvitation).where(
+            TenantInvitation.user_id == user.id,
+            TenantInvitation.status == InvitationStatus.PENDING,
+        )
+    )
+    if waiting is not None and waiting.expires_at > now:
+        raise MemberError("email", _("This person was already invited and has not answered yet."))
+    if waiting is not None:  # expired: a new one replaces it
+        waiting.status = InvitationStatus.REVOKED
+        waiting.answered_at = now
+        await session.flush()
+    invitation = TenantInvitation(
+        user_id=user.id,
+        role=role,
+        name=name.strip()[:200],
+        invited_by=principal.user_id,
+        expires_at=now + timedelta(days=auth.security.invite_token_days),
+    )
+    session.add(invitation)
     tenant = await session.get_one(Tenant, principal.tenant_id)
     context = {"name": user.name, "tenant": tenant.name, "inviter": principal.name, "link": ""}
     if user.password_hash is None:
@@ -96,9 +155,9 @@ async def invite(
         principal.actor(ip),
         "user.invited",
         target=str(user.id),
-        details={"role": role.value},
+        details={"role": role.value, "pending": True},
     )
-    return membership
+    return invitation
 
 
 async def _owners_left(session: AsyncSession, excluding: uuid.UUID) -> int:

@@ -46,6 +46,15 @@ async def test_admin_invites_a_user_who_sets_a_password_and_signs_in(client, wor
     )
     assert done.status_code in (302, 303)
     await login(client, email, chosen)
+    # The invitation waits for the person's answer, even for a new account.
+    waiting = await client.get("/portal/debtors")
+    assert waiting.status_code == 303 and waiting.headers["location"].startswith("/portal/credor")
+    chooser = await client.get(waiting.headers["location"])
+    assert world.a.tenant.name in chooser.text
+    accept = re.search(r'action="(/portal/convites/[^"]+/aceitar)"', chooser.text)
+    assert accept is not None
+    joined = await client.post(accept.group(1), data={"_csrf_token": csrf_from(chooser.text)})
+    assert joined.status_code == 303
     assert (await client.get("/portal/debtors")).status_code == 200
     assert (await client.get("/portal/users")).status_code == 403  # analysts don't manage users
     async with db.session(Scope.tenant(world.a.id)) as session:

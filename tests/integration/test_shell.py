@@ -117,9 +117,19 @@ async def test_tenant_switcher_for_people_with_several_memberships(client, world
         add_tenant_member(session, tenant_b, user, Role.VIEWER)
         await session.commit()
     await login(client, email, PASSWORD)
+    # Two creditors: the person chooses first (tests/security/test_tenant_choice.py).
+    first = await client.get("/portal/home")
+    assert first.status_code == 303 and first.headers["location"].startswith("/portal/credor")
+    chooser = await client.get(first.headers["location"])
+    from tests.conftest import csrf_from
+
+    chosen = await client.post(
+        "/portal/tenant",
+        data={"tenant_id": str(world.a.id), "_csrf_token": csrf_from(chooser.text)},
+    )
+    assert chosen.status_code == 303
     home = await client.get("/portal/home")
     assert 'id="tenant-switch"' in home.text
-    from tests.conftest import csrf_from
 
     switched = await client.post(
         "/portal/tenant", data={"tenant_id": str(world.b.id), "_csrf_token": csrf_from(home.text)}
