@@ -81,6 +81,7 @@ NO_ID_ROUTES = {
     ("POST", "/portal/sso/dominio/email"),
     ("GET", "/portal/home"),
     ("POST", "/portal/tenant"),
+    ("GET", "/portal/credor"),
     ("GET", "/portal/security"),
     ("POST", "/portal/security/password"),
     ("POST", "/portal/security/totp"),
