@@ -70,6 +70,8 @@ class Debtor(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     city: Mapped[str] = mapped_column(String(100), default="")
     state: Mapped[str] = mapped_column(String(2), default="")
     zip_code: Mapped[str] = mapped_column(String(8), default="")
+    # Set when the retention job removed what identified the person.
+    anonymised_at: Mapped[datetime | None] = mapped_column(default=None)
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="debtor", cascade="all, delete-orphan", order_by="Contact.created_at"

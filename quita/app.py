@@ -69,6 +69,7 @@ from portal.members import MembersController
 from portal.payments import PaymentSettingsController
 from portal.policy import PolicyController
 from portal.regua import ReguaController
+from portal.retention import RetentionController
 from portal.signin import SignInController
 from portal.special_offers import SpecialOffersController
 from portal.sso import SsoController
@@ -274,6 +275,7 @@ def create_app(
             ReguaController,
             PolicyController,
             PaymentSettingsController,
+            RetentionController,
             HandoverRulesController,
             AgencyQueueController,
             AgencyAccountController,

@@ -52,6 +52,9 @@ class Tenant(UUIDPrimaryKey, Timestamped, Base):
     # Days between the prior written notice being posted and the negativação (CDC art.
     # 43 §2; bureau practice is 10, some states ask more).
     negativacao_wait_days: Mapped[int] = mapped_column(Integer, default=10)
+    # Years a settled person's data is kept before it is anonymised (LGPD arts. 15-16;
+    # collection/services/retention.py).
+    retention_years: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
 
 
 class PolicyVersion(UUIDPrimaryKey, Timestamped, TenantOwned, Base):

@@ -21,6 +21,7 @@ from collection.services import (
     outbound_webhooks,
     payments,
     reminders,
+    retention,
 )
 from collection.services.debtor_access import DebtorAccess
 from collection.services.import_jobs import RUN_IMPORT
@@ -41,6 +42,7 @@ AGREEMENTS_ADVANCE = "agreements.advance"
 PAYMENTS_RECONCILE = "payments.reconcile"
 AGENCY_HANDOVER = "agency.handover"
 ESCALATION_ADVANCE = "escalation.advance"
+PRIVACY_RETENTION = "privacy.retention"
 WEBHOOKS_DISPATCH = outbound_webhooks.DISPATCH
 DISPATCH_BUDGET = timedelta(seconds=45)
 
@@ -147,6 +149,11 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
         outcomes = await escalation.advance(runtime.db(), local_today(runtime.clock))
         log.info("escalation.advanced", **outcomes)
 
+    async def apply_retention() -> None:
+        """Anonymise the people past their creditor's retention period."""
+        outcome = await retention.run_retention(runtime.db(), runtime.clock.now())
+        log.info("privacy.retention", tenants=outcome.tenants, anonymised=outcome.anonymised)
+
     webhook_sender = runtime.webhook_sender
 
     async def dispatch_webhooks() -> None:
@@ -234,6 +241,13 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             max_retries=0,
             time_limit=600_000,
         )(advance_escalations),
+        PRIVACY_RETENTION: dramatiq.actor(
+            broker=broker,
+            actor_name=PRIVACY_RETENTION,
+            queue_name=f"{prefix}maintenance",
+            max_retries=0,  # idempotent: the next day's run picks up what is left
+            time_limit=1_800_000,
+        )(apply_retention),
         WEBHOOKS_DISPATCH: dramatiq.actor(
             broker=broker,
             actor_name=WEBHOOKS_DISPATCH,

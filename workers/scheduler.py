@@ -20,6 +20,7 @@ from workers.actors import (
     MAINTENANCE_SWEEP,
     MESSAGES_DISPATCH,
     PAYMENTS_RECONCILE,
+    PRIVACY_RETENTION,
     REMINDERS_PLAN,
     WEBHOOKS_DISPATCH,
 )
@@ -37,6 +38,7 @@ EVERY: dict[str, int] = {
     AGENCY_HANDOVER: 15,
     ESCALATION_ADVANCE: 60,
     WEBHOOKS_DISPATCH: 1,
+    PRIVACY_RETENTION: 24 * 60,  # daily
 }
 
 

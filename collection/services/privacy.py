@@ -25,7 +25,7 @@ from collection.models import (
     Dispute,
     PrivacyRequest,
 )
-from collection.services import outbound_webhooks
+from collection.services import data_copy, outbound_webhooks
 from core.db import Database, Scope
 from core.errors import Refusal
 from core.i18n import gettext as _
@@ -223,6 +223,7 @@ async def copy_of_data(
                     ],
                     "agreements": [
                         {
+                            "id": str(a.id),
                             "accepted_on": a.accepted_on.isoformat(),
                             "status": a.status,
                             "total_centavos": a.total,
@@ -233,6 +234,16 @@ async def copy_of_data(
                         {"kind": x.kind, "status": x.status, "text": x.text, "answer": x.answer}
                         for x in disputes
                     ],
+                    **await data_copy.activity_sections(
+                        session, debtor.id, debtor.debts, agreements
+                    ),
+                    "retention": {
+                        "years_after_settlement": tenant.retention_years,
+                        "policy": _(
+                            "After the account is settled, this creditor keeps the data for "
+                            "the years shown, then anonymises it."
+                        ),
+                    },
                 }
             )
             session.add(
