@@ -1,7 +1,7 @@
 """invitations wait for the person's answer; the tenant last chosen is remembered per user
 
 Revision ID: 0052_tenant_invitations
-Revises: 0080_policy_versions
+Revises: 0110_retention
 Create Date: 2026-12-04 19:10:00
 """
 
@@ -14,7 +14,7 @@ import core.db
 from core import rls
 
 revision = "0052_tenant_invitations"
-down_revision = "0080_policy_versions"
+down_revision = "0110_retention"
 branch_labels = None
 depends_on = None
 
