@@ -55,7 +55,10 @@ class TenantOwned:
 
 
 AgencyRule = Callable[[uuid.UUID, uuid.UUID], Sequence[LoaderCriteriaOption]]
+# Whether rows about to be written all belong to accounts visible in the session's scope.
+AgencyWriteCheck = Callable[[Session, Sequence[TenantOwned]], bool]
 _agency_rules: list[AgencyRule] = []
+_agency_write_checks: list[AgencyWriteCheck] = []
 
 
 def register_agency_rule(rule: AgencyRule) -> AgencyRule:
@@ -64,6 +67,15 @@ def register_agency_rule(rule: AgencyRule) -> AgencyRule:
     if rule not in _agency_rules:
         _agency_rules.append(rule)
     return rule
+
+
+def register_agency_write_check(check: AgencyWriteCheck) -> AgencyWriteCheck:
+    """Register the check run before an agency scope writes: ``check(session, rows)`` is
+    False when a row is tied to an account the scope does not see (defence in depth
+    behind the criteria: a service that writes by id without reading is refused too)."""
+    if check not in _agency_write_checks:
+        _agency_write_checks.append(check)
+    return check
 
 
 def agency_criteria(tenant_id: uuid.UUID, agency_id: uuid.UUID) -> list[LoaderCriteriaOption]:
@@ -115,6 +127,13 @@ def _stamp_tenant(session: Session, _context: Any, _instances: Any) -> None:
             obj.tenant_id = scope.tenant_id  # type: ignore[assignment]
         elif current != scope.tenant_id:
             raise TenantScopeError("write to another tenant's row refused")
+    if scope.agency_id is not None:
+        rows = [o for o in list(session.new) + list(session.dirty) if isinstance(o, TenantOwned)]
+        if rows and not _agency_write_checks:
+            raise TenantScopeError("agency scope without a registered write check")
+        for check in _agency_write_checks if rows else []:
+            if not check(session, rows):
+                raise TenantScopeError("write to an account not handed over to the agency refused")
 
 
 _RLS_SETTINGS = text(

@@ -16,7 +16,12 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, LoaderCriteriaOption, with_loader_criteria
+from sqlalchemy.orm import (
+    InstrumentedAttribute,
+    LoaderCriteriaOption,
+    Session,
+    with_loader_criteria,
+)
 
 from collection.models import (
     Agreement,
@@ -31,7 +36,7 @@ from collection.models import (
 )
 from collection.services.accounts import AccountNotFound
 from core.db import Base
-from core.tenancy import TenantOwned, register_agency_rule
+from core.tenancy import TenantOwned, register_agency_rule, register_agency_write_check
 from tenants.models import AgencyGrant
 
 # Tenant reference data an agency may read while working the tenant's accounts: the
@@ -115,3 +120,31 @@ def handed_over_only(tenant_id: uuid.UUID, agency_id: uuid.UUID) -> Sequence[Loa
         with_loader_criteria(cls, _criterion(cls, tenant_id, agency_id), include_aliases=True)
         for cls in _tenant_owned_classes()
     ]
+
+
+# The account a row is tied to, by the column that names it.
+_ACCOUNT_LINKS: tuple[tuple[str, type[Debtor] | type[Debt] | type[Agreement]], ...] = (
+    ("debtor_id", Debtor),
+    ("debt_id", Debt),
+    ("agreement_id", Agreement),
+)
+
+
+@register_agency_write_check
+def writes_handed_over_only(session: Session, rows: Sequence[TenantOwned]) -> bool:
+    """Every row an agency scope writes that names a debtor, debt or agreement names one
+    the scope can see (the session's criteria answer the look-up)."""
+    wanted: dict[type[Debtor] | type[Debt] | type[Agreement], set[uuid.UUID]] = {}
+    for row in rows:
+        if isinstance(row, Debtor):
+            wanted.setdefault(Debtor, set()).add(row.id)
+        for name, model in _ACCOUNT_LINKS:
+            value = getattr(row, name, None)
+            if isinstance(value, uuid.UUID):
+                wanted.setdefault(model, set()).add(value)
+    with session.no_autoflush:
+        for model, ids in wanted.items():
+            seen = set(session.scalars(select(model.id).where(model.id.in_(ids))))
+            if not ids <= seen:
+                return False
+    return True

@@ -38,8 +38,10 @@ from collection.models import (
     PaymentMethod,
     SpecialOffer,
 )
+from collection.services.accounts import portfolio_totals
 from core.clock import FrozenClock
 from core.db import Scope
+from core.tenancy import TenantScopeError
 from tenants.models import AuditEvent, TenantMembership
 from tenants.roles import Role
 from tests.conftest import csrf, csrf_from, login
@@ -521,3 +523,48 @@ async def test_an_agency_scope_hides_rows_of_accounts_not_handed_over(db, world)
         products = set(await session.scalars(select(Debt.product)))
         assert "X" not in products
         assert len(list(await session.scalars(select(Debt.id)))) == 3
+
+
+async def test_an_agency_scope_refuses_to_write_for_an_account_it_does_not_see(db, world):
+    """Defence in depth: a row tied to a hidden account is refused at flush, even when
+    written by id without being read first; the handed-over account takes it."""
+    accounts = await _accounts(db, world)
+    a = world.a
+    scope = Scope.tenant(a.id, agency_id=world.agency_id)
+    hidden_rows = [
+        CaseEntry(debtor_id=a.debtor_ids[1], kind=CaseEntryKind.NOTE, at=datetime.now(UTC)),
+        Escalation(
+            debt_id=accounts.hidden_debts[0],
+            kind=EscalationKind.NEGATIVACAO,
+            status="notice_pending",
+            amount=1,
+        ),
+    ]
+    for row in hidden_rows:
+        async with db.session(scope) as session:
+            session.add(row)
+            with pytest.raises(TenantScopeError):
+                await session.flush()
+    async with db.session(scope) as session:
+        session.add(
+            CaseEntry(
+                debtor_id=accounts.shown_debtor, kind=CaseEntryKind.NOTE, at=datetime.now(UTC)
+            )
+        )
+        await session.commit()
+    async with db.session(Scope.tenant(a.id)) as session:
+        notes = await session.scalars(select(CaseEntry.debtor_id).where(CaseEntry.text == ""))
+        assert set(notes) == {accounts.shown_debtor}
+
+
+async def test_an_agency_scope_counts_only_the_handed_over_accounts(db, world):
+    """Totals and dashboards computed in an agency scope: one account of three."""
+    await _accounts(db, world)
+    async with db.session(Scope.tenant(world.a.id, agency_id=world.agency_id)) as session:
+        totals = await portfolio_totals(session)
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        whole = await portfolio_totals(session)
+    assert whole["debtors"] == 3
+    assert totals["debtors"] == 1
+    assert (whole["open_debts"], totals["open_debts"]) == (3, 1)
+    assert totals["installments"] == 1
