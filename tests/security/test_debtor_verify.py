@@ -281,3 +281,72 @@ async def test_the_sweep_forgets_failures_and_code_requests_after_a_day(world, d
     assert await left() == (1, 1)
     await access.purge_expired(clock.now() + timedelta(hours=25))
     assert await left() == (0, 0)
+
+
+async def test_the_look_up_and_wrong_answers_run_the_same_queries_with_and_without_debts(
+    client, world, app
+):
+    """A deterministic stand-in for the timing class: the same SQL, statement by statement,
+    for the look-up, the proof page and wrong answers (sending differs only by the
+    messages written, which a worker delivers later)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    async def steps(cpf: str) -> list[list[str]]:
+        out: list[list[str]] = []
+        client.cookies.clear()
+        home = await client.get("/")
+        calls = [
+            ("/consulta", {"cpf": cpf, "_csrf_token": csrf_from(home.text)}),
+            ("/verificar", None),
+            ("/verificar", {"birth_date": "02/02/1902"}),
+            ("/verificar/codigo/confirmar", {"code": "000000"}),
+        ]
+        token = ""
+        for path, data in calls:
+            seen.clear()
+            if data is None:
+                page = await client.get(path)
+                token = csrf_from(page.text)
+            else:
+                await client.post(path, data={"_csrf_token": token, **data})
+            out.append(list(seen))
+        return out
+
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        known = await steps(world.shared_cpf)
+        unknown = await steps(valid_cpf(random.Random()))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert all(known) and known == unknown
+
+
+async def test_a_code_someone_else_asked_for_lets_the_person_in_from_their_own_session(
+    client, other_client, world, outbox
+):
+    address = f"{world.a.debtor_names[0].lower()}@example.test"
+    await _look_up(client, world.shared_cpf)
+    assert (await _send(client)).status_code == 200  # the attacker's session asks
+    (message,) = await outbox.to(address)
+    code = re.search(r"\b(\d{6})\b", message.subject).group(1)  # type: ignore[union-attr]
+    await _look_up(other_client, world.shared_cpf)  # the person, in their own browser
+    page = await other_client.get("/verificar")
+    assert "Já tenho um código" in page.text and 'href="/verificar?codigo=1"' in page.text
+    box = await other_client.get("/verificar?codigo=1")
+    assert 'name="code"' in box.text and "Enviamos um código de 6 dígitos" not in box.text
+    done = await other_client.post(
+        "/verificar/codigo/confirmar", data={"code": code, "_csrf_token": csrf_from(box.text)}
+    )
+    assert done.status_code in (302, 303) and done.headers["location"] == "/minhas-dividas"
+    # Used once: the attacker's session cannot reuse it.
+    again = await client.post(
+        "/verificar/codigo/confirmar",
+        data={"code": code, "_csrf_token": csrf_from((await client.get("/verificar")).text)},
+    )
+    assert again.status_code == 400
