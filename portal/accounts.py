@@ -13,7 +13,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import mask_cpf
-from collection.services import accounts, privacy
+from collection.services import accounts, policy_versions, privacy
 from collection.services.timeline import account_timeline
 from portal.auth import provide_principal, provide_tenant_session, requires
 from tenants.roles import Permission
@@ -69,6 +69,9 @@ class AccountsController(Controller):
                 "debtor": debtor,
                 "mask_cpf": mask_cpf,
                 "agreements": agreements,
+                "policy_numbers": await policy_versions.numbers(
+                    session, [a.policy_version_id for a in agreements]
+                ),
                 "timeline": await account_timeline(session, debtor.id),
             },
         )

@@ -70,30 +70,44 @@ class SampleResult:
 
 
 async def sample_debts(session: AsyncSession, tenant_id: uuid.UUID, on: date) -> list[Sample]:
-    """Up to three open debts of the tenant across ages, or typical ones when it has none."""
+    """Up to three open debts of the tenant across ages, or typical ones when it has none.
+
+    The oldest, the newest, and the first due on or after the midpoint of their due dates:
+    three indexed look-ups, however many debts the tenant holds.
+    """
     base = select(Debt).where(Debt.tenant_id == tenant_id, Debt.status == DebtStatus.OPEN)
-    count = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    samples: list[Sample] = []
-    offsets = sorted({0, count // 2, count - 1}) if count else []
-    for offset in offsets[:SAMPLES]:
-        debt = await session.scalar(
-            base.order_by(Debt.due_date, Debt.id)
-            .offset(offset)
-            .limit(1)
-            .options(selectinload(Debt.items))
-        )
-        if debt is None or not debt.items:
-            continue
-        samples.append(
-            Sample(
-                _("Contract %(contract)s") % {"contract": debt.contract},
-                v.Debt(
-                    reference=debt.contract,
-                    items=tuple(v.DebtItem(i.amount, i.due_date) for i in debt.items),
-                    paid=debt.paid,
-                ),
+    bounds = (
+        await session.execute(
+            select(func.min(Debt.due_date), func.max(Debt.due_date)).where(
+                Debt.tenant_id == tenant_id, Debt.status == DebtStatus.OPEN
             )
         )
+    ).one()
+    samples: list[Sample] = []
+    seen: set[uuid.UUID] = set()
+    if bounds[0] is not None:
+        oldest, newest = bounds
+        middle = oldest + (newest - oldest) / 2
+        for since in (oldest, middle, newest)[:SAMPLES]:
+            debt = await session.scalar(
+                base.where(Debt.due_date >= since)
+                .order_by(Debt.due_date, Debt.id)
+                .limit(1)
+                .options(selectinload(Debt.items))
+            )
+            if debt is None or debt.id in seen or not debt.items:
+                continue
+            seen.add(debt.id)
+            samples.append(
+                Sample(
+                    _("Contract %(contract)s") % {"contract": debt.contract},
+                    v.Debt(
+                        reference=debt.contract,
+                        items=tuple(v.DebtItem(i.amount, i.due_date) for i in debt.items),
+                        paid=debt.paid,
+                    ),
+                )
+            )
     if samples:
         return samples
     return [

@@ -11,6 +11,7 @@ deleted; the agreement made from an offer records the version in force
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -29,6 +30,7 @@ __all__ = [
     "PolicyError",
     "current",
     "current_version_id",
+    "numbers",
     "publish",
     "version",
     "versions",
@@ -53,6 +55,17 @@ async def versions(session: AsyncSession, tenant_id: uuid.UUID) -> list[PolicyVe
         .order_by(PolicyVersion.number.desc())
     )
     return list(rows.all())
+
+
+async def numbers(session: AsyncSession, ids: Collection[uuid.UUID | None]) -> dict[uuid.UUID, int]:
+    """The number of each version among ``ids`` (Nones ignored), for listing agreements."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(PolicyVersion.id, PolicyVersion.number).where(PolicyVersion.id.in_(wanted))
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 async def version(session: AsyncSession, tenant_id: uuid.UUID, number: int) -> PolicyVersion:

@@ -140,6 +140,11 @@ async def test_publishing_keeps_every_version_and_a_new_agreement_records_its_ow
     async with db.session(Scope.tenant(world.a.id)) as session:
         (agreement,) = (await session.scalars(select(Agreement))).all()
         assert agreement.policy_version_id == two.id
+    # The creditor sees which version the agreement came from.
+    client.cookies.clear()
+    await login(client, world.a.users[Role.ADMIN], PASSWORD)
+    account = await client.get(f"/portal/debtors/{agreement.debtor_id}")
+    assert '<a href="/portal/politica/versoes/2">Política, versão 2</a>' in account.text
 
 
 async def test_an_agreement_under_the_default_policy_records_no_version(client, world, db):
@@ -225,3 +230,31 @@ async def test_two_publishes_at_once_keep_one_and_refuse_the_other(client, world
     async with db.session(Scope.tenant(world.a.id)) as session:
         assert (await session.get_one(Tenant, world.a.id)).policy_toml == only.toml
         assert "validity_days = 7" not in only.toml
+
+
+async def test_the_simulator_samples_three_ages_or_typical_debts(client, world, db):
+    from sqlalchemy import update
+
+    from collection.models import Debt, DebtStatus
+
+    page = await _editor(client, world)
+    assert len(set(re.findall(r"Contrato (CT-A-[\w-]+)", page))) == 3
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        await session.execute(update(Debt).values(status=DebtStatus.PAID))
+        await session.commit()
+    typical = (await client.get(URL)).text
+    assert "Contrato CT-A-" not in typical
+    assert "Exemplo: R$\xa0500,00, 45 dias de atraso" in typical
+
+
+async def test_a_draft_starts_from_an_earlier_version(client, world, db):
+    page = await _editor(client, world)
+    fields = _fields(page)
+    fields["buckets[0].validity_days"] = "9"
+    assert (await client.post(URL, data={**fields, "action": "publish"})).status_code == 303
+    fields["buckets[0].validity_days"] = "4"
+    assert (await client.post(URL, data={**fields, "action": "publish"})).status_code == 303
+    draft = await client.get(URL, params={"de": "1"})
+    assert draft.status_code == 200
+    assert 'name="buckets[0].validity_days" value="9"' in draft.text
+    assert (await client.get(URL, params={"de": "7"})).status_code == 404
