@@ -90,6 +90,8 @@ NO_ID_ROUTES = {
     ("POST", "/portal/security/totp/disable"),
     ("GET", "/portal/debtors"),
     ("GET", "/portal/privacy"),
+    ("GET", "/portal/privacy/retention"),
+    ("POST", "/portal/privacy/retention"),
     ("GET", "/portal/audit"),
     ("GET", "/portal/users"),
     ("POST", "/portal/users"),
