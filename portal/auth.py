@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import date
 from typing import Any
 from urllib.parse import quote
@@ -113,14 +113,19 @@ def to_chooser(request: Request[Any, Any, Any], exc: TenantNotChosen) -> Redirec
 
 def requires(
     permission: Permission,
-) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
-    """Guard factory: the principal may do ``permission`` in the current tenant."""
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
+    """Guard factory: the principal may do ``permission`` in the current tenant, and a
+    form they post names that tenant (see ``provide_tenant_session``)."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
         requires_tenant(connection, handler)
         principal = current_principal(connection)
         if principal is None or not principal.can(permission):
             raise PermissionDeniedException(_("Your role does not allow this action."))
+        if isinstance(connection, Request):
+            await _check_form_tenant(connection, principal)
 
     return guard
 

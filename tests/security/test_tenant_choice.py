@@ -228,6 +228,12 @@ async def test_sso_settings_go_to_the_chosen_tenant_and_a_stale_form_is_refused(
     await _choose(client, world.a.id)
     stale = await client.post("/portal/sso/configuracao", data=form)
     assert stale.status_code == 409 and world.a.tenant.name in stale.text
+    # Routes guarded by a permission check it too, with or without a tenant session.
+    stale_proof = await client.post(
+        "/portal/sso/dominio/email",
+        data={"mailbox": "admin", "_csrf_token": form["_csrf_token"], "_tenant": str(world.b.id)},
+    )
+    assert stale_proof.status_code == 409
     async with db.session(Scope.system()) as session:
         count = await session.scalar(
             select(func.count())
