@@ -14,6 +14,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from random import Random
 
 import pytest
 from litestar.routes import HTTPRoute
@@ -42,10 +43,11 @@ from collection.services.accounts import portfolio_totals
 from core.clock import FrozenClock
 from core.db import Scope
 from core.tenancy import TenantScopeError
-from tenants.models import AuditEvent, TenantMembership
+from tenants.models import AuditEvent, Tenant, TenantMembership
 from tenants.roles import Role
+from tenants.services.directory import create_agency, grant_agency
 from tests.conftest import csrf, csrf_from, login
-from tests.factories import PASSWORD, hand_over
+from tests.factories import PASSWORD, hand_over, valid_cnpj
 
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
 
@@ -570,3 +572,23 @@ async def test_an_agency_scope_counts_only_the_handed_over_accounts(db, world):
     assert totals["debtors"] == 1
     assert (whole["open_debts"], totals["open_debts"]) == (3, 1)
     assert totals["installments"] == 1
+
+
+async def test_two_agencies_of_one_creditor_each_see_only_their_own_accounts(db, world):
+    """The same statement, alternating between two agency scopes: no stale criteria."""
+    a = world.a
+    await hand_over(db, a.id, a.debtor_ids[0], world.agency_id)
+    async with db.session(Scope.system()) as session:
+        other = await create_agency(
+            session, slug=f"ag2-{uuid.uuid4().hex[:8]}", name="Outra", cnpj=valid_cnpj(Random())
+        )
+        await session.flush()
+        grant_agency(session, await session.get_one(Tenant, a.id), other)
+        await session.commit()
+    await hand_over(db, a.id, a.debtor_ids[1], other.id)
+    expected = {world.agency_id: {a.debtor_ids[0]}, other.id: {a.debtor_ids[1]}}
+    for agency_id in [world.agency_id, other.id, world.agency_id, other.id]:
+        async with db.session(Scope.tenant(a.id, agency_id=agency_id)) as session:
+            assert set(await session.scalars(select(Debtor.id))) == expected[agency_id]
+            debts = set(await session.scalars(select(Debt.debtor_id)))
+            assert debts == expected[agency_id]
