@@ -263,17 +263,22 @@ class DebtorAttempt(UUIDPrimaryKey, Base):
 
 class DebtorCodeSend(UUIDPrimaryKey, Base):
     """A request for one-time codes on the debtor site, counted per CPF (and channel) and
-    per address, so codes cannot be pumped (issue 26 item 8). Kept for a day."""
+    per address, so codes cannot be pumped (issue 26 item 8). Kept for a day.
+
+    ``seq`` numbers the requests of one CPF and channel: two requests racing past the
+    checks take the same number, and the unique key lets only one of them send."""
 
     __tablename__ = "debtor_code_sends"
     __table_args__ = (
         Index("ix_debtor_code_sends_cpf_at", "cpf_hash", "at"),
         Index("ix_debtor_code_sends_ip_at", "ip", "at"),
+        UniqueConstraint("cpf_hash", "channel", "seq"),
     )
 
     cpf_hash: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(45))
     channel: Mapped[str] = mapped_column(String(10))
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     at: Mapped[datetime]
 
 

@@ -258,7 +258,8 @@ class DebtorAccess:
             until = await throttle.send_refused_until(session, pending.cpf_hash, ip, channel, now)
             if until is not None:
                 raise AccessRefused(_seconds(until - now), kind="send")
-            throttle.record_send(session, pending.cpf_hash, ip, channel, now)
+            if not await throttle.record_send(session, pending.cpf_hash, ip, channel, now):
+                raise AccessRefused(int(throttle.SEND_LADDER[0].total_seconds()), kind="send")
             sent = 0
             for contact in await self._contacts_on_file(session, pending.cpf_hash, kind, tenant_id):
                 key = self._contact_key(contact)

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.models import DebtorAttempt, DebtorCode, DebtorCodeSend
@@ -168,5 +169,21 @@ async def purge(session: AsyncSession, now: datetime) -> None:
     await session.execute(delete(DebtorCode).where(DebtorCode.expires_at < now - DAY))
 
 
-def record_send(session: AsyncSession, cpf_hash: str, ip: str, channel: str, now: datetime) -> None:
-    session.add(DebtorCodeSend(cpf_hash=cpf_hash, ip=ip, channel=channel, at=now))
+async def record_send(
+    session: AsyncSession, cpf_hash: str, ip: str, channel: str, now: datetime
+) -> bool:
+    """Write the request before anything is sent; False when a racing request of the same
+    CPF and channel took its place (then nothing may be sent)."""
+    last = await session.scalar(
+        select(func.max(DebtorCodeSend.seq)).where(
+            DebtorCodeSend.cpf_hash == cpf_hash, DebtorCodeSend.channel == channel
+        )
+    )
+    seq = 0 if last is None else int(last) + 1
+    session.add(DebtorCodeSend(cpf_hash=cpf_hash, ip=ip, channel=channel, seq=seq, at=now))
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True

@@ -350,3 +350,23 @@ async def test_a_code_someone_else_asked_for_lets_the_person_in_from_their_own_s
         data={"code": code, "_csrf_token": csrf_from((await client.get("/verificar")).text)},
     )
     assert again.status_code == 400
+
+
+async def test_requests_racing_for_codes_at_the_same_instant_send_once(world, db, settings, outbox):
+    import asyncio
+
+    access, _clock = _service(db, settings)
+    address = f"{world.a.debtor_names[0].lower()}@example.test"
+    tokens = [await access.start(world.shared_cpf, ip=f"10.0.1.{n}") for n in range(8)]
+
+    async def ask(token: str, n: int) -> bool:
+        try:
+            await access.send_code(token, ip=f"10.0.1.{n}")
+        except AccessRefused as refused:
+            assert refused.kind == "send" and refused.wait_seconds > 0
+            return False
+        return True
+
+    answers = await asyncio.gather(*(ask(t, n) for n, t in enumerate(tokens)))
+    assert len(await outbox.to(address)) == 1
+    assert answers.count(True) >= 1
