@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.services import outbound_webhooks as webhooks
+from core.secrets_box import SecretsBox
 from portal.auth import client_ip, provide_principal, provide_tenant_session, requires
 from tenants.models import WebhookEndpoint
 from tenants.roles import Permission
@@ -29,6 +30,11 @@ def _form(data: Any) -> webhooks.EndpointForm:
         events=events,
         is_active=str(data.get("is_active", "")) == "on",
     )
+
+
+def _box(request: AnyRequest) -> SecretsBox:
+    box: SecretsBox = request.app.state.secrets_box
+    return box
 
 
 def _form_of(endpoint: WebhookEndpoint) -> webhooks.EndpointForm:
@@ -65,12 +71,14 @@ class WebhookEndpointsController(Controller):
         errors: dict[str, str],
         log: list[webhooks.LogLine] | None = None,
         test: webhooks.PostResult | None = None,
+        secret: str = "",
     ) -> Template:
         return Template(
             "portal/webhooks_endpoint.html",
             status_code=400 if errors else 200,
             context={
                 "test": test,
+                "secret": secret,
                 "principal": principal,
                 "endpoint": endpoint,
                 "form": form,
@@ -95,13 +103,15 @@ class WebhookEndpointsController(Controller):
     @get("/{endpoint_id:uuid}", name="portal.webhooks.endpoint")
     async def endpoint(
         self,
+        request: AnyRequest,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         endpoint_id: FromPath[uuid.UUID],
     ) -> Template:
         found = await self._endpoint(session, endpoint_id)
         log = await webhooks.delivery_log(session, found.id)
-        return self._endpoint_page(principal, found, _form_of(found), {}, log)
+        secret = webhooks.endpoint_secret(found, _box(request))
+        return self._endpoint_page(principal, found, _form_of(found), {}, log, secret=secret)
 
     @post("/salvar", name="portal.webhooks.save", status_code=303)
     async def save(
@@ -121,10 +131,13 @@ class WebhookEndpointsController(Controller):
         development = request.app.state.settings.development
         errors = webhooks.check_endpoint(form, development=development)
         if errors:
-            return self._endpoint_page(principal, found, form, errors)
+            secret = webhooks.endpoint_secret(found, _box(request)) if found else ""
+            return self._endpoint_page(principal, found, form, errors, secret=secret)
         assert principal.tenant_id is not None
         if found is None:
-            found = webhooks.create_endpoint(session, principal.tenant_id, form, principal.user_id)
+            found = webhooks.create_endpoint(
+                session, principal.tenant_id, form, principal.user_id, _box(request)
+            )
             action = "webhooks.endpoint_created"
         else:
             webhooks.update_endpoint(found, form)
@@ -148,7 +161,7 @@ class WebhookEndpointsController(Controller):
         endpoint_id: FromPath[uuid.UUID],
     ) -> Redirect:
         found = await self._endpoint(session, endpoint_id)
-        webhooks.rotate_secret(found)
+        webhooks.rotate_secret(found, _box(request))
         audit.record(
             session,
             principal.actor(client_ip(request)),
@@ -193,6 +206,7 @@ class WebhookEndpointsController(Controller):
             found,
             request.app.state.clock.now(),
             development=request.app.state.settings.development,
+            box=_box(request),
         )
         audit.record(
             session,
@@ -205,7 +219,8 @@ class WebhookEndpointsController(Controller):
         if request.headers.get("hx-request"):
             return Template("portal/_webhook_test.html", context={"test": result})
         log = await webhooks.delivery_log(session, found.id)
-        return self._endpoint_page(principal, found, _form_of(found), {}, log, result)
+        secret = webhooks.endpoint_secret(found, _box(request))
+        return self._endpoint_page(principal, found, _form_of(found), {}, log, result, secret)
 
     @post("/entregas/{delivery_id:uuid}/reenviar", name="portal.webhooks.resend", status_code=303)
     async def resend(

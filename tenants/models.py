@@ -320,7 +320,8 @@ class WebhookEndpoint(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     __tablename__ = "webhook_endpoints"
 
     url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(100))  # HMAC key, shown to the tenant
+    # HMAC key, shown to the tenant; sealed with core.secrets_box (``fernet:...``).
+    secret: Mapped[str] = mapped_column(String(500))
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[uuid.UUID | None] = mapped_column(

@@ -28,6 +28,7 @@ from collection.services.import_jobs import RUN_IMPORT
 from core.clock import local_today
 from core.db import Scope
 from core.mail import MAX_ATTEMPTS, EmailStatus, OutboundEmail, deliver
+from core.secrets_box import SecretsBox
 from core.tasks import TaskSender
 from tenants.services.auth import AuthService
 from workers.runtime import Runtime
@@ -155,6 +156,7 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
         log.info("privacy.retention", tenants=outcome.tenants, anonymised=outcome.anonymised)
 
     webhook_sender = runtime.webhook_sender
+    secrets_box = SecretsBox.from_settings(runtime.settings.security)
 
     async def dispatch_webhooks() -> None:
         """Post due webhook deliveries in leased batches until none is due or time is up."""
@@ -162,7 +164,9 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
         started = runtime.clock.now()
         outcomes: dict[str, int] = {}
         while runtime.clock.now() - started < DISPATCH_BUDGET:
-            batch = await outbound_webhooks.dispatch(db, webhook_sender, runtime.clock.now())
+            batch = await outbound_webhooks.dispatch(
+                db, webhook_sender, runtime.clock.now(), secrets_box
+            )
             if not batch:
                 break
             for outcome, count in batch.items():

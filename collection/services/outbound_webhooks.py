@@ -32,6 +32,7 @@ from collection.models import AgreementDebt, Debt
 from core.db import Database, Scope, utcnow
 from core.destinations import is_local_name, is_loopback, is_public, literal_address
 from core.i18n import gettext as _
+from core.secrets_box import SecretsBox
 from core.security import constant_time_equals, new_token
 from core.tasks import enqueue_after_commit
 from tenants.models import WebhookDelivery, WebhookEndpoint
@@ -221,7 +222,7 @@ async def claim(db: Database, now: datetime, limit: int = BATCH) -> list[uuid.UU
 
 
 async def deliver(
-    db: Database, sender: WebhookSender, delivery_id: uuid.UUID, now: datetime
+    db: Database, sender: WebhookSender, delivery_id: uuid.UUID, now: datetime, box: SecretsBox
 ) -> str:
     """Post one claimed delivery and record the outcome; returns its new status."""
     async with db.session(Scope.system()) as session:
@@ -229,7 +230,7 @@ async def deliver(
         if delivery is None or delivery.status != STATUS_PENDING:
             return "skipped"
         endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
-        url, secret = (endpoint.url, endpoint.secret) if endpoint else ("", "")
+        url, secret = (endpoint.url, box.open(endpoint.secret)) if endpoint else ("", "")
         active = endpoint is not None and endpoint.is_active
     # The request runs outside any transaction: a slow receiver holds no lock.
     if active:
@@ -270,7 +271,12 @@ def _headers(
 
 
 async def send_test(
-    sender: WebhookSender, endpoint: WebhookEndpoint, now: datetime, *, development: bool
+    sender: WebhookSender,
+    endpoint: WebhookEndpoint,
+    now: datetime,
+    *,
+    development: bool,
+    box: SecretsBox,
 ) -> PostResult:
     """Post a signed ``webhook.test`` event to the endpoint at once (not through the
     outbox, never retried) and return what it answered. An address the form would refuse
@@ -289,15 +295,17 @@ async def send_test(
     }
     body = body_of(payload)
     return await sender.post(
-        endpoint.url, body, _headers(event_id, TEST_EVENT, endpoint.secret, body, now)
+        endpoint.url, body, _headers(event_id, TEST_EVENT, box.open(endpoint.secret), body, now)
     )
 
 
-async def dispatch(db: Database, sender: WebhookSender, now: datetime) -> dict[str, int]:
+async def dispatch(
+    db: Database, sender: WebhookSender, now: datetime, box: SecretsBox
+) -> dict[str, int]:
     """Claim the due deliveries and send each once; counts by outcome."""
     outcomes: dict[str, int] = {}
     for delivery_id in await claim(db, now):
-        outcome = await deliver(db, sender, delivery_id, now)
+        outcome = await deliver(db, sender, delivery_id, now, box)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
 
@@ -384,14 +392,18 @@ async def endpoint_of(session: AsyncSession, endpoint_id: uuid.UUID) -> WebhookE
 
 
 def create_endpoint(
-    session: AsyncSession, tenant_id: uuid.UUID, form: EndpointForm, created_by: uuid.UUID
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    form: EndpointForm,
+    created_by: uuid.UUID,
+    box: SecretsBox,
 ) -> WebhookEndpoint:
-    """Add a checked endpoint with a new secret."""
+    """Add a checked endpoint with a new secret (kept sealed: ``endpoint_secret``)."""
     endpoint = WebhookEndpoint(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
         url=form.url.strip(),
-        secret=new_secret(),
+        secret=box.seal(new_secret()),
         events=[e for e in EVENTS if e in form.events],
         is_active=form.is_active,
         created_by=created_by,
@@ -407,10 +419,16 @@ def update_endpoint(endpoint: WebhookEndpoint, form: EndpointForm) -> None:
     endpoint.is_active = form.is_active
 
 
-def rotate_secret(endpoint: WebhookEndpoint) -> str:
+def rotate_secret(endpoint: WebhookEndpoint, box: SecretsBox) -> str:
     """Give the endpoint a new secret; deliveries from now on are signed with it."""
-    endpoint.secret = new_secret()
-    return endpoint.secret
+    secret = new_secret()
+    endpoint.secret = box.seal(secret)
+    return secret
+
+
+def endpoint_secret(endpoint: WebhookEndpoint, box: SecretsBox) -> str:
+    """The endpoint's signing secret in clear, to show its owner or sign with."""
+    return box.open(endpoint.secret)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from collection.models import Agreement, AgreementInstallment, Payment, PaymentM
 from collection.services import outbound_webhooks as webhooks
 from collection.services import payments
 from core.db import Scope
+from core.secrets_box import SecretsBox
 from integrations.webhook_sender import HttpWebhookSender
 from tenants.models import AuditEvent, WebhookDelivery, WebhookEndpoint
 from tenants.roles import Role
@@ -105,7 +106,10 @@ async def _add_endpoint(client, world, url: str, events: tuple[str, ...] = webho
 
 async def _dispatch(db, at: datetime | None = None) -> dict[str, int]:
     return await webhooks.dispatch(
-        db, HttpWebhookSender(allow_loopback=True), at or datetime.now(UTC)
+        db,
+        HttpWebhookSender(allow_loopback=True),
+        at or datetime.now(UTC),
+        SecretsBox.from_value(""),
     )
 
 
@@ -341,7 +345,8 @@ async def test_endpoints_need_https_and_known_events_and_the_secret_rotates(clie
     assert disabled.status_code == 303
     async with db.session(Scope.tenant(world.a.id)) as session:
         endpoint = await session.get_one(WebhookEndpoint, endpoint_id)
-        assert endpoint.is_active is False and endpoint.secret != secret
+        assert endpoint.is_active is False
+        assert webhooks.endpoint_secret(endpoint, SecretsBox.from_value("")) != secret
         # A disabled endpoint receives no new events.
         assert await webhooks.emit(session, world.a.id, "payment.received", {}) is None
 
@@ -402,7 +407,8 @@ async def test_only_owners_and_admins_see_webhooks_and_tenant_b_cannot_reach_a(
     assert edit.status_code == 404
     async with db.session(Scope.tenant(world.a.id)) as session:
         endpoint = await session.get_one(WebhookEndpoint, endpoint_id)
-        assert endpoint.secret == secret and endpoint.url.startswith("http://127.0.0.1")
+        assert webhooks.endpoint_secret(endpoint, SecretsBox.from_value("")) == secret
+        assert endpoint.url.startswith("http://127.0.0.1")
         assert (await session.get_one(WebhookDelivery, delivery.id)).status == "failed"
 
 
