@@ -1,7 +1,7 @@
 """outbound-webhook secrets kept sealed (core.secrets_box): wider column, plaintext sealed
 
 Revision ID: 0111_webhook_secret_sealed
-Revises: 0052_tenant_invitations
+Revises: 0041_debtor_send_seq
 Create Date: 2026-12-04 19:50:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from core.secrets_box import SecretsBox, is_sealed
 
 revision = "0111_webhook_secret_sealed"
-down_revision = "0052_tenant_invitations"
+down_revision = "0041_debtor_send_seq"
 branch_labels = None
 depends_on = None
 
