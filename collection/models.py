@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, Timestamped, UUIDPrimaryKey
+from core.db import Base, Timestamped, Updated, UUIDPrimaryKey
 from core.tenancy import TenantOwned
 
 
@@ -100,13 +100,14 @@ class Contact(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     debtor: Mapped[Debtor] = relationship(back_populates="contacts")
 
 
-class Debt(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+class Debt(UUIDPrimaryKey, Timestamped, Updated, TenantOwned, Base):
     """One contract of a debtor at a tenant, with its overdue installments."""
 
     __tablename__ = "debts"
     __table_args__ = (
         UniqueConstraint("tenant_id", "portfolio_id", "contract"),
         Index("ix_debts_tenant_status_due", "tenant_id", "status", "due_date"),
+        Index("ix_debts_tenant_updated", "tenant_id", "updated_at", "id"),
     )
 
     portfolio_id: Mapped[uuid.UUID] = mapped_column(
@@ -140,6 +141,7 @@ class DebtItem(UUIDPrimaryKey, TenantOwned, Base):
 
     __tablename__ = "debt_items"
     __table_args__ = (UniqueConstraint("debt_id", "number"),)
+    __touches__ = "debt"
 
     debt_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("debts.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
@@ -282,10 +284,11 @@ class DebtorCodeSend(UUIDPrimaryKey, Base):
     at: Mapped[datetime]
 
 
-class Agreement(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+class Agreement(UUIDPrimaryKey, Timestamped, Updated, TenantOwned, Base):
     """An accepted offer: the terms as disclosed, and the state of its payments."""
 
     __tablename__ = "agreements"
+    __table_args__ = (Index("ix_agreements_tenant_updated", "tenant_id", "updated_at", "id"),)
 
     debtor_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("debtors.id", ondelete="CASCADE"), index=True
@@ -328,6 +331,7 @@ class AgreementInstallment(UUIDPrimaryKey, TenantOwned, Base):
 
     __tablename__ = "agreement_installments"
     __table_args__ = (UniqueConstraint("agreement_id", "number"),)
+    __touches__ = "agreement"
 
     agreement_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("agreements.id", ondelete="CASCADE"), index=True
@@ -430,10 +434,11 @@ class PaymentStatus(enum.StrEnum):
     DISPUTED = "disputed"  # charged back
 
 
-class Payment(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+class Payment(UUIDPrimaryKey, Timestamped, Updated, TenantOwned, Base):
     """One attempt to pay an agreement installment through the payment gateway."""
 
     __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_tenant_updated", "tenant_id", "updated_at", "id"),)
 
     agreement_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("agreements.id", ondelete="CASCADE"), index=True

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -80,6 +81,39 @@ class Timestamped:
     """``created_at`` set when the row is written."""
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Updated:
+    """``updated_at``: set when the row is written and on every change, for clients that
+    sync incrementally. ORM flushes and ORM ``update()`` statements set it (``onupdate``);
+    raw SQL must set it itself. A child row declares ``__touches__`` (the name of its
+    many-to-one relationship) so that changing, adding or deleting it counts as a change
+    of its parent (an installment of its debt or agreement)."""
+
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def _touch_parents(session: Session, _context: Any, _instances: Any) -> None:
+    touched: dict[tuple[type[Any], Any], None] = {}
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        name = getattr(type(obj), "__touches__", None)
+        if name is None or (obj in session.dirty and not session.is_modified(obj)):
+            continue
+        relation = sa_inspect(type(obj)).relationships[name]
+        local = next(iter(relation.local_columns))
+        parent_id = getattr(obj, local.key)
+        if parent_id is not None:
+            touched[(relation.mapper.class_, parent_id)] = None
+    now = utcnow()
+    for target, parent_id in touched:
+        parent = session.identity_map.get(session.identity_key(target, parent_id))
+        if parent is not None:
+            parent.updated_at = now
+        else:
+            session.execute(update(target).where(target.id == parent_id).values(updated_at=now))
+
+
+event.listen(Session, "before_flush", _touch_parents)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -10,18 +10,15 @@ never touches a debt that is in an agreement, paid or written off.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -56,10 +53,18 @@ from collection.models import (
     Portfolio,
 )
 from collection.services import policy_versions
+from collection.services.api_pages import (
+    MAX_PAGE,
+    Changes,
+    InvalidInput,
+    Page,
+    decode_cursor,
+    encode_cursor,
+    page_of,
+)
 from collection.services.debtor_view import DEFAULT_POLICY
 from collection.services.import_jobs import ImportJobs, store_upload
 from collection.services.imports import lock_tenant_writes
-from core.db import Timestamped
 from core.errors import Refusal
 from core.i18n import gettext as _
 from core.security import keyed_hash
@@ -67,16 +72,6 @@ from tenants.models import Tenant
 from tenants.services.audit import Actor
 
 DEFAULT_PORTFOLIO = "Carteira principal"
-MAX_PAGE = 200
-T = TypeVar("T", bound=Timestamped)
-
-
-class InvalidInput(Refusal):
-    """Values the API refuses; ``errors`` maps each field path to its reason."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(_("Some values are not valid."))
-        self.errors = errors
 
 
 class Conflict(Refusal):
@@ -89,62 +84,6 @@ class Conflict(Refusal):
 
 class NotFound(LookupError):
     """No such object in the current tenant."""
-
-
-# -- keyset pagination --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    """One page of a listing and the cursor of the next one (None at the end)."""
-
-    items: list[T]
-    next_cursor: str | None
-
-
-def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
-    """An opaque cursor: the (created_at, id) of the last row of a page."""
-    raw = json.dumps([created_at.isoformat(), str(row_id)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The position a cursor stands for; InvalidInput when it was not made by us."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        at, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            raise ValueError("naive")
-        return moment, uuid.UUID(row_id)
-    except (ValueError, TypeError, binascii.Error, UnicodeError):
-        message = _("Invalid cursor: use the next_cursor of a page.")
-        raise InvalidInput({"cursor": message}) from None
-
-
-async def _page(
-    session: AsyncSession,
-    statement: Select[T],
-    model: type[T],
-    cursor: str | None,
-    limit: int,
-) -> Page[T]:
-    """Rows in (created_at, id) order after ``cursor``: each row appears exactly once
-    across pages, also when rows are added while a client walks them (they come last)."""
-    limit = max(1, min(limit, MAX_PAGE))
-    created = model.created_at
-    row_id = model.id  # type: ignore[attr-defined]
-    if cursor:
-        at, last = decode_cursor(cursor)
-        statement = statement.where(or_(created > at, and_(created == at, row_id > last)))
-    rows = list((await session.scalars(statement.order_by(created, row_id).limit(limit + 1))).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last_row = rows[-1] if rows else None
-    return Page(
-        rows,
-        encode_cursor(last_row.created_at, last_row.id) if more and last_row else None,  # type: ignore[attr-defined]
-    )
 
 
 def cpf_hash_of(cpf_hash_key: str, cpf: str, field: str = "cpf") -> str:
@@ -165,6 +104,7 @@ class DebtFilter:
     contract: str | None = None
     portfolio: str | None = None
     created_since: datetime | None = None
+    changes: Changes | None = None  # updated_since: change order (api_pages)
 
 
 def _debts() -> Select[Debt]:
@@ -192,7 +132,7 @@ async def list_debts(
         statement = statement.where(
             Debt.portfolio_id.in_(select(Portfolio.id).where(Portfolio.name == where.portfolio))
         )
-    return await _page(session, statement, Debt, cursor, limit)
+    return await page_of(session, statement, Debt, cursor, limit, where.changes)
 
 
 async def get_debt(session: AsyncSession, debt_id: uuid.UUID) -> Debt:
@@ -209,6 +149,7 @@ class AgreementFilter:
     cpf_hash: str | None = None
     debt_id: uuid.UUID | None = None
     created_since: datetime | None = None
+    changes: Changes | None = None  # updated_since: change order (api_pages)
 
 
 def _agreements() -> Select[Agreement]:
@@ -234,7 +175,7 @@ async def list_agreements(
                 select(AgreementDebt.agreement_id).where(AgreementDebt.debt_id == where.debt_id)
             )
         )
-    return await _page(session, statement, Agreement, cursor, limit)
+    return await page_of(session, statement, Agreement, cursor, limit, where.changes)
 
 
 async def get_agreement(session: AsyncSession, agreement_id: uuid.UUID) -> Agreement:
@@ -265,6 +206,7 @@ class PaymentFilter:
     status: PaymentStatus | None = None
     agreement_id: uuid.UUID | None = None
     created_since: datetime | None = None
+    changes: Changes | None = None  # updated_since: change order (api_pages)
 
 
 async def list_payments(
@@ -278,7 +220,7 @@ async def list_payments(
         statement = statement.where(Payment.agreement_id == where.agreement_id)
     if where.created_since is not None:
         statement = statement.where(Payment.created_at >= where.created_since)
-    return await _page(session, statement, Payment, cursor, limit)
+    return await page_of(session, statement, Payment, cursor, limit, where.changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +249,7 @@ async def list_messages(
         statement = statement.where(
             Message.debtor_id.in_(select(Debtor.id).where(Debtor.cpf_hash == where.cpf_hash))
         )
-    return await _page(session, statement, Message, cursor, limit)
+    return await page_of(session, statement, Message, cursor, limit)
 
 
 # -- writing debts ------------------------------------------------------------------------
@@ -671,7 +613,9 @@ async def replace_policy(
 
 __all__ = [
     "DEFAULT_PORTFOLIO",
+    "MAX_PAGE",
     "AgreementFilter",
+    "Changes",
     "Conflict",
     "DebtChanges",
     "DebtFilter",

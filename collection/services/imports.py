@@ -42,7 +42,7 @@ from collection.importing import (
     open_import,
 )
 from collection.models import ImportColumnChoice, Portfolio
-from core.db import Database, Scope, UTCDateTime
+from core.db import Database, Scope, UTCDateTime, utcnow
 
 BATCH = 5_000
 STAGING_COLUMNS = (
@@ -316,6 +316,7 @@ _TYPES: dict[str, type[Uuid[Any]] | type[UTCDateTime]] = {
     "tenant": Uuid,
     "portfolio": Uuid,
     "now": UTCDateTime,
+    "stamp": UTCDateTime,
 }
 
 
@@ -331,7 +332,10 @@ class _Apply:
         postgres: bool,
     ) -> None:
         self.session = session
+        # ``stamp`` is when the set-wise statements run (``updated_at``), just before the
+        # commit, so an incremental sync that read past ``now`` still finds these rows.
         self.params = {"tenant": tenant_id, "portfolio": portfolio_id, "now": now}
+        self.params["stamp"] = utcnow()
         self.new_id = "gen_random_uuid()" if postgres else "lower(hex(randomblob(16)))"
         self.postgres = postgres
 
@@ -458,7 +462,7 @@ class _Apply:
             await self._known_debts()
         if portfolio_debts:
             await self._run("""
-                UPDATE debts SET status = 'regularized'
+                UPDATE debts SET status = 'regularized', updated_at = :stamp
                 WHERE tenant_id = :tenant AND portfolio_id = :portfolio AND status = 'open'
                   AND NOT EXISTS (SELECT 1 FROM import_staging s
                                   WHERE s.contract = debts.contract)""")
@@ -528,9 +532,9 @@ class _Apply:
         """Contracts first seen in this portfolio, and their installments."""
         await self._run(f"""
             INSERT INTO debts (id, tenant_id, portfolio_id, debtor_id, contract, product,
-                               original_amount, due_date, status, created_at)
+                               original_amount, due_date, status, created_at, updated_at)
             SELECT k.debt_id, :tenant, :portfolio, p.debtor_id, c.contract, c.product,
-                   c.amount, c.due_date, 'open', :now
+                   c.amount, c.due_date, 'open', :now, :stamp
             FROM ({self._CONTRACTS}) c
             JOIN import_contracts k ON k.contract = c.contract
             JOIN import_people p ON p.cpf_hash = c.cpf_hash
@@ -545,9 +549,9 @@ class _Apply:
         """Contracts the portfolio had: update what changed, reopen, fix installments."""
         await self._run(f"""
             INSERT INTO debts (id, tenant_id, portfolio_id, debtor_id, contract, product,
-                               original_amount, due_date, status, created_at)
+                               original_amount, due_date, status, created_at, updated_at)
             SELECT k.debt_id, :tenant, :portfolio, p.debtor_id, c.contract, c.product,
-                   c.amount, c.due_date, 'open', :now
+                   c.amount, c.due_date, 'open', :now, :stamp
             FROM ({self._CONTRACTS}) c
             JOIN import_contracts k ON k.contract = c.contract
             JOIN import_people p ON p.cpf_hash = c.cpf_hash
@@ -555,7 +559,7 @@ class _Apply:
             ON CONFLICT (tenant_id, portfolio_id, contract) DO UPDATE SET
                 debtor_id = excluded.debtor_id, product = excluded.product,
                 original_amount = excluded.original_amount, due_date = excluded.due_date,
-                status = 'open'
+                status = 'open', updated_at = excluded.updated_at
             WHERE debts.status IN ('open', 'regularized')
               AND (debts.status = 'regularized'
                    OR debts.debtor_id IS DISTINCT FROM excluded.debtor_id
@@ -587,3 +591,4 @@ class _Apply:
                 due_date = excluded.due_date, amount = excluded.amount
             WHERE debt_items.due_date <> excluded.due_date
                OR debt_items.amount <> excluded.amount""")
+        await self._run(f"UPDATE debts SET updated_at = :stamp WHERE id IN ({touched})")

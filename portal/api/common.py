@@ -22,6 +22,17 @@ Since = Annotated[
     datetime | None,
     QueryParameter(description="Only what was created at or after this instant (RFC 3339)"),
 ]
+UpdatedSince = Annotated[
+    datetime | None,
+    QueryParameter(
+        description=(
+            "Incremental sync: only what changed at or after this instant (ISO 8601 with "
+            "its offset, e.g. 2026-12-04T10:00:00-03:00), in (updated_at, id) order. Rows "
+            "changed in the last minute wait for the next call; resume with the updated_at "
+            "of the last row received."
+        )
+    ),
+]
 CpfFilter = Annotated[
     str | None, QueryParameter(max_length=20, description="The debtor's CPF, with or without dots")
 ]
@@ -42,16 +53,24 @@ def refused(exc: Exception) -> ApiProblem:
     raise exc
 
 
-def since(value: datetime | None) -> datetime | None:
+def since(value: datetime | None, field: str = "created_since") -> datetime | None:
     """An instant filter in UTC; an instant without its offset is ambiguous: 400."""
     if value is None:
         return None
     if value.tzinfo is None:
-        raise invalid({"created_since": _("Give the instant with its offset (Z or -03:00).")})
+        raise invalid({field: _("Give the instant with its offset (Z or -03:00).")})
     try:
         return value.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise invalid({"created_since": _("Instant out of range.")}) from None
+        raise invalid({field: _("Instant out of range.")}) from None
+
+
+def changes(request: AnyRequest, value: datetime | None) -> api.Changes | None:
+    """The change-order listing ``updated_since`` asks for, seen at the app's now."""
+    moment = since(value, "updated_since")
+    if moment is None:
+        return None
+    return api.Changes(since=moment, now=request.app.state.clock.now())
 
 
 def cpf_hash(request: AnyRequest, cpf: str | None) -> str | None:

@@ -20,6 +20,8 @@ from portal.api.common import (
     Cursor,
     Limit,
     Since,
+    UpdatedSince,
+    changes,
     cpf_hash,
     plain,
     refused,
@@ -49,10 +51,12 @@ class DebtsController(Controller):
         contract: Annotated[str | None, QueryParameter(max_length=60)] = None,
         portfolio: Annotated[str | None, QueryParameter(max_length=120)] = None,
         created_since: Since = None,
+        updated_since: UpdatedSince = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> DebtPage:
-        """The tenant's debts, oldest first; filter by status, CPF, contract, portfolio."""
+        """The tenant's debts, oldest first; filter by status, CPF, contract, portfolio.
+        With ``updated_since``, what changed since then, in the order it changed."""
         plain(contract=contract, portfolio=portfolio, cursor=cursor)
         where = api.DebtFilter(
             status=status,
@@ -60,6 +64,7 @@ class DebtsController(Controller):
             contract=contract,
             portfolio=portfolio,
             created_since=since(created_since),
+            changes=changes(request, updated_since),
         )
         try:
             page = await api.list_debts(session, where, cursor=cursor, limit=limit)

@@ -20,6 +20,8 @@ from portal.api.common import (
     Cursor,
     Limit,
     Since,
+    UpdatedSince,
+    changes,
     cpf_hash,
     plain,
     refused,
@@ -53,16 +55,19 @@ class AgreementsController(Controller):
         cpf: CpfFilter = None,
         debt_id: FromQuery[uuid.UUID | None] = None,
         created_since: Since = None,
+        updated_since: UpdatedSince = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> AgreementPage:
-        """The tenant's agreements, oldest first; filter by status, CPF or debt."""
+        """The tenant's agreements, oldest first; filter by status, CPF or debt. With
+        ``updated_since``, what changed since then, in the order it changed."""
         plain(status=status, cursor=cursor)
         where = api.AgreementFilter(
             status=status,
             cpf_hash=cpf_hash(request, cpf),
             debt_id=debt_id,
             created_since=since(created_since),
+            changes=changes(request, updated_since),
         )
         try:
             page = await api.list_agreements(session, where, cursor=cursor, limit=limit)
@@ -97,17 +102,23 @@ class PaymentsController(Controller):
     @get("/", name="api.payments", responses=PROTECTED, **needs("payments:read"))
     async def index(
         self,
+        request: AnyRequest,
         session: NamedDependency[AsyncSession],
         status: FromQuery[PaymentStatus | None] = None,
         agreement_id: FromQuery[uuid.UUID | None] = None,
         created_since: Since = None,
+        updated_since: UpdatedSince = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> PaymentPage:
-        """Payments of the tenant's agreements (every attempt), oldest first."""
+        """Payments of the tenant's agreements (every attempt), oldest first. With
+        ``updated_since``, what changed since then (status, refunds), in that order."""
         plain(cursor=cursor)
         where = api.PaymentFilter(
-            status=status, agreement_id=agreement_id, created_since=since(created_since)
+            status=status,
+            agreement_id=agreement_id,
+            created_since=since(created_since),
+            changes=changes(request, updated_since),
         )
         try:
             page = await api.list_payments(session, where, cursor=cursor, limit=limit)

@@ -94,6 +94,8 @@ class DebtOut(msgspec.Struct):
     # what it owes), and what was received beyond everything owed, to refund.
     paid: int = 0
     to_refund: int = 0
+    # The last change of the debt or its installments (incremental sync: updated_since).
+    updated_at: datetime | None = None
 
 
 class DebtPage(msgspec.Struct):
@@ -120,6 +122,7 @@ def debt_out(debt: Debt) -> DebtOut:
         installments=[InstallmentOut(i.number, i.due_date, i.amount) for i in debt.items],
         paid=debt.paid,
         to_refund=debt.to_refund,
+        updated_at=debt.updated_at,
     )
 
 
@@ -151,6 +154,7 @@ class AgreementOut(msgspec.Struct):
     # Paid beyond a settled agreement: the creditor gives it back (the credit of a broken
     # or cancelled agreement goes to its debts instead).
     to_refund: int = 0
+    updated_at: datetime | None = None  # last change, its installments' included
 
 
 class AgreementPage(msgspec.Struct):
@@ -181,6 +185,7 @@ def agreement_out(agreement: Agreement, debt_ids: list[uuid.UUID]) -> AgreementO
             for i in agreement.installments
         ],
         to_refund=agreement.credit if agreement.status == "paid" else 0,
+        updated_at=agreement.updated_at,
     )
 
 
@@ -195,6 +200,7 @@ class PaymentOut(msgspec.Struct):
     failure: str
     created_at: datetime
     refunded: int = 0  # refunded so far: a succeeded payment counts for amount - refunded
+    updated_at: datetime | None = None  # last change (status, refund)
 
 
 class PaymentPage(msgspec.Struct):
@@ -214,6 +220,7 @@ def payment_out(p: Payment) -> PaymentOut:
         failure=p.failure,
         created_at=p.created_at,
         refunded=p.refunded,
+        updated_at=p.updated_at,
     )
 
 
