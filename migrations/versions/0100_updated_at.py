@@ -1,7 +1,7 @@
 """updated_at on debts, agreements and payments, for incremental sync through the API
 
 Revision ID: 0100_updated_at
-Revises: 0041_debtor_send_seq
+Revises: 0111_webhook_secret_sealed
 Create Date: 2026-12-04 19:40:00
 
 Existing rows start with ``updated_at = created_at`` (the backfill), then the column is
@@ -17,7 +17,7 @@ from alembic import op
 from core.db import UTCDateTime
 
 revision = "0100_updated_at"
-down_revision = "0041_debtor_send_seq"
+down_revision = "0111_webhook_secret_sealed"
 branch_labels = None
 depends_on = None
 
