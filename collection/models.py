@@ -486,6 +486,9 @@ class ReminderAnchor(enum.StrEnum):
     """What a step of the régua counts its days from."""
 
     DEBT_DUE = "debt_due"  # an open debt's original due date
+    # The day an open debt entered Quita, when it came in already past the régua's
+    # first reminder (an old debt imported today): the "primeiro contato".
+    DEBT_ENTERED = "debt_entered"
     INSTALLMENT_DUE = "installment_due"  # an agreement installment's due date
     AGREEMENT_BROKEN = "agreement_broken"  # the day an agreement broke
 

@@ -1,9 +1,11 @@
 """The default régua de cobrança every new creditor starts with (and may change).
 
-Steps count days from a debt's due date, from an agreement installment's due date, or
-from the day an agreement broke. Texts are pt-BR templates with the variables of
-``contact_rules.TEMPLATE_VARIABLES``; the creditor's identification and the opt-out
-instruction are appended to every message, so no template needs to repeat them.
+Steps count days from a debt's due date, from the day a debt entered Quita already late
+(past the régua's first reminder: the "primeiro contato" of an old debt imported today),
+from an agreement installment's due date, or from the day an agreement broke. Texts are
+pt-BR templates with the variables of ``contact_rules.TEMPLATE_VARIABLES``; the
+creditor's identification and the opt-out instruction are appended to every message,
+so no template needs to repeat them.
 """
 
 from __future__ import annotations
@@ -16,14 +18,26 @@ __all__ = ["DEFAULT_REGUA", "StepTemplate"]
 @dataclass(frozen=True, slots=True)
 class StepTemplate:
     name: str
-    anchor: str  # debt_due | installment_due | agreement_broken
+    anchor: str  # debt_due | debt_entered | installment_due | agreement_broken
     offset_days: int
     channel: str  # email | sms | whatsapp
     subject: str
     body: str
 
 
+FIRST_CONTACT = StepTemplate(
+    "Primeiro contato",
+    "debt_entered",
+    0,
+    "email",
+    "{credor}: contrato {contrato} em aberto",
+    "Olá, {nome}. {credor} nos pediu para falar com você sobre o contrato {contrato}, "
+    "vencido em {vencimento}, no valor atualizado de {valor}. Se já pagou, desconsidere. "
+    "Veja os detalhes e as condições para quitar, à vista ou parcelado, em {link}.",
+)
+
 DEFAULT_REGUA: tuple[StepTemplate, ...] = (
+    FIRST_CONTACT,
     StepTemplate(
         "Lembrete",
         "debt_due",

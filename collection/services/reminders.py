@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -87,6 +87,7 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 OPEN_AGREEMENT = ("awaiting_first_payment", "active", "late")
 ADHOC = "m:"  # subject key prefix of a message written by staff, not planned by a step
+DEBT_ANCHORS = (ReminderAnchor.DEBT_DUE, ReminderAnchor.DEBT_ENTERED)
 
 
 # -- the channel port -------------------------------------------------------------------
@@ -173,12 +174,19 @@ async def plan_in(
         steps_query = steps_query.where(ReminderStep.tenant_id == tenant_id)
     steps = list(await session.scalars(steps_query))
     hours = _send_after_by_state(now)
+    # A debt "enters late" when it comes after the day of the régua's first reminder.
+    first_reminder: dict[uuid.UUID, int] = {}
+    for step in steps:
+        if step.anchor == ReminderAnchor.DEBT_DUE:
+            known = first_reminder.get(step.tenant_id, step.offset_days)
+            first_reminder[step.tenant_id] = min(known, step.offset_days)
     planned = blocked = 0
     for step in steps:
         latest, earliest = _window(step, on)
         if earliest > latest:
             continue  # planned already by an earlier run
-        statuses = await session.scalars(_plan_step(step, on, now, dialect, hours))
+        late_after = first_reminder.get(step.tenant_id, 0)
+        statuses = await session.scalars(_plan_step(step, on, now, dialect, hours, late_after))
         for status in statuses:
             planned += 1
             blocked += status == MessageStatus.BLOCKED.value
@@ -222,7 +230,82 @@ def _key(prefix: str, column: Any) -> Any:
     return literal(prefix) + cast(column, String)
 
 
-def _plan_step(step: ReminderStep, on: date, now: datetime, dialect: str, hours: Any) -> Any:
+def _found(
+    step: ReminderStep,
+    earliest: date,
+    latest: date,
+    contact: Any,
+    hours: Any,
+    late_after: int,
+) -> Any:
+    """What a step is about on the anchor dates ``earliest``…``latest``: the open debts
+    due (or entered) then, the installments due, the agreements that broke."""
+    if step.anchor in DEBT_ANCHORS:
+        base = (
+            select(
+                _key("d:", Debt.id).label("key"),
+                Debt.debtor_id.label("debtor_id"),
+                Debt.id.label("debt_id"),
+                literal(None, Uuid()).label("agreement_id"),
+                literal(None, Uuid()).label("installment_id"),
+                contact,
+                hours.label("send_after"),
+            )
+            .join(Debtor, Debtor.id == Debt.debtor_id)
+            .where(Debt.tenant_id == step.tenant_id, Debt.status == DebtStatus.OPEN)
+        )
+        if step.anchor == ReminderAnchor.DEBT_DUE:
+            return base.where(Debt.due_date.between(earliest, latest))
+        # Entered on one of the days, already past the régua's first reminder then.
+        start = datetime.combine(earliest, time(), rules.SAO_PAULO)
+        end = datetime.combine(latest + timedelta(days=1), time(), rules.SAO_PAULO)
+        return base.where(
+            Debt.created_at >= start,
+            Debt.created_at < end,
+            Debt.due_date < earliest - timedelta(days=late_after),
+        )
+    if step.anchor == ReminderAnchor.INSTALLMENT_DUE:
+        return (
+            select(
+                _key("i:", AgreementInstallment.id).label("key"),
+                Agreement.debtor_id.label("debtor_id"),
+                literal(None, Uuid()).label("debt_id"),
+                Agreement.id.label("agreement_id"),
+                AgreementInstallment.id.label("installment_id"),
+                contact,
+                hours.label("send_after"),
+            )
+            .join(Agreement, Agreement.id == AgreementInstallment.agreement_id)
+            .join(Debtor, Debtor.id == Agreement.debtor_id)
+            .where(
+                AgreementInstallment.tenant_id == step.tenant_id,
+                Agreement.status.in_(OPEN_AGREEMENT),
+                AgreementInstallment.paid < AgreementInstallment.amount,
+                AgreementInstallment.due_date.between(earliest, latest),
+            )
+        )
+    return (
+        select(
+            _key("a:", Agreement.id).label("key"),
+            Agreement.debtor_id.label("debtor_id"),
+            literal(None, Uuid()).label("debt_id"),
+            Agreement.id.label("agreement_id"),
+            literal(None, Uuid()).label("installment_id"),
+            contact,
+            hours.label("send_after"),
+        )
+        .join(Debtor, Debtor.id == Agreement.debtor_id)
+        .where(
+            Agreement.tenant_id == step.tenant_id,
+            Agreement.status == "broken",
+            Agreement.broken_on.between(earliest, latest),
+        )
+    )
+
+
+def _plan_step(
+    step: ReminderStep, on: date, now: datetime, dialect: str, hours: Any, late_after: int
+) -> Any:
     """INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING status, for one step."""
     latest, earliest = _window(step, on)
     kind = ContactKind.EMAIL if step.channel == Channel.EMAIL else ContactKind.PHONE
@@ -237,62 +320,7 @@ def _plan_step(step: ReminderStep, on: date, now: datetime, dialect: str, hours:
     best_contact = (
         select(Contact.id).where(*usable).order_by(Contact.created_at).limit(1).scalar_subquery()
     )
-    if step.anchor == ReminderAnchor.DEBT_DUE:
-        base = (
-            select(
-                _key("d:", Debt.id).label("key"),
-                Debt.debtor_id.label("debtor_id"),
-                Debt.id.label("debt_id"),
-                literal(None, Uuid()).label("agreement_id"),
-                literal(None, Uuid()).label("installment_id"),
-                best_contact.label("contact_id"),
-                hours.label("send_after"),
-            )
-            .join(Debtor, Debtor.id == Debt.debtor_id)
-            .where(
-                Debt.tenant_id == step.tenant_id,
-                Debt.status == DebtStatus.OPEN,
-                Debt.due_date.between(earliest, latest),
-            )
-        )
-    elif step.anchor == ReminderAnchor.INSTALLMENT_DUE:
-        base = (
-            select(
-                _key("i:", AgreementInstallment.id).label("key"),
-                Agreement.debtor_id.label("debtor_id"),
-                literal(None, Uuid()).label("debt_id"),
-                Agreement.id.label("agreement_id"),
-                AgreementInstallment.id.label("installment_id"),
-                best_contact.label("contact_id"),
-                hours.label("send_after"),
-            )
-            .join(Agreement, Agreement.id == AgreementInstallment.agreement_id)
-            .join(Debtor, Debtor.id == Agreement.debtor_id)
-            .where(
-                AgreementInstallment.tenant_id == step.tenant_id,
-                Agreement.status.in_(OPEN_AGREEMENT),
-                AgreementInstallment.paid < AgreementInstallment.amount,
-                AgreementInstallment.due_date.between(earliest, latest),
-            )
-        )
-    else:
-        base = (
-            select(
-                _key("a:", Agreement.id).label("key"),
-                Agreement.debtor_id.label("debtor_id"),
-                literal(None, Uuid()).label("debt_id"),
-                Agreement.id.label("agreement_id"),
-                literal(None, Uuid()).label("installment_id"),
-                best_contact.label("contact_id"),
-                hours.label("send_after"),
-            )
-            .join(Debtor, Debtor.id == Agreement.debtor_id)
-            .where(
-                Agreement.tenant_id == step.tenant_id,
-                Agreement.status == "broken",
-                Agreement.broken_on.between(earliest, latest),
-            )
-        )
+    base = _found(step, earliest, latest, best_contact.label("contact_id"), hours, late_after)
     found = base.subquery("found")
     decided = select(found, _rule(step, found, on).label("rule")).subquery("decided")
     status = case(
@@ -360,7 +388,7 @@ def _rule(step: ReminderStep, found: Any, on: date) -> Any:
     kind = ContactKind.EMAIL if step.channel == Channel.EMAIL else ContactKind.PHONE
     of_kind = [Contact.debtor_id == found.c.debtor_id, Contact.kind == kind]
     whys: list[tuple[Any, Any]] = []
-    if step.anchor == ReminderAnchor.DEBT_DUE:
+    if step.anchor in DEBT_ANCHORS:
         # Prescribed: every item five years past due (no active collection at all).
         whys.append(
             (
@@ -959,9 +987,10 @@ async def save_step(
 async def steps_of(session: AsyncSession) -> list[ReminderStep]:
     """The régua of the session's tenant, in the order a debt meets its steps."""
     order = case(
-        (ReminderStep.anchor == ReminderAnchor.DEBT_DUE, 0),
-        (ReminderStep.anchor == ReminderAnchor.INSTALLMENT_DUE, 1),
-        else_=2,
+        (ReminderStep.anchor == ReminderAnchor.DEBT_ENTERED, 0),
+        (ReminderStep.anchor == ReminderAnchor.DEBT_DUE, 1),
+        (ReminderStep.anchor == ReminderAnchor.INSTALLMENT_DUE, 2),
+        else_=3,
     )
     return list(
         await session.scalars(select(ReminderStep).order_by(order, ReminderStep.offset_days))

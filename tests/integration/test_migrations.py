@@ -93,7 +93,7 @@ def test_a_sqlite_downgrade_keeps_the_rows_that_refer_to_a_rebuilt_table(tmp_pat
     with sqlite3.connect(tmp_path / "keep.db") as conn:
         assert conn.execute("SELECT count(*) FROM portfolios").fetchone() == (1,)
         # The default régua was given to the tenant that existed before it.
-        assert conn.execute("SELECT count(*) FROM reminder_steps").fetchone() == (8,)
+        assert conn.execute("SELECT count(*) FROM reminder_steps").fetchone() == (9,)
 
 
 def test_policy_versions_migration_keeps_each_tenants_policy_as_version_1(tmp_path):

@@ -89,7 +89,7 @@ async def test_every_new_creditor_gets_the_default_regua_switched_off(db, world)
     async with db.session(Scope.tenant(world.a.id)) as session:
         steps = list(await session.scalars(select(ReminderStep)))
         tenant = await session.get_one(Tenant, world.a.id)
-    assert len(steps) == 8 and not tenant.reminders_enabled
+    assert len(steps) == 9 and not tenant.reminders_enabled
     assert {s.channel for s in steps} == {Channel.EMAIL, Channel.SMS, Channel.WHATSAPP}
     assert sorted(s.offset_days for s in steps if s.anchor == "installment_due") == [-3, 0, 1]
 
