@@ -1,7 +1,7 @@
 """the régua's "primeiro contato" step for debts that enter already late
 
 Revision ID: 0092_first_contact
-Revises: 0111_webhook_secret_sealed
+Revises: 0100_updated_at
 Create Date: 2026-12-04 19:35:00
 
 Every creditor gets the step. A régua already switched on gets it paused (nothing new
@@ -20,7 +20,7 @@ from alembic import op
 import core.db
 
 revision = "0092_first_contact"
-down_revision = "0111_webhook_secret_sealed"
+down_revision = "0100_updated_at"
 branch_labels = None
 depends_on = None
 
