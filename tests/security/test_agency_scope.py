@@ -319,6 +319,7 @@ def _form(token: str, accounts: Accounts, world) -> dict[str, object]:
         "reason": "Sondagem de escopo da assessoria",
         "text": "Sondagem",
         "tenant_id": str(world.a.id),
+        "_tenant": str(world.a.id),  # the form names the tenant it was made for
         "user_id": str(uuid.uuid4()),
         "posted_on": "2026-01-05",
         "days": "10",
@@ -424,19 +425,23 @@ async def test_a_write_on_an_account_not_handed_over_answers_404(client, world, 
     for debt_id in accounts.hidden_debts:
         response = await client.post(
             "/portal/escalonamento/avisos",
-            data={"_csrf_token": token, "debt_id": [str(debt_id)]},
+            data={"_csrf_token": token, "_tenant": str(world.a.id), "debt_id": [str(debt_id)]},
             follow_redirects=False,
         )
         assert response.status_code == 404
     response = await client.post(
         "/portal/escalonamento/negativar",
-        data={"_csrf_token": token, "escalation_id": [str(accounts.hidden_escalations[0])]},
+        data={
+            "_csrf_token": token,
+            "_tenant": str(world.a.id),
+            "escalation_id": [str(accounts.hidden_escalations[0])],
+        },
         follow_redirects=False,
     )
     assert response.status_code == 404
     response = await client.post(
         f"/portal/escalonamento/{accounts.hidden_escalations[0]}/cancelar",
-        data={"_csrf_token": token, "reason": "Sondagem de escopo"},
+        data={"_csrf_token": token, "_tenant": str(world.a.id), "reason": "Sondagem de escopo"},
         follow_redirects=False,
     )
     assert response.status_code == 404
@@ -468,7 +473,11 @@ async def test_a_handed_over_account_still_works_for_agency_staff(client, world,
     token = await csrf(client, "/portal/escalonamento")
     notice = await client.post(
         "/portal/escalonamento/avisos",
-        data={"_csrf_token": token, "debt_id": [str(accounts.shown_debt)]},
+        data={
+            "_csrf_token": token,
+            "_tenant": str(world.a.id),
+            "debt_id": [str(accounts.shown_debt)],
+        },
         follow_redirects=False,
     )
     # Made, or refused for a reason of law that names the debt: never "not found".
