@@ -272,6 +272,13 @@ def _new_id(dialect: str) -> Any:
     return func.lower(func.hex(func.randomblob(16)))
 
 
+def collectible_on(today: date) -> list[Any]:
+    """Conditions of an open debt that may be actively collected on ``today``: some
+    installment less than five years past due (not prescribed), not disputed. The queue's
+    order, balances and days late count only these."""
+    return _collectible(add_years(today, -PRESCRIPTION_YEARS))
+
+
 def _collectible(cutoff: date) -> list[Any]:
     """Conditions of an open debt that may be actively collected (not prescribed on the
     day ``cutoff`` is five years before, not disputed)."""
@@ -424,7 +431,8 @@ def local_day(moment: datetime) -> date:
 
 async def rescore(session: AsyncSession, today: date, tenant_id: uuid.UUID | None = None) -> int:
     """Recompute the score of every active hand-over (of one tenant, or all); returns how
-    many changed. Facts: the open debts (earliest due date, amount), broken agreements,
+    many changed. Facts: the collectible debts (earliest due date, amount; prescribed and
+    disputed ones left out), broken agreements,
     the last call (or contact recorded on the hand-over) and open promises due."""
     active = select(Handover.debtor_id).where(Handover.status == HandoverStatus.ACTIVE)
     handovers = select(Handover.id, Handover.debtor_id, Handover.score, Handover.last_contact_at)
@@ -436,7 +444,7 @@ async def rescore(session: AsyncSession, today: date, tenant_id: uuid.UUID | Non
         r[0]: (r[1], int(r[2]))
         for r in await session.execute(
             select(Debt.debtor_id, func.min(Debt.due_date), func.sum(Debt.original_amount))
-            .where(Debt.debtor_id.in_(active), Debt.status == DebtStatus.OPEN)
+            .where(Debt.debtor_id.in_(active), *collectible_on(today))
             .group_by(Debt.debtor_id)
         )
     }

@@ -30,8 +30,9 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import mask_cpf
-from collection.models import Debt, Debtor, DebtStatus, Handover, HandoverStatus
+from collection.models import Debt, Debtor, Handover, HandoverStatus
 from collection.services.agency_access import agency_handovers, handover_for_agency
+from collection.services.handover import collectible_on
 from core.errors import Refusal
 from core.i18n import gettext as _
 from tenants.models import AgencyGrant, AgencyMembership, Tenant, User
@@ -56,8 +57,8 @@ class QueueRow:
     tenant_name: str
     debtor_name: str
     cpf_masked: str
-    open_amount: int  # centavos, original amounts of the open debts
-    days_overdue: int  # of the earliest open debt
+    open_amount: int  # centavos, original amounts of the collectible debts
+    days_overdue: int  # of the earliest collectible debt (prescribed, disputed left out)
     score: int
     claimed_by: uuid.UUID | None
     claimed_by_name: str
@@ -116,7 +117,9 @@ async def creditors(session: AsyncSession, agency_id: uuid.UUID) -> list[Credito
 
 
 def _row_statement(agency_id: uuid.UUID, today: date) -> Any:
-    open_debts = (Debt.debtor_id == Handover.debtor_id) & (Debt.status == DebtStatus.OPEN)
+    # Prescribed and disputed debts are not collected: they count in neither the balance
+    # nor the days late an agent works from.
+    open_debts = and_(Debt.debtor_id == Handover.debtor_id, *collectible_on(today))
     amount = (
         select(func.coalesce(func.sum(Debt.original_amount), 0)).where(open_debts)
     ).scalar_subquery()

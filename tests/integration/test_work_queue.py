@@ -339,3 +339,43 @@ async def test_an_agent_cannot_assign_or_rebalance(client, db, world):
 async def test_creditor_staff_without_an_agency_cannot_open_the_queue(client, world):
     await login(client, world.a.users[Role.OWNER], PASSWORD)
     assert (await client.get(QUEUE)).status_code == 403
+
+
+async def test_a_prescribed_or_disputed_debt_counts_in_neither_the_balance_nor_the_age(db, world):
+    """Issue 25 item 10: the queue works from what may still be collected."""
+    from collection.models import Debt, DebtItem, Dispute
+    from collection.services.handover import rescore
+
+    debtor = world.a.debtor_ids[0]
+    old_due = date(2020, 1, 10)  # more than five years before TODAY: prescribed
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        for contract, due in (("OLD-PRESCRIBED", old_due), ("DISPUTED", date(2025, 6, 1))):
+            debt = Debt(
+                id=uuid.uuid4(),
+                portfolio_id=world.a.portfolio_id,
+                debtor_id=debtor,
+                contract=contract,
+                original_amount=900_000,
+                due_date=due,
+                items=[DebtItem(number=1, due_date=due, amount=900_000)],
+            )
+            session.add(debt)
+            if contract == "DISPUTED":
+                await session.flush()
+                session.add(Dispute(debt_id=debt.id, kind="wrong_amount", text="Valor errado"))
+        await session.commit()
+    handover_id = await hand_over(db, world.a.id, debtor, world.agency_id, score=0)
+    async with db.session(Scope.system()) as session:
+        page = await workqueue.queue(session, world.agency_id, today=TODAY)
+        await rescore(session, TODAY, world.a.id)
+        await session.commit()
+        score = (await session.get_one(Handover, handover_id)).score
+    row = next(r for r in page.rows if r.handover_id == handover_id)
+    assert row.open_amount == 150_000  # the collectible debt alone
+    assert row.days_overdue == (TODAY - date(2026, 1, 10)).days
+    from collection.domain.queue_score import AccountFacts, queue_score
+
+    expected = queue_score(
+        AccountFacts(days_overdue=(TODAY - date(2026, 1, 10)).days, open_amount=150_000)
+    )
+    assert score == expected
