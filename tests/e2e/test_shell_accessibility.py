@@ -127,6 +127,45 @@ async def test_sign_in_and_search_by_keyboard_alone(browser, live_server, shots)
     await context.close()
 
 
+async def test_below_every_plan_the_person_sends_a_proposal_by_keyboard(
+    browser, live_server, shots
+):
+    # Issue 25 item 6: no plan fits R$ 10,00 a month; the person proposes their own terms
+    # and is told it is a request, not an agreement. (Before the agreement tests below,
+    # which leave the shared CPF without offers.)
+    context = await browser.new_context(viewport=VIEWPORTS["phone"], locale="pt-BR")
+    page = await context.new_page()
+    base = live_server.url
+    await page.goto(f"{base}/")
+    await page.focus("#f-cpf")
+    await page.keyboard.type(live_server.world.shared_cpf)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/verificar")
+    await page.focus("#f-birth_date")
+    await page.keyboard.type("01/01/1980")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/minhas-dividas")
+    # Creditor B's form: creditor A's approval queue belongs to the agency test below.
+    await page.focus(
+        f".fit-form:has(input[name=credor][value='{live_server.world.b.id}']) input[name=valor]"
+    )
+    await page.keyboard.type("10,00")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/plano?**")
+    assert "Nenhum plano cabe" in await page.inner_text("main")
+    assert await _serious(page) == []
+    await page.focus("#p-meses")
+    await page.keyboard.press("Control+A")
+    await page.keyboard.type("20")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("text=Proposta enviada")
+    text = await page.inner_text("main")
+    assert "Isto é um pedido, não um acordo." in text
+    assert await _serious(page) == []
+    await page.screenshot(path=str(shots / "site-phone-proposal-sent.png"), full_page=True)
+    await context.close()
+
+
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 async def test_look_up_verify_and_agree_by_keyboard_with_axe_on_every_step(
     browser, live_server, shots, viewport
@@ -294,39 +333,4 @@ async def test_the_policy_editor_simulates_as_typed_and_publishes_by_keyboard(
     assert "Versão 1 publicada" in await page.inner_text("main")
     assert await _serious(page) == []
     assert not [e for e in errors if "Content Security Policy" in e], errors
-    await context.close()
-
-
-async def test_below_every_plan_the_person_sends_a_proposal_by_keyboard(
-    browser, live_server, shots
-):
-    # Issue 25 item 6: no plan fits R$ 10,00 a month; the person proposes their own terms
-    # and is told it is a request, not an agreement.
-    context = await browser.new_context(viewport=VIEWPORTS["phone"], locale="pt-BR")
-    page = await context.new_page()
-    base = live_server.url
-    await page.goto(f"{base}/")
-    await page.focus("#f-cpf")
-    await page.keyboard.type(live_server.world.shared_cpf)
-    await page.keyboard.press("Enter")
-    await page.wait_for_url(f"{base}/verificar")
-    await page.focus("#f-birth_date")
-    await page.keyboard.type("01/01/1980")
-    await page.keyboard.press("Enter")
-    await page.wait_for_url(f"{base}/minhas-dividas")
-    await page.focus(".fit-form input[name=valor]")
-    await page.keyboard.type("10,00")
-    await page.keyboard.press("Enter")
-    await page.wait_for_url("**/plano?**")
-    assert "Nenhum plano cabe" in await page.inner_text("main")
-    assert await _serious(page) == []
-    await page.focus("#p-meses")
-    await page.keyboard.press("Control+A")
-    await page.keyboard.type("20")
-    await page.keyboard.press("Enter")
-    await page.wait_for_selector("text=Proposta enviada")
-    text = await page.inner_text("main")
-    assert "Isto é um pedido, não um acordo." in text
-    assert await _serious(page) == []
-    await page.screenshot(path=str(shots / "site-phone-proposal-sent.png"), full_page=True)
     await context.close()
