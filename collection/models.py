@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
     text,
@@ -361,7 +362,10 @@ class Dispute(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     """A person contests a debt; its collection is frozen until the creditor answers."""
 
     __tablename__ = "disputes"
-    __table_args__ = (Index("ix_disputes_tenant_status", "tenant_id", "status"),)
+    __table_args__ = (
+        Index("ix_disputes_tenant_status", "tenant_id", "status"),
+        UniqueConstraint("tenant_id", "protocol"),
+    )
 
     debt_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("debts.id", ondelete="CASCADE"), index=True
@@ -375,8 +379,37 @@ class Dispute(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The number the person quotes (``CT-2026-000123``), unique per tenant (issue 25 item 4).
+    protocol: Mapped[str | None] = mapped_column(String(20), default=None)
 
     debt: Mapped[Debt] = relationship()
+
+
+class DisputeAttachment(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """A document the person attached to a dispute (PDF, JPEG or PNG, checked by its
+    first bytes); only the creditor's staff of that tenant see it."""
+
+    __tablename__ = "dispute_attachments"
+
+    dispute_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("disputes.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DocumentCounter(UUIDPrimaryKey, TenantOwned, Base):
+    """The last number given to a kind of document (dispute protocol, agreement) in a
+    year, per tenant: numbers are consecutive and never reused."""
+
+    __tablename__ = "document_counters"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "year"),)
+
+    kind: Mapped[str] = mapped_column(String(10))
+    year: Mapped[int] = mapped_column(Integer)
+    last: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DebtorCode(UUIDPrimaryKey, Base):

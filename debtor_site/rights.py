@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -16,7 +17,9 @@ from collection.models import ContactKind
 from collection.services import privacy
 from collection.services.debtor_access import DebtorAccess, Person
 from collection.services.disputes import (
+    ATTACHMENT_MAX_BYTES,
     KINDS,
+    Attachment,
     DisputeError,
     debt_of_person,
     open_dispute,
@@ -26,6 +29,18 @@ from core.i18n import gettext as _
 from debtor_site.lookup import NO_STORE, PERSON, client_ip
 
 AnyRequest = Request[Any, Any, Any]
+# The dispute form may carry one document: its cap plus the form's other fields (the
+# same allowance as quita.bodies.MULTIPART_ALLOWANCE); every other route keeps 64 kB.
+DISPUTE_BODY_LIMIT = ATTACHMENT_MAX_BYTES + 8 * 1024
+
+
+async def _attachment(form: Any) -> Attachment | None:
+    """The file sent in the dispute form's ``document`` field, if one was chosen."""
+    upload = form.get("document")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    data = await upload.read(ATTACHMENT_MAX_BYTES + 1)
+    return Attachment(upload.filename, data) if data else None
 
 
 class RightsController(Controller):
@@ -46,7 +61,9 @@ class RightsController(Controller):
             raise NotFoundException()
         return Template("site/dispute.html", context={"debt": debt, "kinds": KINDS, "errors": {}})
 
-    @post("/contestar/{debt_id:uuid}", name="site.dispute")
+    @post(
+        "/contestar/{debt_id:uuid}", name="site.dispute", request_max_body_size=DISPUTE_BODY_LIMIT
+    )
     async def dispute(
         self,
         request: AnyRequest,
@@ -56,7 +73,7 @@ class RightsController(Controller):
     ) -> Template | Redirect:
         form = await request.form()
         try:
-            await open_dispute(
+            dispute = await open_dispute(
                 access.db,
                 person.cpf_hash,
                 debt_id,
@@ -64,6 +81,8 @@ class RightsController(Controller):
                 str(form.get("text", "")),
                 ip=client_ip(request),
                 tenants=person.tenants,
+                now=access.clock.now(),
+                attachment=await _attachment(form),
             )
         except LookupError as exc:
             raise NotFoundException() from exc
@@ -74,9 +93,15 @@ class RightsController(Controller):
             return Template(
                 "site/dispute.html",
                 status_code=400,
-                context={"debt": debt, "kinds": KINDS, "errors": {"kind": exc.message}},
+                context={
+                    "debt": debt,
+                    "kinds": KINDS,
+                    "errors": {exc.field: exc.message},
+                    "kind": str(form.get("kind", "")),
+                    "text": str(form.get("text", ""))[:1000],
+                },
             )
-        return Redirect("/minhas-dividas?contestada=1")
+        return Redirect(f"/contestacoes/{dispute.id}?nova=1")
 
     @post("/direitos/parar", name="site.stop_channel")
     async def stop(

@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import mask_cpf
@@ -20,6 +20,13 @@ from tenants.roles import Permission
 from tenants.services.auth import Principal
 
 AnyRequest = Request[Any, Any, Any]
+
+
+def _size(size: int) -> str:
+    """A file size as a person in Brazil reads it (``1,7 MB``, ``320 kB``)."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+    return f"{max(1, round(size / 1024))} kB"
 
 
 class DisputesController(Controller):
@@ -33,9 +40,15 @@ class DisputesController(Controller):
     async def _page(
         self, session: AsyncSession, principal: Principal, errors: dict[str, str] | None = None
     ) -> dict[str, Any]:
+        found = await disputes.tenant_disputes(session)
+        attached = await disputes.attachments_of(session, [d.id for d in found])
         return {
             "principal": principal,
-            "disputes": await disputes.tenant_disputes(session),
+            "disputes": found,
+            "attachments": {
+                dispute_id: [(a_id, name, _size(size)) for a_id, name, size in files]
+                for dispute_id, files in attached.items()
+            },
             "mask_cpf": mask_cpf,
             "outcomes": disputes.OUTCOMES,
             "errors": errors or {},
@@ -46,6 +59,26 @@ class DisputesController(Controller):
         self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
     ) -> Template:
         return Template("portal/disputes.html", context=await self._page(session, principal))
+
+    @get("/documentos/{attachment_id:uuid}", name="portal.disputes.document")
+    async def document(
+        self, session: NamedDependency[AsyncSession], attachment_id: FromPath[uuid.UUID]
+    ) -> Response[bytes]:
+        """A document a person attached, only to this creditor's staff (the session's
+        tenant criteria find no other creditor's), always as a download."""
+        try:
+            found = await disputes.attachment(session, attachment_id)
+        except LookupError as exc:
+            raise NotFoundException() from exc
+        return Response(
+            found.data,
+            media_type=found.content_type,
+            headers={
+                "content-disposition": f'attachment; filename="{found.filename}"',
+                "cache-control": "no-store",
+                "x-content-type-options": "nosniff",
+            },
+        )
 
     @post("/{dispute_id:uuid}/answer", name="portal.disputes.answer")
     async def answer(

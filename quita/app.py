@@ -39,6 +39,7 @@ from core.secrets_box import SecretsBox
 from core.settings import Settings
 from core.tasks import set_task_sender
 from debtor_site.agreements import AgreementsController
+from debtor_site.disputes import SiteDisputesController
 from debtor_site.lookup import COOKIE as DEBTOR_COOKIE
 from debtor_site.lookup import LookupController
 from debtor_site.opt_out import OptOutController
@@ -260,6 +261,7 @@ def create_app(
             LookupController,
             AgreementsController,
             RightsController,
+            SiteDisputesController,
             OptOutController,
             PaymentsController,
             SiteSpecialOffersController,
