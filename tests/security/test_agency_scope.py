@@ -43,7 +43,7 @@ from collection.services.accounts import portfolio_totals
 from core.clock import FrozenClock
 from core.db import Scope
 from core.tenancy import TenantScopeError
-from tenants.models import AuditEvent, Tenant, TenantMembership
+from tenants.models import ApiClient, AuditEvent, Tenant, TenantMembership
 from tenants.roles import Role
 from tenants.services.directory import create_agency, grant_agency
 from tests.conftest import csrf, csrf_from, login
@@ -601,3 +601,23 @@ async def test_two_agencies_of_one_creditor_each_see_only_their_own_accounts(db,
             assert set(await session.scalars(select(Debtor.id))) == expected[agency_id]
             debts = set(await session.scalars(select(Debt.debtor_id)))
             assert debts == expected[agency_id]
+
+
+@pytest.mark.parametrize("who", [Role.SUPERVISOR, Role.AGENT])
+async def test_agency_staff_cannot_mint_an_api_client_of_the_creditor(client, world, db, who):
+    """An API token sees the creditor's whole tenant, so agency staff never get one."""
+    await login(client, world.agency_users[who], PASSWORD)
+    token = await csrf(client, "/portal/home")
+    made = await client.post(
+        "/portal/api",
+        data={
+            "_csrf_token": token,
+            "_tenant": str(world.a.id),
+            "name": "Assessoria",
+            "scopes": ["debts:read", "agreements:read"],
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 403
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        assert await session.scalar(select(func.count()).select_from(ApiClient)) == 0
