@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import normalize_cpf
@@ -212,7 +212,7 @@ class DebtorAccess:
         """Prove the CPF with the date of birth on file: it proves each creditor whose own
         row has that date (and must prove ``tenant_id`` when given); a new session token."""
         async with self.db.session(Scope.system()) as session:
-            pending = await self._pending(session, token, ip, throttle.BIRTH_DATE)
+            pending, attempt = await self._pending(session, token, ip, throttle.BIRTH_DATE)
             # The same query runs whether or not the CPF has debts.
             rows = (
                 await session.execute(
@@ -224,6 +224,7 @@ class DebtorAccess:
             matched = {t for t, _id, born in rows if birth_date is not None and born == birth_date}
             if not matched or (tenant_id is not None and tenant_id not in matched):
                 await self._fail(session, pending.cpf_hash, ip, throttle.BIRTH_DATE)
+            await throttle.release(session, attempt)
             disagree = [d for t, d, born in rows if born is not None and born != birth_date]
             if disagree:
                 # Recorded for the platform's staff, never shown: which rows, not the dates.
@@ -323,7 +324,7 @@ class DebtorAccess:
         that contact for this CPF; returns a new session token."""
         now = self.clock.now()
         async with self.db.session(Scope.system()) as session:
-            pending = await self._pending(session, token, ip, throttle.CODE)
+            pending, attempt = await self._pending(session, token, ip, throttle.CODE)
             codes = (
                 await session.scalars(
                     select(DebtorCode).where(
@@ -341,10 +342,11 @@ class DebtorAccess:
             ).all()
             digest = self._code_hash(code.strip())
             match = next((c for c in codes if hmac.compare_digest(c.code_hash, digest)), None)
-            if match is None:
+            # Claimed in one conditional UPDATE: two tries racing with one code, one wins.
+            if match is None or not await self._claim(session, match.id, now):
                 await self._fail(session, pending.cpf_hash, ip, throttle.CODE)
+            await throttle.release(session, attempt)
             assert match is not None and match.contact_id is not None
-            match.used_at = now
             contact = await session.get_one(Contact, match.contact_id)
             holders = frozenset(
                 (
@@ -361,6 +363,16 @@ class DebtorAccess:
                 ).all()
             )
             return await self._verified(session, pending, ip, holders, "code")
+
+    @staticmethod
+    async def _claim(session: AsyncSession, code_id: uuid.UUID, now: datetime) -> bool:
+        result = await session.execute(
+            update(DebtorCode)
+            .where(DebtorCode.id == code_id, DebtorCode.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
 
     async def purge_expired(self, now: datetime) -> None:
         """Forget old failures, code requests and codes (periodic job)."""
@@ -389,20 +401,34 @@ class DebtorAccess:
 
     async def _pending(
         self, session: AsyncSession, token: str, ip: str, kind: str
-    ) -> DebtorSession:
-        """The session, after checking that a proof on path ``kind`` may be tried now."""
+    ) -> tuple[DebtorSession, uuid.UUID]:
+        """The session, once a proof on path ``kind`` may be tried now, and the failure
+        reserved for this try (released when the answer is right).
+
+        The failure is written and committed before the answer is checked, then the
+        limits are read again without it: tries racing in parallel see each other, so a
+        burst cannot slip more guesses past the limits than one try after another."""
         pending = await self._live(session, token)
         now = self.clock.now()
-        standing = await throttle.proof_standing(session, pending.cpf_hash, ip[:45], kind, now)
-        if standing.until is not None:
-            raise AccessRefused(_seconds(standing.until - now), kind=kind)
-        return pending
+        cpf_hash, ip = pending.cpf_hash, ip[:45]
+        standing = await throttle.proof_standing(session, cpf_hash, ip, kind, now)
+        if standing.until is None:
+            attempt = throttle.record_failure(session, cpf_hash, ip, kind, now)
+            await session.commit()
+            standing = await throttle.proof_standing(
+                session, cpf_hash, ip, kind, now, excluding=attempt
+            )
+            if standing.until is None:
+                return pending, attempt
+            await throttle.release(session, attempt)  # a refused try is not counted
+            await session.commit()
+        assert standing.until is not None
+        raise AccessRefused(_seconds(standing.until - now), kind=kind)
 
     async def _fail(self, session: AsyncSession, cpf_hash: str, ip: str, kind: str) -> None:
-        """Count a wrong answer and refuse it, saying how many remain before a wait (or
-        how long the wait before the next try is)."""
+        """Refuse a wrong answer (its failure is already counted), saying how many remain
+        before a wait, or how long the wait before the next try is."""
         now = self.clock.now()
-        throttle.record_failure(session, cpf_hash, ip[:45], kind, now)
         await session.commit()
         standing = await throttle.proof_standing(session, cpf_hash, ip[:45], kind, now)
         next_in = _seconds(standing.until - now) if standing.until is not None else 0

@@ -24,6 +24,7 @@ whichever CPF or creditor asks) follows the same ladder and its own daily cap, s
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,10 +76,19 @@ async def _run(session: AsyncSession, *where: Any) -> tuple[int, datetime | None
 
 
 async def proof_standing(
-    session: AsyncSession, cpf_hash: str, ip: str, kind: str, now: datetime
+    session: AsyncSession,
+    cpf_hash: str,
+    ip: str,
+    kind: str,
+    now: datetime,
+    *,
+    excluding: uuid.UUID | None = None,
 ) -> Standing:
-    """Whether a proof on path ``kind`` for this CPF from this address may be tried now."""
+    """Whether a proof on path ``kind`` for this CPF from this address may be tried now
+    (not counting the failure ``excluding``, the try being checked)."""
     recent = DebtorAttempt.at >= now - WINDOW
+    if excluding is not None:
+        recent = recent & (DebtorAttempt.id != excluding)
     pair = await _run(
         session,
         recent,
@@ -105,8 +115,18 @@ async def proof_standing(
     return Standing(until, max(0, min(free - n for (n, _last), free, _b, _c in levels)))
 
 
-def record_failure(session: AsyncSession, cpf_hash: str, ip: str, kind: str, now: datetime) -> None:
-    session.add(DebtorAttempt(cpf_hash=cpf_hash, ip=ip, kind=kind, at=now))
+def record_failure(
+    session: AsyncSession, cpf_hash: str, ip: str, kind: str, now: datetime
+) -> uuid.UUID:
+    """Count a failure (a wrong answer, or a try not yet checked); returns its id."""
+    attempt = DebtorAttempt(id=uuid.uuid4(), cpf_hash=cpf_hash, ip=ip, kind=kind, at=now)
+    session.add(attempt)
+    return attempt.id
+
+
+async def release(session: AsyncSession, attempt: uuid.UUID) -> None:
+    """Forget a failure reserved for a try that turned out right (or was refused)."""
+    await session.execute(delete(DebtorAttempt).where(DebtorAttempt.id == attempt))
 
 
 async def send_refused_until(

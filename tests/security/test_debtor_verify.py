@@ -370,3 +370,26 @@ async def test_requests_racing_for_codes_at_the_same_instant_send_once(world, db
     answers = await asyncio.gather(*(ask(t, n) for n, t in enumerate(tokens)))
     assert len(await outbox.to(address)) == 1
     assert answers.count(True) >= 1
+
+
+async def test_a_burst_of_parallel_wrong_codes_gets_no_more_guesses_than_one_by_one(
+    world, db, settings
+):
+    import asyncio
+
+    from collection.services.debtor_throttle import PAIR_FREE
+
+    access, _clock = _service(db, settings)
+    ip = f"10.0.2.{random.randint(0, 255)}"
+    token = await access.start(world.shared_cpf, ip=ip)
+    await access.send_code(token, ip=ip)
+
+    async def guess(n: int) -> str:
+        try:
+            await access.verify_code(token, f"{n:06d}", ip=ip)
+        except AccessRefused as refused:
+            return "wait" if refused.wait_seconds else "checked"
+        return "in"
+
+    answers = await asyncio.gather(*(guess(n) for n in range(20)))
+    assert answers.count("checked") <= PAIR_FREE  # the rest waited, unchecked
