@@ -101,6 +101,21 @@ class Contact(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     debtor: Mapped[Debtor] = relationship(back_populates="contacts")
 
 
+class DisownedContact(UUIDPrimaryKey, Base):
+    """A contact a person said is not theirs ("não é meu", or a wrong number on a call).
+
+    Kept apart from any creditor, so a later import of the same address or number, at
+    this creditor or another, comes in already stopped (a report is for every tenant).
+    """
+
+    __tablename__ = "disowned_contacts"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    kind: Mapped[ContactKind] = mapped_column(_enum(ContactKind, "disowned_kind"))
+    value: Mapped[str] = mapped_column(String(254))  # as in ``contacts.value``
+    reported_at: Mapped[datetime]
+
+
 class Debt(UUIDPrimaryKey, Timestamped, Updated, TenantOwned, Base):
     """One contract of a debtor at a tenant, with its overdue installments."""
 

@@ -63,6 +63,7 @@ from collection.services.api_pages import (
     page_of,
 )
 from collection.services.debtor_view import DEFAULT_POLICY
+from collection.services.disowned import disowned_at
 from collection.services.import_jobs import ImportJobs, store_upload
 from collection.services.imports import lock_tenant_writes
 from core.errors import Refusal
@@ -478,7 +479,8 @@ async def create_debt(
     known = {(c.kind, c.value) for c in debtor.contacts}
     for kind, value in ((ContactKind.EMAIL, email), (ContactKind.PHONE, phone)):
         if value and (kind, value) not in known:
-            debtor.contacts.append(Contact(kind=kind, value=value))
+            disowned = await disowned_at(session, kind, value)  # never re-activated
+            debtor.contacts.append(Contact(kind=kind, value=value, not_mine_at=disowned))
     debt = Debt(
         id=uuid.uuid4(),
         portfolio_id=portfolio.id,

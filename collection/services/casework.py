@@ -45,6 +45,7 @@ from collection.models import (
 )
 from collection.services import accounts, reminders, workqueue
 from collection.services.debtor_view import policy_of
+from collection.services.disowned import disown
 from collection.services.timeline import CALL_OUTCOMES, Entry, account_timeline
 from core.clock import SAO_PAULO
 from core.db import Database, Scope, UTCDateTime
@@ -453,6 +454,7 @@ async def log_call(
             .values(not_mine_at=now)
             .execution_options(synchronize_session=False)
         )
+        await disown(session, contact.kind, contact.value, now)  # and every later copy
         await session.refresh(contact, ["not_mine_at"])
     await refresh_follow_up(session, handover)
     _audit(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from collection.domain.documents import format_cnpj, mask_cpf
 from collection.models import Contact, Debt, Debtor, DebtStatus, Dispute, DisputeAttachment
 from collection.services import document_numbers
+from collection.services.disowned import disown
 from collection.services.person_mail import person_email
 from core.db import Database, Scope
 from core.errors import Refusal
@@ -307,6 +308,7 @@ async def report_not_mine(
             .values(not_mine_at=now)
             .execution_options(synchronize_session=False)
         )
+        await disown(session, contact.kind, contact.value, now)  # and every later copy
         audit.record(
             session,
             Actor(None, "devedor", ip, contact.tenant_id),

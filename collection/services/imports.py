@@ -42,6 +42,7 @@ from collection.importing import (
     open_import,
 )
 from collection.models import ImportColumnChoice, Portfolio
+from collection.services.disowned import REPORTED_AT_SQL
 from core.db import Database, Scope, UTCDateTime, utcnow
 
 BATCH = 5_000
@@ -481,8 +482,9 @@ class _Apply:
             WHERE p.is_new""")
         await self._run(f"""
             INSERT INTO contacts (id, tenant_id, debtor_id, kind, value, whatsapp_opt_in,
-                                  created_at)
-            SELECT {self.new_id}, :tenant, x.debtor_id, x.kind, x.value, false, :now
+                                  created_at, not_mine_at)
+            SELECT {self.new_id}, :tenant, x.debtor_id, x.kind, x.value, false, :now,
+                   {REPORTED_AT_SQL}
             FROM ({self._contacts("p.is_new")}) x""")
 
     def _contacts(self, people: str) -> str:
@@ -522,8 +524,9 @@ class _Apply:
                OR (excluded.zip_code <> '' AND debtors.zip_code <> excluded.zip_code)""")
         await self._run(f"""
             INSERT INTO contacts (id, tenant_id, debtor_id, kind, value, whatsapp_opt_in,
-                                  created_at)
-            SELECT {self.new_id}, :tenant, x.debtor_id, x.kind, x.value, false, :now
+                                  created_at, not_mine_at)
+            SELECT {self.new_id}, :tenant, x.debtor_id, x.kind, x.value, false, :now,
+                   {REPORTED_AT_SQL}
             FROM ({self._contacts("NOT p.is_new")}) x
             WHERE true
             ON CONFLICT (tenant_id, debtor_id, kind, value) DO NOTHING""")
