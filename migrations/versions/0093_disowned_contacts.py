@@ -1,7 +1,7 @@
 """contacts a person disowned, kept apart from any creditor so later imports honour them
 
 Revision ID: 0093_disowned_contacts
-Revises: 0092_first_contact
+Revises: 0120_dispute_protocols
 Create Date: 2026-12-04 19:50:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import core.db
 
 revision = "0093_disowned_contacts"
-down_revision = "0092_first_contact"
+down_revision = "0120_dispute_protocols"
 branch_labels = None
 depends_on = None
 
