@@ -334,6 +334,9 @@ class Agreement(UUIDPrimaryKey, Timestamped, Updated, TenantOwned, Base):
     policy_version_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("policy_versions.id", ondelete="SET NULL"), default=None
     )
+    # The monthly income the person told on the budget page when accepting (centavos;
+    # None: not told). Checked against the mínimo existencial across their agreements.
+    declared_income: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     installments: Mapped[list[AgreementInstallment]] = relationship(
         back_populates="agreement",

@@ -17,6 +17,7 @@ from collection.domain.affordability import choose_affordable
 from collection.domain.agreements import AgreementStatus
 from collection.domain.money import InvalidAmount, parse_brl
 from collection.services.casework import note_visit
+from collection.services.commitments import commitments
 from collection.services.debtor_access import DebtorAccess, Person
 from collection.services.debtor_view import CreditorView, debts_of_person
 from collection.services.negotiation import (
@@ -60,7 +61,11 @@ class AgreementsController(Controller):
         access: NamedDependency[DebtorAccess],
         tenant_id: FromPath[uuid.UUID],
         code: FromPath[str],
+        renda: FromQuery[str] = "",
     ) -> Template | Redirect:
+        """One offer to review and accept; ``renda`` (centavos) is the income the person
+        told on the budget page, carried to the acceptance."""
+        income = int(renda) if renda.isdigit() and len(renda) <= 12 else None
         try:
             creditor, offer = await offer_for(
                 access.db,
@@ -90,6 +95,7 @@ class AgreementsController(Controller):
                 "offer": offer,
                 "reasons": REASONS,
                 "key": secrets.token_hex(16),
+                "income": income,
             },
         )
 
@@ -112,6 +118,10 @@ class AgreementsController(Controller):
             key = str(form.get("key", ""))
             if len(key) < 16:
                 raise ValueError("idempotency key")
+            told = str(form.get("income", "")).strip()
+            income = int(told) if told else None
+            if income is not None and income < 0:
+                raise ValueError("income")
         except ValueError:
             return Template(
                 "site/offer_unavailable.html", status_code=400, context={"message": None}
@@ -129,6 +139,7 @@ class AgreementsController(Controller):
                 now=access.clock.now(),
                 ip=client_ip(request),
                 tenants=person.tenants,
+                income=income,
             )
         except OfferUnavailable as exc:
             return Template(
@@ -180,7 +191,8 @@ class AgreementsController(Controller):
                 errors["renda"] = _("Type an amount, for example 2.500,00.")
         result = None
         if not errors and budget is not None:
-            result = choose_affordable(creditor.offers, budget, income)
+            held = await commitments(access.db, person.cpf_hash, person.tenants)
+            result = choose_affordable(creditor.offers, budget, income, held.monthly)
         proposal = {"valor_mensal": valor, "meses": ""}
         if result is not None and result.smallest is not None:
             proposal["meses"] = str(result.smallest.payment_count)
@@ -193,6 +205,7 @@ class AgreementsController(Controller):
                 "errors": errors,
                 "valor": valor,
                 "renda": renda,
+                "income": income,
                 "proposal": proposal,
                 "proposal_errors": {},
             },

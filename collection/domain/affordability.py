@@ -3,8 +3,8 @@
 Among the offers the policy allows, the engine picks the cheapest (lowest total, then
 fewest payments) whose every payment, the down payment included, fits the monthly
 amount. With a declared income, no payment may leave less than the mínimo existencial
-(R$ 600,00 a month, Decreto 11.567/2023): income − payment ≥ R$ 600,00. Only this plan's
-payments are known here; other debts of the debtor are the caller's to weigh.
+(R$ 600,00 a month, Decreto 11.567/2023): income − what the person already pays each
+month on their other agreements (``committed``) − payment ≥ R$ 600,00.
 
 It never makes a plan of its own: the plan it proposes is always one of ``offers``, the
 list the offer engine made and the debtor site shows in full, so the plan that fits and
@@ -24,7 +24,13 @@ from collection.domain.offers import Offer, make_offers
 from collection.domain.policy import NegotiationPolicy, PolicyBook
 from collection.domain.valuation import CorrectionIndex, Debt, LegalRateTable
 
-__all__ = ["MINIMO_EXISTENCIAL", "Affordability", "affordable_plan", "choose_affordable"]
+__all__ = [
+    "MINIMO_EXISTENCIAL",
+    "Affordability",
+    "affordable_plan",
+    "choose_affordable",
+    "leaves_minimo_existencial",
+]
 
 MINIMO_EXISTENCIAL = 60000  # centavos a month, Decreto 11.567/2023
 
@@ -43,10 +49,20 @@ class Affordability:
         return self.offer is None and self.smallest is not None
 
 
+def leaves_minimo_existencial(income: int, committed: int, payment: int) -> bool:
+    """True when paying ``payment`` a month, beside the ``committed`` monthly payments of
+    the person's other agreements, leaves at least the mínimo existencial of ``income``."""
+    return income - committed - payment >= MINIMO_EXISTENCIAL
+
+
 def choose_affordable(
-    offers: Sequence[Offer], monthly_budget: int, income: int | None = None
+    offers: Sequence[Offer],
+    monthly_budget: int,
+    income: int | None = None,
+    committed: int = 0,
 ) -> Affordability:
-    """Pick, among ``offers``, the cheapest whose payments fit the budget and the income."""
+    """Pick, among ``offers``, the cheapest whose payments fit the budget and the income
+    (after the ``committed`` monthly payments of the person's other agreements)."""
     if monthly_budget <= 0:
         return Affordability(None, "informe um valor mensal maior que zero")
     if income is not None and income < 0:
@@ -56,7 +72,7 @@ def choose_affordable(
     limit = monthly_budget
     existential = False
     if income is not None:
-        room = income - MINIMO_EXISTENCIAL
+        room = income - committed - MINIMO_EXISTENCIAL
         if room <= 0:
             return Affordability(
                 None,

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from collection.domain.affordability import MINIMO_EXISTENCIAL, leaves_minimo_existencial
 from collection.domain.agreements import Agreement as DomainAgreement
 from collection.domain.documents import format_cnpj, mask_cpf
 from collection.domain.offers import Offer
@@ -34,6 +35,7 @@ from collection.models import (
     DebtStatus,
 )
 from collection.services import outbound_webhooks, policy_versions
+from collection.services.commitments import commitments
 from collection.services.debtor_view import CreditorView, debts_of_person, policy_of
 from collection.services.terms_pdf import agreement_pdf
 from core.db import Database, Scope
@@ -99,8 +101,11 @@ async def accept(
     now: datetime,
     ip: str,
     tenants: Collection[uuid.UUID],
+    income: int | None = None,
 ) -> uuid.UUID:
-    """Turn the presented offer into an agreement; returns its id (the same on a retry)."""
+    """Turn the presented offer into an agreement; returns its id (the same on a retry).
+    ``income``: what the person told on the budget page, checked against the mínimo
+    existencial across all their open agreements (collection/services/commitments.py)."""
     existing = await agreement_by_key(db, key)
     if existing is not None:
         return existing
@@ -114,6 +119,7 @@ async def accept(
         raise OfferUnavailable(
             _("The creditor's conditions changed since this offer was shown. See today's offers.")
         )
+    income = await _check_minimo_existencial(db, cpf_hash, tenants, offer, income)
     by_contract = {d.contract: d.id for d in creditor.debts}
     return await create_agreement(
         db,
@@ -126,7 +132,39 @@ async def accept(
         reason_text=reason_text,
         on=on,
         ip=ip,
+        declared_income=income,
     )
+
+
+async def _check_minimo_existencial(
+    db: Database,
+    cpf_hash: str,
+    tenants: Collection[uuid.UUID],
+    offer: Offer,
+    income: int | None,
+) -> int | None:
+    """The income to keep with the agreement; refuses an offer whose payments, beside the
+    person's other agreements, would leave less than the mínimo existencial."""
+    held = await commitments(db, cpf_hash, tenants)
+    told = income if income is not None else held.last_income
+    if told is None:
+        return None
+    if not leaves_minimo_existencial(told, held.monthly, offer.largest_payment):
+        raise OfferUnavailable(
+            _(
+                "With the income you told (%(income)s), this plan's payment of %(payment)s "
+                "beside the %(committed)s a month of your other agreements would leave less "
+                "than %(minimo)s a month (mínimo existencial). Choose a longer plan or "
+                "send a proposal."
+            )
+            % {
+                "income": brl(told),
+                "payment": brl(offer.largest_payment),
+                "committed": brl(held.monthly),
+                "minimo": brl(MINIMO_EXISTENCIAL),
+            }
+        )
+    return told
 
 
 # Called inside the agreement's unit of work, before it commits: what else changes with it.
@@ -147,6 +185,7 @@ async def create_agreement(
     ip: str,
     also: AlsoInUnitOfWork | None = None,
     details: dict[str, Any] | None = None,
+    declared_income: int | None = None,
 ) -> uuid.UUID:
     """Turn an offer the person accepted into an agreement on ``debt_ids`` (all still
     open), e-mail its terms and audit it, in one unit of work; returns its id, the same
@@ -176,6 +215,7 @@ async def create_agreement(
             idempotency_key=key[:64],
             terms=offer_to_dict(offer),
             policy_version_id=await policy_versions.current_version_id(session, tenant),
+            declared_income=declared_income,
             installments=[
                 AgreementInstallment(number=i.number, due_date=i.due_date, amount=i.amount)
                 for i in terms.installments

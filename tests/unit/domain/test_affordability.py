@@ -4,7 +4,12 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collection.domain.affordability import MINIMO_EXISTENCIAL, affordable_plan, choose_affordable
+from collection.domain.affordability import (
+    MINIMO_EXISTENCIAL,
+    affordable_plan,
+    choose_affordable,
+    leaves_minimo_existencial,
+)
 from collection.domain.offers import OfferKind, make_offers
 from collection.domain.policy import AgeBucket, NegotiationPolicy
 from collection.domain.valuation import ContractTerms, Debt
@@ -128,3 +133,30 @@ def test_no_proposal_without_offers_or_when_the_income_leaves_nothing() -> None:
     assert not choose_affordable([], 100_000).can_propose
     offers = make_offers([DEBT], POLICY, ON)
     assert not choose_affordable(offers, 100_000, income=MINIMO_EXISTENCIAL).can_propose
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.data(),
+    st.integers(1000, 2_000_000),
+    st.integers(0, 3_000_000),
+    st.integers(0, 1_000_000),
+)
+def test_other_agreements_payments_count_against_the_minimo_existencial(
+    data: st.DataObject, budget: int, income: int, committed: int
+) -> None:
+    # Issue 16 item 5: what the person already pays on other agreements counts too.
+    on = data.draw(ON_DATES)
+    offers = make_offers(data.draw(debts_for(on)), data.draw(policies()), on)
+    result = choose_affordable(offers, budget, income, committed)
+    if result.offer is not None:
+        assert leaves_minimo_existencial(income, committed, result.offer.largest_payment)
+        assert result.offer.largest_payment <= budget
+    alone = choose_affordable(offers, budget, income)
+    if alone.offer is None:
+        assert result.offer is None  # more commitments never make a plan fit
+
+
+def test_the_check_is_exact_to_the_centavo() -> None:
+    assert leaves_minimo_existencial(200_000, 40_000, 100_000)  # leaves exactly R$ 600,00
+    assert not leaves_minimo_existencial(200_000, 40_001, 100_000)
