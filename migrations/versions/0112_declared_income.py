@@ -1,7 +1,7 @@
 """the monthly income a person told when accepting an agreement (mínimo existencial)
 
 Revision ID: 0112_declared_income
-Revises: 0120_dispute_protocols
+Revises: 0093_disowned_contacts
 Create Date: 2026-12-04 19:55:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0112_declared_income"
-down_revision = "0120_dispute_protocols"
+down_revision = "0093_disowned_contacts"
 branch_labels = None
 depends_on = None
 
