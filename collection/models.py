@@ -359,6 +359,8 @@ class AgreementInstallment(UUIDPrimaryKey, TenantOwned, Base):
     due_date: Mapped[date] = mapped_column(Date)
     amount: Mapped[int] = mapped_column(BigInteger)
     paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Interest given up by an early payoff (CDC art. 52 §2); owed = amount − paid − waived.
+    waived: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     agreement: Mapped[Agreement] = relationship(back_populates="installments")
 
@@ -473,6 +475,13 @@ class PaymentMethod(enum.StrEnum):
     CARD = "card"
 
 
+class PaymentPurpose(enum.StrEnum):
+    """What a payment is for."""
+
+    INSTALLMENT = "installment"  # the next open installment
+    PAYOFF = "payoff"  # everything that remains, at present value (CDC art. 52 §2)
+
+
 class PaymentStatus(enum.StrEnum):
     """A payment's life at the gateway; only ``succeeded`` counts towards the agreement."""
 
@@ -495,6 +504,11 @@ class Payment(UUIDPrimaryKey, Timestamped, Updated, TenantOwned, Base):
         ForeignKey("agreements.id", ondelete="CASCADE"), index=True
     )
     installment_number: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[PaymentPurpose] = mapped_column(
+        _enum(PaymentPurpose, "payment_purpose"),
+        default=PaymentPurpose.INSTALLMENT,
+        server_default=PaymentPurpose.INSTALLMENT.value,
+    )
     method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[PaymentStatus] = mapped_column(
@@ -516,6 +530,11 @@ class Payment(UUIDPrimaryKey, Timestamped, Updated, TenantOwned, Base):
     # Refunded so far (the gateway reports the running total); the payment counts for
     # ``amount - refunded`` while it stays succeeded.
     refunded: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # An early payoff's interest given up per installment ([[number, centavos], ...]),
+    # given back if the payment is reversed.
+    waived: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    # The day an early payoff's amount was computed for (it settles when paid later).
+    quoted_on: Mapped[date | None] = mapped_column(Date, default=None)
 
 
 class GatewayEvent(UUIDPrimaryKey, Base):

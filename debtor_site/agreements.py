@@ -32,6 +32,7 @@ from collection.services.payments import (
     PaymentGateway,
     next_installment,
     payments_of_agreement,
+    payoff_of,
 )
 from collection.services.plan_requests import (
     ProposalInvalid,
@@ -294,6 +295,8 @@ class AgreementsController(Controller):
             raise NotFoundException()
         agreement, tenant, _name = found
         due = next_installment(agreement)
+        payoff = payoff_of(agreement, local_today(access.clock))
+        remaining = sum(i.amount - i.paid - i.waived for i in agreement.installments)
         gateway: PaymentGateway | None = request.app.state.gateway
         return Template(
             "site/agreement.html",
@@ -306,6 +309,10 @@ class AgreementsController(Controller):
                 "methods": [m.value for m in gateway.methods] if gateway else [],
                 "test_gateway": gateway is not None and gateway.test_mode,
                 "key": secrets.token_hex(16),
+                # Early payoff (CDC art. 52 §2): all that remains, at present value.
+                "payoff": payoff,
+                "remaining": remaining,
+                "payoff_key": secrets.token_hex(16),
             },
         )
 

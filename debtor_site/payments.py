@@ -11,11 +11,11 @@ import segno
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from collection.domain import boleto
-from collection.models import PaymentMethod, PaymentStatus
+from collection.models import Agreement, PaymentMethod, PaymentPurpose, PaymentStatus
 from collection.services.debtor_access import DebtorAccess, Person
 from collection.services.negotiation import agreement_of_person
 from collection.services.payments import (
@@ -25,8 +25,10 @@ from collection.services.payments import (
     next_installment,
     payer_address_of,
     payment_of_person,
+    payoff_of,
     start_payment,
 )
+from core.clock import local_today
 from core.i18n import gettext as _
 from core.security import content_security_policy
 from debtor_site.lookup import NO_STORE, PERSON
@@ -100,11 +102,14 @@ class PaymentsController(Controller):
         key = form.get("key", "")
         if len(key) < 16:
             return _unavailable(request, _("Reload the page and try again."), 400)
+        purpose = PaymentPurpose.PAYOFF if form.get("purpose") == "payoff" else None
         address = None
         if method == PaymentMethod.BOLETO:
             address, errors = _address_errors(form)
             if address is None:
-                return await self._boleto_form(request, person, access, agreement_id, form, errors)
+                return await self._boleto_form(
+                    request, person, access, agreement_id, form, errors, payoff=bool(purpose)
+                )
         try:
             started = await start_payment(
                 access.db,
@@ -117,6 +122,7 @@ class PaymentsController(Controller):
                 tenants=person.tenants,
                 card_method=form.get("payment_method", "")[:80],
                 address=address,
+                purpose=purpose or PaymentPurpose.INSTALLMENT,
             )
         except PaymentUnavailable as exc:
             return _unavailable(request, exc.message)
@@ -140,8 +146,10 @@ class PaymentsController(Controller):
         person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         agreement_id: FromPath[uuid.UUID],
+        quitar: FromQuery[str] = "",
     ) -> Response[Any]:
-        """The boleto needs the payer's address: confirm the one on file or type it."""
+        """The boleto needs the payer's address: confirm the one on file or type it
+        (``?quitar=1``: the boleto of the early payoff)."""
         address = await payer_address_of(
             access.db, person.cpf_hash, agreement_id, tenants=person.tenants
         )
@@ -153,7 +161,9 @@ class PaymentsController(Controller):
                 "uf": address.state,
                 "cep": address.postal_code,
             }
-        return await self._boleto_form(request, person, access, agreement_id, form, {})
+        return await self._boleto_form(
+            request, person, access, agreement_id, form, {}, payoff=quitar == "1"
+        )
 
     async def _boleto_form(
         self,
@@ -163,6 +173,8 @@ class PaymentsController(Controller):
         agreement_id: uuid.UUID,
         form: dict[str, str],
         errors: dict[str, str],
+        *,
+        payoff: bool = False,
     ) -> Response[Any]:
         found = await agreement_of_person(
             access.db, person.cpf_hash, agreement_id, tenants=person.tenants
@@ -176,7 +188,8 @@ class PaymentsController(Controller):
             context={
                 "agreement": agreement,
                 "tenant": tenant,
-                "due": next_installment(agreement),
+                "due": _due(agreement, access, payoff=payoff),
+                "payoff_mode": payoff,
                 "form": form,
                 "errors": errors,
                 "states": sorted(_STATES),
@@ -191,8 +204,10 @@ class PaymentsController(Controller):
         person: NamedDependency[Person],
         access: NamedDependency[DebtorAccess],
         agreement_id: FromPath[uuid.UUID],
+        quitar: FromQuery[str] = "",
     ) -> Response[Any]:
-        """The card form: the card number goes from the browser straight to the gateway."""
+        """The card form: the card number goes from the browser straight to the gateway
+        (``?quitar=1``: for the early payoff)."""
         gateway = gateway_of(request)
         found = await agreement_of_person(
             access.db, person.cpf_hash, agreement_id, tenants=person.tenants
@@ -209,7 +224,8 @@ class PaymentsController(Controller):
             context={
                 "agreement": agreement,
                 "tenant": tenant,
-                "due": next_installment(agreement),
+                "due": _due(agreement, access, payoff=quitar == "1"),
+                "payoff_mode": quitar == "1",
                 "key": secrets.token_hex(16),
                 "publishable_key": payments.publishable_key,
                 "js_url": payments.js_url,
@@ -315,6 +331,15 @@ class PaymentsController(Controller):
                 "bars_width": bars[-1][0] + bars[-1][1],
             },
         )
+
+
+def _due(agreement: Agreement, access: DebtorAccess, *, payoff: bool) -> tuple[int, int] | None:
+    """What the payment page charges: the next installment, or the payoff of today."""
+    due = next_installment(agreement)
+    if not payoff or due is None:
+        return due
+    amount = payoff_of(agreement, local_today(access.clock))
+    return None if amount is None else (due[0], amount)
 
 
 def pix_qr(code: str) -> str:

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import mask_cpf
 from collection.services import accounts, policy_versions, privacy
+from collection.services.payments import payoff_of
 from collection.services.timeline import account_timeline
+from core.clock import local_today
 from portal.auth import provide_principal, provide_tenant_session, requires
 from tenants.roles import Permission
 from tenants.services import audit
@@ -53,6 +55,7 @@ class AccountsController(Controller):
     @get("/debtors/{debtor_id:uuid}", name="portal.debtor")
     async def debtor(
         self,
+        request: AnyRequest,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         debtor_id: FromPath[uuid.UUID],
@@ -62,6 +65,7 @@ class AccountsController(Controller):
         except accounts.AccountNotFound as exc:
             raise NotFoundException() from exc
         agreements = await accounts.agreements_of_debtor(session, debtor.id)
+        today = local_today(request.app.state.clock)
         return Template(
             "portal/debtor.html",
             context={
@@ -72,6 +76,8 @@ class AccountsController(Controller):
                 "policy_numbers": await policy_versions.numbers(
                     session, [a.policy_version_id for a in agreements]
                 ),
+                # Early payoff today (CDC art. 52 §2), for the open ones.
+                "payoffs": {a.id: payoff_of(a, today) for a in agreements},
                 "timeline": await account_timeline(session, debtor.id),
             },
         )

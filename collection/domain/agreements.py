@@ -46,9 +46,9 @@ from itertools import pairwise
 
 from collection.domain.business_days import is_business_day, next_bank_business_day
 from collection.domain.errors import AgreementError, IllegalTransition
-from collection.domain.money import format_brl, round_cents
+from collection.domain.money import format_brl
 from collection.domain.offers import Offer
-from collection.domain.price import present_value
+from collection.domain.price import early_payoff, payoff_parts
 
 __all__ = [
     "Agreement",
@@ -126,13 +126,15 @@ class Transition:
 
 @dataclass(frozen=True, slots=True)
 class PaymentReceipt:
-    """How a payment was used: amount per installment number, and what became credit."""
+    """How a payment was used: amount per installment number, and what became credit;
+    an early payoff also says the interest it waived per installment number."""
 
     amount: int
     on: date
     applied: tuple[tuple[int, int], ...]
     credit: int
     status: AgreementStatus
+    waived: tuple[tuple[int, int], ...] = ()
 
 
 class Agreement:
@@ -257,15 +259,10 @@ class Agreement:
         """
         if not self._status.is_open:
             raise AgreementError("o acordo já está encerrado")
-        total = sum(
-            (
-                present_value(i.open_amount, self.monthly_rate, i.due_date, on)
-                for i in self._installments
-                if not i.is_settled
-            ),
-            Decimal(0),
-        )
-        return round_cents(total)
+        return early_payoff(self._open_items(), self.monthly_rate, on)
+
+    def _open_items(self) -> list[tuple[int, date]]:
+        return [(i.open_amount, i.due_date) for i in self._installments if not i.is_settled]
 
     # -- events ------------------------------------------------------------------------
 
@@ -354,8 +351,10 @@ class Agreement:
             raise IllegalTransition(f"um acordo na situação {self._status} não pode ser cancelado")
         self._move(AgreementStatus.CANCELLED, on, reason or "cancelado")
 
-    def pay_off(self, amount: int, on: date) -> PaymentReceipt:
-        """Settle the whole agreement early with at least ``payoff_amount(on)``.
+    def pay_off(self, amount: int, on: date, *, priced_on: date | None = None) -> PaymentReceipt:
+        """Settle the whole agreement early with at least ``payoff_amount`` of
+        ``priced_on`` (the day the amount was quoted, so a boleto paid days later still
+        settles; default and latest ``on``).
 
         The interest given up is recorded per installment as ``waived``; any excess
         becomes credit.
@@ -365,7 +364,9 @@ class Agreement:
             raise IllegalTransition(
                 f"um acordo na situação {self._status} não pode ser quitado antecipadamente"
             )
-        due = self.payoff_amount(on)
+        quoted = min(priced_on or on, on)
+        parts = payoff_parts(self._open_items(), self.monthly_rate, quoted)
+        due = sum(parts)
         if amount < due:
             raise AgreementError(
                 f"valor insuficiente para a quitação antecipada: são {format_brl(due)}"
@@ -373,26 +374,20 @@ class Agreement:
         items = list(self._installments)
         open_indexes = [k for k, item in enumerate(items) if not item.is_settled]
         applied: list[tuple[int, int]] = []
-        left = due
-        for position, k in enumerate(open_indexes):
+        waived: list[tuple[int, int]] = []
+        for k, part in zip(open_indexes, parts, strict=True):
             item = items[k]
-            if position == len(open_indexes) - 1:
-                part = left  # the last one absorbs the rounding of the others
-            else:
-                value = present_value(item.open_amount, self.monthly_rate, item.due_date, on)
-                part = min(round_cents(value), left)
-            left -= part
+            given_up = item.open_amount - part
             items[k] = replace(
-                item,
-                paid=item.paid + part,
-                waived=item.waived + item.open_amount - part,
-                settled_on=on,
+                item, paid=item.paid + part, waived=item.waived + given_up, settled_on=on
             )
             applied.append((item.number, part))
+            if given_up:
+                waived.append((item.number, given_up))
         self._installments = tuple(items)
         self._credit += amount - due
         self._move(AgreementStatus.PAID, on, "quitação antecipada")
-        return PaymentReceipt(amount, on, tuple(applied), amount - due, self._status)
+        return PaymentReceipt(amount, on, tuple(applied), amount - due, self._status, tuple(waived))
 
     def reverse_payment(self, receipt: PaymentReceipt, on: date, reason: str) -> AgreementStatus:
         """Undo a payment that was refunded or charged back, as ``receipt`` applied it.
@@ -403,13 +398,19 @@ class Agreement:
         self._check_date(on)
         items = list(self._installments)
         index = {item.number: k for k, item in enumerate(items)}
+        # An early payoff's discount was given for paying everything: it comes back too.
+        taken: dict[int, int] = {}
         for number, part in receipt.applied:
+            taken[number] = taken.get(number, 0) + part
+        given_back = dict(receipt.waived)
+        for number in sorted(set(taken) | set(given_back)):
             if number not in index:
                 raise AgreementError(f"o acordo não tem a parcela {number}")
             item = items[index[number]]
-            paid = max(0, item.paid - part)
-            settled = item.settled_on if paid + item.waived >= item.amount else None
-            items[index[number]] = replace(item, paid=paid, settled_on=settled)
+            paid = max(0, item.paid - taken.get(number, 0))
+            waived = max(0, item.waived - given_back.get(number, 0))
+            settled = item.settled_on if paid + waived >= item.amount else None
+            items[index[number]] = replace(item, paid=paid, waived=waived, settled_on=settled)
         self._installments = tuple(items)
         self._credit = max(0, self._credit - receipt.credit)
         if self._status in (AgreementStatus.BROKEN, AgreementStatus.CANCELLED):

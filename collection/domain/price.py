@@ -10,6 +10,7 @@ principal parts sum exactly to PV (DOMAIN.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -18,6 +19,8 @@ from typing import NamedTuple
 __all__ = [
     "AmortizationRow",
     "amortization_schedule",
+    "early_payoff",
+    "payoff_parts",
     "present_value",
     "price_amounts",
     "price_installment",
@@ -111,3 +114,29 @@ def present_value(amount: int, rate: Decimal, due: date, on: date) -> Decimal:
     if days <= 0 or rate == 0:
         return Decimal(amount)
     return Decimal(amount) / (1 + rate) ** (Decimal(days) / 30)
+
+
+def payoff_parts(items: Sequence[tuple[int, date]], rate: Decimal, on: date) -> tuple[int, ...]:
+    """Each open amount's share of the early payoff on ``on`` (CDC art. 52 §2), in
+    centavos: ``items`` are (amount still owed, due date), worth their present value at
+    the plan's monthly ``rate``, pro rata die; what is already due counts at face value.
+
+    The shares sum exactly to the whole present value rounded half up: each is its own
+    value rounded down, and the centavos left go to the largest fractions (so no share
+    ever exceeds what that item owes).
+    """
+    values = [present_value(amount, rate, due, on) for amount, due in items]
+    total = int(sum(values, Decimal(0)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    floors = [int(value) for value in values]  # non-negative: int() rounds down
+    order = sorted(range(len(values)), key=lambda k: (floors[k] - values[k], k))
+    parts = list(floors)
+    for k in order[: total - sum(floors)]:
+        parts[k] += 1
+    return tuple(parts)
+
+
+def early_payoff(items: Sequence[tuple[int, date]], rate: Decimal, on: date) -> int:
+    """What settles ``items`` (amount owed, due date) on ``on``: the present value of each
+    at the monthly ``rate`` (days/30), already-due ones at face value, rounded half up
+    to the centavo. Never more than their sum; equal to it at a zero rate."""
+    return sum(payoff_parts(items, rate, on))

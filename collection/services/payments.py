@@ -29,7 +29,7 @@ from sqlalchemy.orm import selectinload
 from collection.domain import valuation as v
 from collection.domain.agreements import Agreement as Terms
 from collection.domain.agreements import AgreementStatus, Installment, PaymentReceipt
-from collection.domain.errors import AgreementError, ValuationError
+from collection.domain.errors import AgreementError, IllegalTransition, ValuationError
 from collection.models import (
     Agreement,
     AgreementDebt,
@@ -42,6 +42,7 @@ from collection.models import (
     GatewayEvent,
     Payment,
     PaymentMethod,
+    PaymentPurpose,
     PaymentStatus,
 )
 from collection.services import outbound_webhooks
@@ -161,9 +162,20 @@ class Started:
 def next_installment(agreement: Agreement) -> tuple[int, int] | None:
     """The oldest installment still open (number, amount owed), or None."""
     for item in sorted(agreement.installments, key=lambda i: i.number):
-        if item.amount - item.paid > 0:
-            return item.number, item.amount - item.paid
+        if item.amount - item.paid - item.waived > 0:
+            return item.number, item.amount - item.paid - item.waived
     return None
+
+
+def payoff_of(agreement: Agreement, on: date) -> int | None:
+    """What settles the whole agreement on ``on`` (CDC art. 52 §2: the present value of
+    what remains at the plan's rate), or None when it is not open."""
+    if not AgreementStatus(agreement.status).is_open:
+        return None
+    try:
+        return _terms_of(agreement).payoff_amount(on)
+    except AgreementError:
+        return None
 
 
 async def _payer(session: AsyncSession, debtor: Debtor) -> tuple[str, PayerAddress | None]:
@@ -216,8 +228,10 @@ async def start_payment(
     tenants: Collection[uuid.UUID],
     card_method: str = "",
     address: PayerAddress | None = None,
+    purpose: PaymentPurpose = PaymentPurpose.INSTALLMENT,
 ) -> Started:
-    """Start (or find again) the payment of the agreement's next open installment; the
+    """Start (or find again) the payment of the agreement's next open installment, or of
+    everything that remains at present value (``purpose`` PAYOFF, priced for today); the
     agreement must be at one of ``tenants`` (the creditors the person proved)."""
     idempotency_key = f"pay-{key[:64]}"
     async with db.session(Scope.system()) as session:
@@ -249,10 +263,8 @@ async def start_payment(
                 raise PaymentUnavailable(
                     _("This creditor does not take payments here yet. Contact the creditor.")
                 )
-            due = next_installment(agreement)
-            if due is None:  # pragma: no cover - an open agreement has an open installment
-                raise PaymentUnavailable(_("This agreement is not waiting for payments."))
-            reusable = await _reusable(session, agreement.id, due, method, now)
+            due, quoted_on = _what_is_due(agreement, purpose, now)
+            reusable = await _reusable(session, agreement.id, due, method, now, purpose)
             if reusable is not None:
                 return Started(reusable)
             payment = Payment(
@@ -260,6 +272,8 @@ async def start_payment(
                 tenant_id=tenant.id,
                 agreement_id=agreement.id,
                 installment_number=due[0],
+                purpose=purpose,
+                quoted_on=quoted_on,
                 method=method,
                 amount=due[1],
                 idempotency_key=idempotency_key,
@@ -315,14 +329,32 @@ async def start_payment(
         return Started(payment, charge.client_secret)
 
 
+def _what_is_due(
+    agreement: Agreement, purpose: PaymentPurpose, now: datetime
+) -> tuple[tuple[int, int], date | None]:
+    """(installment number, amount) to charge, and the day a payoff is priced for."""
+    due = next_installment(agreement)
+    if due is None:  # pragma: no cover - an open agreement has an open installment
+        raise PaymentUnavailable(_("This agreement is not waiting for payments."))
+    if purpose is not PaymentPurpose.PAYOFF:
+        return due, None
+    today = now.astimezone(SAO_PAULO).date()
+    payoff = payoff_of(agreement, today)
+    if not payoff:
+        raise PaymentUnavailable(_("This agreement is not waiting for payments."))
+    return (due[0], payoff), today
+
+
 async def _reusable(
     session: AsyncSession,
     agreement_id: uuid.UUID,
     due: tuple[int, int],
     method: PaymentMethod,
     now: datetime,
+    purpose: PaymentPurpose = PaymentPurpose.INSTALLMENT,
 ) -> Payment | None:
-    """A Pix code or boleto already issued for this installment and still valid."""
+    """A Pix code or boleto already issued for this installment (or payoff) and still
+    valid."""
     if method == PaymentMethod.CARD:
         return None
     found: Payment | None = await session.scalar(
@@ -330,6 +362,7 @@ async def _reusable(
         .where(
             Payment.agreement_id == agreement_id,
             Payment.installment_number == due[0],
+            Payment.purpose == purpose,
             Payment.method == method,
             Payment.amount == due[1],
             Payment.status == PaymentStatus.PENDING,
@@ -554,7 +587,7 @@ async def _agreement_terms(session: AsyncSession, agreement_id: uuid.UUID) -> Ag
 def _terms_of(agreement: Agreement) -> Terms:
     return Terms(
         [
-            Installment(i.number, i.due_date, i.amount, paid=i.paid)
+            Installment(i.number, i.due_date, i.amount, paid=i.paid, waived=i.waived)
             for i in sorted(agreement.installments, key=lambda i: i.number)
         ],
         Decimal(agreement.monthly_rate),
@@ -574,9 +607,10 @@ async def _store_terms(
     on: date,
     actor: Actor = GATEWAY,
 ) -> None:
-    paid = {i.number: i.paid for i in terms.installments}
+    stored = {i.number: i for i in terms.installments}
     for item in agreement.installments:
-        item.paid = paid[item.number]
+        item.paid = stored[item.number].paid
+        item.waived = stored[item.number].waived
     agreement.status = terms.status.value
     agreement.credit = terms.credit
     agreement.last_event_on = terms.last_event_on
@@ -762,14 +796,13 @@ async def _succeed(session: AsyncSession, payment: Payment, on: date) -> str:
     before = terms.status
     on = _effective(on, agreement)
     # A payment counted again after a chargeback it won counts without what was refunded.
-    receipt = terms.receive_payment(
-        payment.amount - payment.refunded, on, payment.installment_number
-    )
+    receipt = _receive(terms, payment, on)
     payment.status = PaymentStatus.SUCCEEDED
     payment.paid_on = on
     payment.failure = ""
     payment.applied = [[number, part] for number, part in receipt.applied]
     payment.applied_credit = receipt.credit
+    payment.waived = [[number, part] for number, part in receipt.waived]
     await _store_terms(session, agreement, terms, before, on)
     audit.record(
         session,
@@ -803,6 +836,19 @@ async def _succeed(session: AsyncSession, payment: Payment, on: date) -> str:
     return "succeeded"
 
 
+def _receive(terms: Terms, payment: Payment, on: date) -> PaymentReceipt:
+    """Apply a confirmed payment: an early payoff settles everything at the amount quoted
+    (CDC art. 52 §2); if the agreement changed since (it broke, or the quote no longer
+    covers what remains) the money still counts, as an ordinary payment."""
+    amount = payment.amount - payment.refunded
+    if payment.purpose is PaymentPurpose.PAYOFF:
+        try:
+            return terms.pay_off(amount, on, priced_on=payment.quoted_on)
+        except (IllegalTransition, AgreementError):
+            log.warning("payoff.applied_as_payment", payment_id=str(payment.id))
+    return terms.receive_payment(amount, on, payment.installment_number)
+
+
 async def _reverse(
     session: AsyncSession, payment: Payment, amount: int, on: date, status: PaymentStatus
 ) -> str:
@@ -829,9 +875,13 @@ async def _reverse(
     before = terms.status
     on = _effective(on, agreement)
     reason = "estorno" if status == PaymentStatus.REFUNDED else "contestação do pagamento"
-    terms.reverse_payment(PaymentReceipt(amount, on, tuple(parts), credit, before), on, reason)
+    # A reversed payoff gives its discount back (it was for paying everything), once.
+    waived = tuple((number, part) for number, part in payment.waived)
+    receipt = PaymentReceipt(amount, on, tuple(parts), credit, before, waived)
+    terms.reverse_payment(receipt, on, reason)
     payment.applied = remaining
     payment.applied_credit -= credit
+    payment.waived = []
     if status == PaymentStatus.REFUNDED:
         payment.refunded += amount
     if amount == counted:

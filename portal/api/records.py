@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.models import Channel, MessageStatus, PaymentStatus
 from collection.services import api
+from core.clock import local_today
 from portal.api.access import needs, provide_api_session
 from portal.api.common import (
     AnyRequest,
@@ -74,7 +75,10 @@ class AgreementsController(Controller):
         except api.InvalidInput as exc:
             raise refused(exc) from None
         debts = await api.debts_of_agreements(session, [a.id for a in page.items])
-        return AgreementPage([agreement_out(a, debts[a.id]) for a in page.items], page.next_cursor)
+        today = local_today(request.app.state.clock)
+        return AgreementPage(
+            [agreement_out(a, debts[a.id], today) for a in page.items], page.next_cursor
+        )
 
     @get(
         "/{agreement_id:uuid}",
@@ -83,7 +87,10 @@ class AgreementsController(Controller):
         **needs("agreements:read"),
     )
     async def show(
-        self, session: NamedDependency[AsyncSession], agreement_id: FromPath[uuid.UUID]
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        agreement_id: FromPath[uuid.UUID],
     ) -> AgreementOut:
         """One agreement with its installments and the debts it settles."""
         try:
@@ -91,7 +98,7 @@ class AgreementsController(Controller):
         except api.NotFound as exc:
             raise refused(exc) from None
         debts = await api.debts_of_agreements(session, [agreement.id])
-        return agreement_out(agreement, debts[agreement.id])
+        return agreement_out(agreement, debts[agreement.id], local_today(request.app.state.clock))
 
 
 class PaymentsController(Controller):

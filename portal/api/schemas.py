@@ -21,6 +21,7 @@ from collection.models import (
     Message,
     Payment,
 )
+from collection.services.payments import payoff_of
 
 Cents = Annotated[int, Meta(gt=0, le=10**13, description="Amount in centavos")]
 Text = Annotated[str, Meta(max_length=300)]
@@ -131,6 +132,7 @@ class AgreementInstallmentOut(msgspec.Struct):
     due_date: date
     amount: int
     paid: int
+    waived: int = 0  # interest given up by an early payoff (CDC art. 52 §2)
 
 
 class AgreementOut(msgspec.Struct):
@@ -155,6 +157,10 @@ class AgreementOut(msgspec.Struct):
     # or cancelled agreement goes to its debts instead).
     to_refund: int = 0
     updated_at: datetime | None = None  # last change, its installments' included
+    # What settles everything on ``payoff_on`` (today, São Paulo): the present value of
+    # what remains at the plan's rate (CDC art. 52 §2); null when the agreement is closed.
+    payoff_amount: int | None = None
+    payoff_on: date | None = None
 
 
 class AgreementPage(msgspec.Struct):
@@ -162,7 +168,8 @@ class AgreementPage(msgspec.Struct):
     next_cursor: str | None
 
 
-def agreement_out(agreement: Agreement, debt_ids: list[uuid.UUID]) -> AgreementOut:
+def agreement_out(agreement: Agreement, debt_ids: list[uuid.UUID], today: date) -> AgreementOut:
+    payoff = payoff_of(agreement, today)
     return AgreementOut(
         id=agreement.id,
         debtor_id=agreement.debtor_id,
@@ -181,11 +188,13 @@ def agreement_out(agreement: Agreement, debt_ids: list[uuid.UUID]) -> AgreementO
         credit=agreement.credit,
         created_at=agreement.created_at,
         installments=[
-            AgreementInstallmentOut(i.number, i.due_date, i.amount, i.paid)
+            AgreementInstallmentOut(i.number, i.due_date, i.amount, i.paid, i.waived)
             for i in agreement.installments
         ],
         to_refund=agreement.credit if agreement.status == "paid" else 0,
         updated_at=agreement.updated_at,
+        payoff_amount=payoff,
+        payoff_on=today if payoff is not None else None,
     )
 
 
@@ -201,6 +210,7 @@ class PaymentOut(msgspec.Struct):
     created_at: datetime
     refunded: int = 0  # refunded so far: a succeeded payment counts for amount - refunded
     updated_at: datetime | None = None  # last change (status, refund)
+    purpose: str = "installment"  # or "payoff": everything that remained, at present value
 
 
 class PaymentPage(msgspec.Struct):
@@ -221,6 +231,7 @@ def payment_out(p: Payment) -> PaymentOut:
         created_at=p.created_at,
         refunded=p.refunded,
         updated_at=p.updated_at,
+        purpose=p.purpose.value,
     )
 
 

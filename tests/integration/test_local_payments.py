@@ -145,7 +145,11 @@ async def test_pix_shows_a_qr_and_copy_paste_and_the_providers_webhook_confirms_
     _row, paid = await _installments(db, world.a.id)
     assert sum(paid) == payment.amount
     async with db.session(Scope.system()) as session:
-        events = list(await session.scalars(select(GatewayEvent.outcome)))
+        events = list(
+            await session.scalars(
+                select(GatewayEvent.outcome).where(GatewayEvent.object_id == payment.provider_id)
+            )
+        )
     assert events.count("succeeded") == 1
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collection.domain.boleto import (
@@ -48,6 +48,7 @@ def test_the_due_date_factor_restarts_at_1000_on_2025_02_22() -> None:
     assert due_factor(date(2000, 7, 3)) == 1000  # the first cycle's 1000th day
 
 
+@settings(deadline=None)  # a shared, busy machine: no time limit per example
 @given(
     amount=st.integers(min_value=1, max_value=99_999_999_99),
     due=st.dates(min_value=date(2025, 2, 22), max_value=date(2049, 1, 1)),
@@ -70,6 +71,7 @@ def _mistyped(line: str, position: int, shift: int) -> str:
     return line[:position] + str((int(line[position]) + shift) % 10) + line[position + 1 :]
 
 
+@settings(deadline=None)  # a shared, busy machine: no time limit per example
 @given(
     position=st.integers(min_value=0, max_value=32),
     shift=st.integers(min_value=1, max_value=9),

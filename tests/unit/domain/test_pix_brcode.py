@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collection.domain.pix import InvalidBrCode, brcode, crc16, parse_brcode, tlv_fields
@@ -45,6 +45,7 @@ def test_a_pix_code_carries_every_required_field_in_order() -> None:
     assert code[-8:-4] == "6304" and crc16(code[:-4]) == code[-4:]
 
 
+@settings(deadline=None)  # a shared, busy machine: no time limit per example
 @given(
     amount=st.integers(min_value=1, max_value=10**11),
     name=st.text(max_size=60),
