@@ -88,6 +88,8 @@ BOTH_BACKENDS = {
     "test_agency_jobs",
     "test_agreement_calendar",
     "test_cross_tenant",
+    "test_agency_scope",
+    "test_retention",
 }
 
 
