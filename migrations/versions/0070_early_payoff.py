@@ -1,7 +1,7 @@
 """early payoff: interest waived per installment, and payments that settle everything
 
 Revision ID: 0070_early_payoff
-Revises: 
+Revises: 0112_declared_income
 Create Date: 2026-12-04 19:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0070_early_payoff"
-down_revision = ""
+down_revision = "0112_declared_income"
 branch_labels = None
 depends_on = None
 
