@@ -20,10 +20,11 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.db import Base, Timestamped, Updated, UUIDPrimaryKey
 from core.tenancy import TenantOwned
+from core.text import search_key
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -60,12 +61,25 @@ class Debtor(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     """A person who owes a tenant money, as that tenant knows them."""
 
     __tablename__ = "debtors"
-    __table_args__ = (UniqueConstraint("tenant_id", "cpf_hash"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "cpf_hash"),
+        Index("ix_debtors_tenant_search_name", "tenant_id", "search_name"),
+        # On PostgreSQL a trigram index serves ``LIKE '%term%'`` (SQLite: a plain one).
+        Index(
+            "ix_debtors_search_name_trgm",
+            "search_name",
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops"},
+        ),
+    )
 
     cpf: Mapped[str] = mapped_column(String(11))
     # Keyed hash for look-ups across tenants (debtor site) without scanning clear CPFs.
     cpf_hash: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # ``name`` folded by core.text.search_key (kept by ``_fold_name`` and the bulk import):
+    # the accounts search compares it with LIKE on both backends.
+    search_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     birth_date: Mapped[date | None] = mapped_column(Date, default=None)
     address: Mapped[str] = mapped_column(String(300), default="")
     city: Mapped[str] = mapped_column(String(100), default="")
@@ -78,6 +92,11 @@ class Debtor(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
         back_populates="debtor", cascade="all, delete-orphan", order_by="Contact.created_at"
     )
     debts: Mapped[list[Debt]] = relationship(back_populates="debtor", order_by="Debt.due_date")
+
+    @validates("name")
+    def _fold_name(self, _key: str, value: str) -> str:
+        self.search_name = search_key(value)[:200]
+        return value
 
 
 class Contact(UUIDPrimaryKey, Timestamped, TenantOwned, Base):

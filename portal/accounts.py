@@ -9,11 +9,11 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Template
+from litestar.response import Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import mask_cpf
-from collection.services import accounts, policy_versions, privacy
+from collection.services import account_search, accounts, policy_versions, privacy
 from collection.services.payments import payoff_of
 from collection.services.timeline import account_timeline
 from core.clock import local_today
@@ -23,6 +23,25 @@ from tenants.services import audit
 from tenants.services.auth import Principal
 
 AnyRequest = Request[Any, Any, Any]
+
+
+def _works_for_agency(principal: Principal) -> bool:
+    return principal.tenant is not None and principal.tenant.agency_id is not None
+
+
+def _filter(principal: Principal, *values: str) -> account_search.AccountFilter:
+    """The search's filter from the query string; agency staff have no agency filter
+    (their session already shows only their agency's accounts)."""
+    q, status, age, portfolio, agency, sort, direction = values
+    return account_search.AccountFilter.from_params(
+        q=q,
+        status=status,
+        age=age,
+        portfolio=portfolio,
+        agency="" if _works_for_agency(principal) else agency,
+        sort=sort,
+        direction=direction,
+    )
 
 
 class AccountsController(Controller):
@@ -40,10 +59,29 @@ class AccountsController(Controller):
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         q: FromQuery[str] = "",
+        situacao: FromQuery[str] = "",
+        atraso: FromQuery[str] = "",
+        carteira: FromQuery[str] = "",
+        assessoria: FromQuery[str] = "",
+        ordem: FromQuery[str] = "",
+        sentido: FromQuery[str] = "",
         page: FromQuery[int] = 1,
     ) -> Template:
-        result = await accounts.list_debtors(session, query=q[:100], page=page)
-        context = {"principal": principal, "page": result, "q": q, "mask_cpf": mask_cpf}
+        chosen = _filter(principal, q, situacao, atraso, carteira, assessoria, ordem, sentido)
+        today = local_today(request.app.state.clock)
+        result = await account_search.search_accounts(session, chosen, today, page=page)
+        context = {
+            "principal": principal,
+            "page": result,
+            "chosen": chosen,
+            "q": chosen.query,
+            "statuses": account_search.status_choices(),
+            "ages": account_search.age_choices(),
+            "portfolios": await account_search.portfolio_choices(session),
+            "agencies": []
+            if _works_for_agency(principal)
+            else await account_search.agency_choices(session),
+        }
         # One view serves the page and, for htmx, the table alone.
         name = (
             "portal/_debtor_table.html"
@@ -51,6 +89,29 @@ class AccountsController(Controller):
             else "portal/debtors.html"
         )
         return Template(name, context=context)
+
+    @get("/debtors/exportar", name="portal.debtors_export")
+    async def debtors_export(
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        q: FromQuery[str] = "",
+        situacao: FromQuery[str] = "",
+        atraso: FromQuery[str] = "",
+        carteira: FromQuery[str] = "",
+        assessoria: FromQuery[str] = "",
+        ordem: FromQuery[str] = "",
+        sentido: FromQuery[str] = "",
+    ) -> Response[bytes]:
+        chosen = _filter(principal, q, situacao, atraso, carteira, assessoria, ordem, sentido)
+        today = local_today(request.app.state.clock)
+        body = await account_search.export_accounts(session, chosen, today)
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="contas-{today}.csv"'},
+        )
 
     @get("/debtors/{debtor_id:uuid}", name="portal.debtor")
     async def debtor(

@@ -90,6 +90,7 @@ BOTH_BACKENDS = {
     "test_cross_tenant",
     "test_agency_scope",
     "test_retention",
+    "test_account_search",
 }
 
 

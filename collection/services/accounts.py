@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -15,69 +14,6 @@ from collection.models import Agreement, Debt, DebtItem, Debtor, DebtStatus
 
 class AccountNotFound(LookupError):
     """No such debtor or debt in the current tenant."""
-
-
-@dataclass(frozen=True, slots=True)
-class DebtorRow:
-    """One line of the accounts list."""
-
-    id: uuid.UUID
-    name: str
-    cpf: str
-    state: str
-    open_debts: int
-    open_amount: int
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    rows: Sequence[DebtorRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-async def list_debtors(
-    session: AsyncSession, *, query: str = "", page: int = 1, per_page: int = 25
-) -> Page:
-    """Debtors of the tenant with their open totals, by name, optionally filtered."""
-    page = max(1, page)
-    open_debt = (Debt.debtor_id == Debtor.id) & (Debt.status == DebtStatus.OPEN)
-    stmt = (
-        select(
-            Debtor.id,
-            Debtor.name,
-            Debtor.cpf,
-            Debtor.state,
-            func.count(Debt.id),
-            func.coalesce(func.sum(Debt.original_amount), 0),
-        )
-        .outerjoin(Debt, open_debt)
-        .group_by(Debtor.id, Debtor.name, Debtor.cpf, Debtor.state)
-        .order_by(Debtor.name, Debtor.id)
-    )
-    count_stmt = select(func.count()).select_from(Debtor)
-    term = query.strip()
-    if term:
-        digits = "".join(ch for ch in term if ch.isdigit())
-        conditions = [Debtor.name.ilike(f"%{term}%")]
-        if len(digits) >= 3:
-            conditions.append(Debtor.cpf.like(f"%{digits}%"))
-        stmt = stmt.where(or_(*conditions))
-        count_stmt = count_stmt.where(or_(*conditions))
-    total = int(await session.scalar(count_stmt) or 0)
-    result = await session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
-    rows = [
-        DebtorRow(
-            id=r[0], name=r[1], cpf=r[2], state=r[3], open_debts=int(r[4]), open_amount=int(r[5])
-        )
-        for r in result.all()
-    ]
-    return Page(rows=rows, total=total, page=page, per_page=per_page)
 
 
 async def get_debtor(session: AsyncSession, debtor_id: uuid.UUID) -> Debtor:

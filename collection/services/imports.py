@@ -44,6 +44,7 @@ from collection.importing import (
 from collection.models import ImportColumnChoice, Portfolio
 from collection.services.disowned import REPORTED_AT_SQL
 from core.db import Database, Scope, UTCDateTime, utcnow
+from core.text import search_key
 
 BATCH = 5_000
 STAGING_COLUMNS = (
@@ -51,6 +52,7 @@ STAGING_COLUMNS = (
     "cpf",
     "cpf_hash",
     "name",
+    "search_name",
     "birth_date",
     "email",
     "phone",
@@ -128,6 +130,7 @@ def _staging_tuples(
             r.cpf,
             cpf_hash(r.cpf),
             r.name[:200],
+            search_key(r.name[:200])[:200],
             r.birth_date,
             r.email,
             r.phone,
@@ -277,8 +280,9 @@ class _Staging:
             text(f"""
             CREATE TEMPORARY TABLE import_staging (
                 line INTEGER NOT NULL, cpf VARCHAR(11) NOT NULL, cpf_hash VARCHAR(64) NOT NULL,
-                name VARCHAR(200) NOT NULL, birth_date DATE, email VARCHAR(254),
-                phone VARCHAR(20), contract VARCHAR(60) NOT NULL, installment INTEGER NOT NULL,
+                name VARCHAR(200) NOT NULL, search_name VARCHAR(200) NOT NULL,
+                birth_date DATE, email VARCHAR(254), phone VARCHAR(20),
+                contract VARCHAR(60) NOT NULL, installment INTEGER NOT NULL,
                 due_date DATE NOT NULL, amount BIGINT NOT NULL, product VARCHAR(120) NOT NULL,
                 address VARCHAR(300) NOT NULL, city VARCHAR(100) NOT NULL,
                 state VARCHAR(2) NOT NULL, zip VARCHAR(8) NOT NULL
@@ -474,10 +478,10 @@ class _Apply:
     async def _new_debtors(self) -> None:
         """Debtors first seen in this import, with their e-mails and phones."""
         await self._run("""
-            INSERT INTO debtors (id, tenant_id, cpf, cpf_hash, name, birth_date, address,
-                                 city, state, zip_code, created_at)
-            SELECT p.debtor_id, :tenant, s.cpf, s.cpf_hash, s.name, s.birth_date, s.address,
-                   s.city, s.state, s.zip, :now
+            INSERT INTO debtors (id, tenant_id, cpf, cpf_hash, name, search_name, birth_date,
+                                 address, city, state, zip_code, created_at)
+            SELECT p.debtor_id, :tenant, s.cpf, s.cpf_hash, s.name, s.search_name, s.birth_date,
+                   s.address, s.city, s.state, s.zip, :now
             FROM import_people p JOIN import_staging s ON s.line = p.line
             WHERE p.is_new""")
         await self._run(f"""
@@ -499,14 +503,15 @@ class _Apply:
     async def _known_debtors(self) -> None:
         """Debtors already in the tenant: refresh what changed, add new contacts."""
         await self._run("""
-            INSERT INTO debtors (id, tenant_id, cpf, cpf_hash, name, birth_date, address,
-                                 city, state, zip_code, created_at)
-            SELECT p.debtor_id, :tenant, s.cpf, s.cpf_hash, s.name, s.birth_date, s.address,
-                   s.city, s.state, s.zip, :now
+            INSERT INTO debtors (id, tenant_id, cpf, cpf_hash, name, search_name, birth_date,
+                                 address, city, state, zip_code, created_at)
+            SELECT p.debtor_id, :tenant, s.cpf, s.cpf_hash, s.name, s.search_name, s.birth_date,
+                   s.address, s.city, s.state, s.zip, :now
             FROM import_people p JOIN import_staging s ON s.line = p.line
             WHERE NOT p.is_new
             ON CONFLICT (tenant_id, cpf_hash) DO UPDATE SET
                 name = excluded.name,
+                search_name = excluded.search_name,
                 birth_date = COALESCE(excluded.birth_date, debtors.birth_date),
                 address = CASE WHEN excluded.address <> '' THEN excluded.address
                                ELSE debtors.address END,

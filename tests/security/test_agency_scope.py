@@ -91,6 +91,7 @@ NO_ID_ROUTES = {
     ("POST", "/portal/security/totp"),
     ("POST", "/portal/security/totp/disable"),
     ("GET", "/portal/debtors"),
+    ("GET", "/portal/debtors/exportar"),
     ("GET", "/portal/privacy"),
     ("GET", "/portal/privacy/retention"),
     ("POST", "/portal/privacy/retention"),
