@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from collection.domain.contact_rules import TEMPLATE_VARIABLES
 from collection.domain.documents import format_cnpj
 from collection.models import Channel, ReminderAnchor, ReminderStep
-from collection.services import reminders
+from collection.services import regua_steps, reminders
 from collection.services.message_footer import address_problem, switch_on_problem
 from core.clock import Clock, local_today
 from core.db import Database
@@ -31,8 +31,8 @@ AnyRequest = Request[Any, Any, Any]
 EDIT = [requires(Permission.SETTINGS_EDIT)]
 
 
-def _form(data: dict[str, Any]) -> reminders.StepForm:
-    return reminders.StepForm(
+def _form(data: dict[str, Any]) -> regua_steps.StepForm:
+    return regua_steps.StepForm(
         name=str(data.get("name", "")),
         anchor=str(data.get("anchor", "")),
         offset_days=str(data.get("offset_days", "")).strip(),
@@ -45,8 +45,8 @@ def _form(data: dict[str, Any]) -> reminders.StepForm:
     )
 
 
-def _form_of(step: ReminderStep) -> reminders.StepForm:
-    return reminders.StepForm(
+def _form_of(step: ReminderStep) -> regua_steps.StepForm:
+    return regua_steps.StepForm(
         name=step.name,
         anchor=step.anchor.value,
         offset_days=str(step.offset_days),
@@ -84,7 +84,7 @@ class ReguaController(Controller):
                 "address": tenant.address if address is None else address,
                 "cnpj": format_cnpj(tenant.cnpj),
                 "errors": errors or {},
-                "steps": await reminders.steps_of(session),
+                "steps": await regua_steps.steps_of(session),
                 "can_edit": principal.can(Permission.SETTINGS_EDIT),
             },
         )
@@ -143,13 +143,13 @@ class ReguaController(Controller):
         principal: Principal,
         request: AnyRequest,
         step_id: uuid.UUID | None,
-        form: reminders.StepForm,
+        form: regua_steps.StepForm,
         errors: dict[str, str],
     ) -> Template:
         tenant = await session.get_one(Tenant, principal.tenant_id)
         sample = None
         if "body" not in errors and "subject" not in errors and form.body.strip():
-            sample = reminders.sample_of(tenant, form, request.app.state.settings.base_url)
+            sample = regua_steps.sample_of(tenant, form, request.app.state.settings.base_url)
         return Template(
             "portal/regua_step.html",
             status_code=400 if errors else 200,
@@ -173,7 +173,7 @@ class ReguaController(Controller):
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
     ) -> Template:
-        form = reminders.StepForm("", "debt_due", "5", "email", "", "", True)
+        form = regua_steps.StepForm("", "debt_due", "5", "email", "", "", True)
         return await self._step_page(session, principal, request, None, form, {})
 
     @get("/{step_id:uuid}", name="portal.regua.step")
@@ -208,10 +208,10 @@ class ReguaController(Controller):
             step = await session.scalar(select(ReminderStep).where(ReminderStep.id == step_id))
             if step is None:
                 raise NotFoundException()
-        errors = reminders.check_step(form)
+        errors = regua_steps.check_step(form)
         if errors or data.get("action") == "preview":
             return await self._step_page(session, principal, request, step_id, form, errors)
-        saved = await reminders.save_step(session, step, form)
+        saved = await regua_steps.save_step(session, step, form)
         await session.flush()
         audit.record(
             session,
