@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.async_playwright import Axe
 
+from collection.models import Channel
+from collection.services import opt_out
 from tenants.roles import Role
+from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.e2e]
@@ -52,6 +55,9 @@ async def test_every_shell_page_passes_axe(browser, live_server, shots, viewport
         "/portal/password/forgot",
         "/portal/sso/entrar",
         "/nao-existe",
+        f"/credor/{world.a.tenant.slug}",  # the creditor's identification (CDC art. 42-A)
+        # A message's one-click stop: the confirmation with its undo.
+        f"/parar/{opt_out.sign(TEST_SECRET, world.a.id, world.a.debtor_ids[2], Channel.SMS)}",
     ]
     for path in public:
         await page.goto(base + path)
