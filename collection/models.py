@@ -847,6 +847,23 @@ class NoticeBatch(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     posted_on: Mapped[date | None] = mapped_column(Date, default=None)  # starts the wait
 
 
+class BureauFile(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """One file sent to the credit bureau (remessa): the inclusions and removals it
+    carried, numbered per tenant and kept as sent, so a download gives the same rows.
+    Number 0 stands for the listings made before files were tracked (migration 0101)."""
+
+    __tablename__ = "bureau_files"
+    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+
+    number: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    inclusions: Mapped[int] = mapped_column(Integer, default=0)
+    removals: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+
+
 class EscalationKind(enum.StrEnum):
     NEGATIVACAO = "negativacao"
     PROTESTO = "protesto"
@@ -881,4 +898,11 @@ class Escalation(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     reason: Mapped[str] = mapped_column(String(500), default="")
+    # The bureau files that sent this listing's inclusion and its removal (None: not yet).
+    listing_file_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("bureau_files.id"), default=None
+    )
+    removal_file_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("bureau_files.id"), default=None
+    )
     debt: Mapped[Debt] = relationship()

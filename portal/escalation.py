@@ -13,18 +13,21 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import mask_cpf
 from collection.domain.escalation import MAX_WAIT_DAYS, MIN_WAIT_DAYS
-from collection.services import escalation
+from collection.services import bureau_files, escalation
 from core.i18n import gettext as _
 from portal.auth import (
     client_ip,
+    current_principal,
     provide_principal,
     provide_tenant_session,
     request_today,
@@ -60,6 +63,19 @@ def _date(value: Any, default: date | None = None) -> date | None:
         return None
 
 
+def _creditor_staff(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Guard: the bureau files are the creditor's, across all its accounts; agency staff
+    (who see only the accounts handed over) neither make nor download them."""
+    principal = current_principal(connection)
+    if principal is None or principal.tenant is None or principal.tenant.agency_id is not None:
+        raise PermissionDeniedException(_("Your role does not allow this action."))
+
+
+CREDITOR_ONLY = [_creditor_staff]
+
+
 def _csv(content: bytes, filename: str) -> Response[bytes]:
     return Response(
         content,
@@ -88,6 +104,7 @@ class EscalationController(Controller):
         refusal: escalation.EscalationRefused | None = None,
     ) -> Template:
         today = request_today(request)
+        creditor = principal.tenant is not None and principal.tenant.agency_id is None
         return Template(
             "portal/escalation.html",
             status_code=400 if refusal is not None else 200,
@@ -104,6 +121,8 @@ class EscalationController(Controller):
                 "min_wait": MIN_WAIT_DAYS,
                 "max_wait": MAX_WAIT_DAYS,
                 "notice": request.query_params.get("feito", ""),
+                "bureau_files": creditor and await bureau_files.pending(session),
+                "bureau_history": await bureau_files.history(session) if creditor else [],
             },
         )
 
@@ -304,6 +323,47 @@ class EscalationController(Controller):
         )
         await session.commit()
         return _csv(content, f"bureau-{since.isoformat()}-{until.isoformat()}.csv")
+
+    @post("/remessas", name="portal.escalation.bureau_generate", guards=CREDITOR_ONLY)
+    async def bureau_generate(
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> Template | Redirect:
+        """The next bureau file: every pending inclusion and removal, marked as sent."""
+
+        async def step() -> str:
+            try:
+                made = await bureau_files.generate(
+                    session, principal.actor(client_ip(request)), request_today(request)
+                )
+            except bureau_files.NothingToSend as exc:
+                raise escalation.EscalationRefused(exc.message) from None
+            return f"{BASE}?feito=remessa#remessa-{made.number}"
+
+        return await self._step(request, session, principal, step)
+
+    @get(
+        "/remessas/{number:int}/arquivo.csv",
+        name="portal.escalation.bureau_file",
+        guards=CREDITOR_ONLY,
+    )
+    async def bureau_download(
+        self,
+        request: AnyRequest,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        number: FromPath[int],
+    ) -> Response[bytes]:
+        try:
+            content = await bureau_files.download(
+                session, number, principal.actor(client_ip(request))
+            )
+        except bureau_files.BureauFileNotFound as exc:
+            raise NotFoundException() from exc
+        await session.commit()
+        return _csv(content, f"bureau-remessa-{number}.csv")
 
     @post("/decisoes", name="portal.escalation.decide", guards=DECIDE)
     async def decide(

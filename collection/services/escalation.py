@@ -42,6 +42,7 @@ from collection.importing.report import decimal_comma, spreadsheet_csv
 from collection.models import (
     Agreement,
     AgreementDebt,
+    BureauFile,
     Debt,
     DebtStatus,
     Dispute,
@@ -51,6 +52,7 @@ from collection.models import (
     Payment,
     PaymentStatus,
 )
+from collection.services.bureau_files import BUREAU_HEADER, INCLUSION, REMOVAL, bureau_row
 from collection.services.debtor_view import policy_of
 from collection.services.notice_letters_pdf import Creditor, Letter, cep, mailing_csv
 from collection.services.notice_letters_pdf import letters_pdf as render_letters
@@ -875,27 +877,11 @@ async def advance(db: Database, today: date) -> dict[str, int]:
 # -- export files ----------------------------------------------------------------------
 
 
-BUREAU_HEADER = (
-    "acao",
-    "data_acao",
-    "cnpj_credor",
-    "cpf",
-    "nome",
-    "endereco",
-    "cidade",
-    "uf",
-    "cep",
-    "contrato",
-    "valor",
-    "vencimento",
-    "data_pagamento",
-    "motivo",
-)
-
-
 async def bureau_file(session: AsyncSession, since: date, until: date, by: Actor) -> bytes:
-    """The bureau's file of a date range: inclusions (listed then) and removal requests
-    (requested then), in date order. Holds whole CPFs, which the bureau needs: audited."""
+    """The bureau movements of a date range: inclusions (listed then) and removal requests
+    (requested then), in date order; ``remessa`` names the file that sent each row and
+    ``novo`` says which no file has sent yet (files: ``bureau_files.generate``). Holds
+    whole CPFs, which the bureau needs: audited."""
     tenant = await _tenant(session)
     rows = await session.scalars(
         select(Escalation)
@@ -907,40 +893,17 @@ async def bureau_file(session: AsyncSession, since: date, until: date, by: Actor
         )
         .options(selectinload(Escalation.debt).selectinload(Debt.debtor))
     )
-    lines: list[tuple[date, int, list[object]]] = []
+    found = await session.execute(select(BureauFile.id, BureauFile.number))
+    numbers: dict[uuid.UUID, int] = {i: n for i, n in found.all()}
+    lines: list[tuple[date, int, list[str]]] = []
     for esc in rows.all():
-        debt, debtor = esc.debt, esc.debt.debtor
-        common = [
-            format_cnpj(tenant.cnpj),
-            debtor.cpf,
-            debtor.name,
-            debtor.address,
-            debtor.city,
-            debtor.state,
-            cep(debtor.zip_code),
-            debt.contract,
-            decimal_comma(esc.amount),
-            local_date(debt.due_date),
-        ]
         if esc.listed_on is not None and since <= esc.listed_on <= until:
-            lines.append(
-                (esc.listed_on, 0, ["inclusao", local_date(esc.listed_on), *common, "", ""])
-            )
+            number = numbers.get(esc.listing_file_id) if esc.listing_file_id else None
+            lines.append((esc.listed_on, 0, bureau_row(tenant, esc, INCLUSION, number)))
         requested = esc.removal_requested_on
         if requested is not None and since <= requested <= until:
-            lines.append(
-                (
-                    requested,
-                    1,
-                    [
-                        "exclusao",
-                        local_date(requested),
-                        *common,
-                        local_date(esc.paid_on),
-                        esc.reason,
-                    ],
-                )
-            )
+            number = numbers.get(esc.removal_file_id) if esc.removal_file_id else None
+            lines.append((requested, 1, bureau_row(tenant, esc, REMOVAL, number)))
     lines.sort(key=lambda line: (line[0], line[1]))
     audit.record(
         session,

@@ -122,6 +122,9 @@ NO_ID_ROUTES = {
     ("GET", "/portal/ofertas-especiais"),
     ("GET", "/portal/escalonamento"),
     ("GET", "/portal/escalonamento/arquivo-bureau.csv"),
+    # Bureau files: the creditor's own staff only (tests/integration/test_bureau_files.py).
+    ("POST", "/portal/escalonamento/remessas"),
+    ("GET", "/portal/escalonamento/remessas/{number:int}/arquivo.csv"),
     ("GET", "/portal/escalonamento/protesto.csv"),
     ("GET", "/portal/escalonamento/judicial.csv"),
     ("POST", "/portal/escalonamento/prazo"),
