@@ -24,6 +24,7 @@ import pytest
 # the servers they start inherit it); test_production_password_parameters keeps the real
 # ones checked. Set before core.security is imported.
 os.environ.setdefault("QUITA_TEST_FAST_HASHING", "1")
+from hypothesis import settings as hypothesis_settings
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -35,6 +36,12 @@ from tests.factories import TenantWorld, make_world
 from tests.log_guard import LOG_DIR, offending_lines
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Property tests check values, never time: on a shared 2-core machine a first call that
+# loads data (the bank calendar) can take longer than Hypothesis' 200 ms default deadline.
+# Speed targets live in bench/, not in tests.
+hypothesis_settings.register_profile("quita", deadline=None)
+hypothesis_settings.load_profile("quita")
+
 PG_ADMIN_URL = os.environ.get("QUITA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"] if CI or os.environ.get("QUITA_TEST_PG") else ["sqlite"]
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
