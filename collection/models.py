@@ -356,6 +356,9 @@ class Agreement(UUIDPrimaryKey, Timestamped, Updated, TenantOwned, Base):
     # The monthly income the person told on the budget page when accepting (centavos;
     # None: not told). Checked against the mínimo existencial across their agreements.
     declared_income: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # A voluntary payment of prescribed debts (the person's free choice, policy option
+    # allow_voluntary_prescribed): never collected, reminded, escalated or handed over.
+    voluntary: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     installments: Mapped[list[AgreementInstallment]] = relationship(
         back_populates="agreement",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -63,6 +63,9 @@ from tenants.models import Tenant
 
 DEFAULT_POLICY = Path(__file__).with_name("default_policy.toml")
 
+# The codes of the offers for voluntary payment of prescribed debts start with this.
+VOLUNTARY_PREFIX = "voluntary-"
+
 # How many people's pages and computed views one process keeps (the most recently seen).
 PAGE_CACHE_SIZE = 1000
 VIEW_CACHE_SIZE = 500
@@ -97,6 +100,10 @@ class CreditorView:
     address: str
     debts: list[DebtView] = field(default_factory=list)
     offers: list[Offer] = field(default_factory=list)
+    # Whether the creditor's policy accepts voluntary payment of prescribed debts, and the
+    # offers for it (on the prescribed debts only, codes prefixed VOLUNTARY_PREFIX).
+    voluntary_allowed: bool = False
+    voluntary_offers: list[Offer] = field(default_factory=list)
 
     @property
     def open_total(self) -> int:
@@ -370,6 +377,7 @@ def _views(rows: DebtRows, on: date) -> list[CreditorView]:
     creditors: dict[uuid.UUID, CreditorView] = {}
     policies: dict[uuid.UUID, NegotiationPolicy] = {}
     open_debts: dict[uuid.UUID, list[v.Debt]] = {}
+    prescribed_debts: dict[uuid.UUID, list[v.Debt]] = {}
     index = 0
     while index < len(rows):
         first = rows[index]
@@ -397,7 +405,8 @@ def _views(rows: DebtRows, on: date) -> list[CreditorView]:
             domain_debt = v.Debt(reference=contract, items=tuple(items), paid=paid)
             valuation = v.valuate(domain_debt, on, terms=policies[tenant_id].charges)
             if not disputed:  # a disputed debt is not offered until answered
-                open_debts.setdefault(tenant_id, []).append(domain_debt)
+                group = prescribed_debts if valuation.is_prescribed else open_debts
+                group.setdefault(tenant_id, []).append(domain_debt)
         view.debts.append(
             DebtView(
                 id=debt_id,
@@ -415,7 +424,21 @@ def _views(rows: DebtRows, on: date) -> list[CreditorView]:
     for tenant_id, debts in open_debts.items():
         # Prescribed debts are left out of offers: nothing here may push their collection.
         creditors[tenant_id].offers = make_offers(debts, policies[tenant_id], on)
+    for tenant_id, view in creditors.items():
+        view.voluntary_allowed = policies[tenant_id].allow_voluntary_prescribed
+        if view.voluntary_allowed and tenant_id in prescribed_debts:
+            view.voluntary_offers = voluntary_offers(
+                prescribed_debts[tenant_id], policies[tenant_id], on
+            )
     return list(creditors.values())
+
+
+def voluntary_offers(debts: list[v.Debt], policy: NegotiationPolicy, on: date) -> list[Offer]:
+    """The offers for voluntary payment of the prescribed ``debts`` (apart from the
+    ordinary offers, so an agreement made from one holds prescribed debts only); none
+    unless the policy allows it."""
+    offers = make_offers(debts, policy, on, include_prescribed=True)
+    return [replace(o, code=VOLUNTARY_PREFIX + o.code) for o in offers if o.includes_prescribed]
 
 
 def _cached_views(cpf_hash: str, rows: DebtRows, on: date) -> list[CreditorView]:

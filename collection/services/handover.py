@@ -321,6 +321,7 @@ def _place(rule: HandoverRule, today: date, now: datetime, dialect: str) -> Any:
                 Agreement.tenant_id == rule.tenant_id,
                 Agreement.debtor_id == debtor,
                 Agreement.status == "broken",
+                Agreement.voluntary.is_(False),  # a voluntary payment is never chased
             )
         )
     if rule.after_regua:
@@ -452,7 +453,11 @@ async def rescore(session: AsyncSession, today: date, tenant_id: uuid.UUID | Non
         r[0]: int(r[1])
         for r in await session.execute(
             select(Agreement.debtor_id, func.count())
-            .where(Agreement.debtor_id.in_(active), Agreement.status == "broken")
+            .where(
+                Agreement.debtor_id.in_(active),
+                Agreement.status == "broken",
+                Agreement.voluntary.is_(False),
+            )
             .group_by(Agreement.debtor_id)
         )
     }

@@ -73,7 +73,9 @@ async def offer_for(
     tenants: Collection[uuid.UUID],
 ) -> tuple[CreditorView, Offer]:
     """Today's offer ``code`` of one creditor for this person, or OfferUnavailable; only
-    a creditor among ``tenants`` (the ones the person proved their identity for)."""
+    a creditor among ``tenants`` (the ones the person proved their identity for). The
+    offers for voluntary payment of prescribed debts are found here too, when the
+    creditor's policy allows them."""
     creditor = next(
         (
             c
@@ -82,7 +84,8 @@ async def offer_for(
         ),
         None,
     )
-    offer = next((o for o in creditor.offers if o.code == code), None) if creditor else None
+    offers = [*creditor.offers, *creditor.voluntary_offers] if creditor else []
+    offer = next((o for o in offers if o.code == code), None)
     if creditor is None or offer is None:
         raise OfferUnavailable(_("This offer is no longer available. See today's offers."))
     return creditor, offer
@@ -216,6 +219,8 @@ async def create_agreement(
             terms=offer_to_dict(offer),
             policy_version_id=await policy_versions.current_version_id(session, tenant),
             declared_income=declared_income,
+            # Only an offer made for voluntary payment includes prescribed debts.
+            voluntary=offer.includes_prescribed,
             installments=[
                 AgreementInstallment(number=i.number, due_date=i.due_date, amount=i.amount)
                 for i in terms.installments
@@ -268,6 +273,7 @@ async def create_agreement(
                 "offer": offer.code,
                 "total": offer.total,
                 "reason": agreement.reason,
+                **({"voluntary": True} if agreement.voluntary else {}),
                 **(details or {}),
             },
         )

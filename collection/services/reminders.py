@@ -401,6 +401,14 @@ def _rule(step: ReminderStep, found: Any, on: date) -> Any:
                 literal("disputed"),
             )
         )
+    else:
+        # An agreement paid voluntarily on prescribed debts is never reminded or chased.
+        whys.append(
+            (
+                exists().where(Agreement.id == found.c.agreement_id, Agreement.voluntary.is_(True)),
+                literal("prescribed"),
+            )
+        )
     no_contact = found.c.contact_id.is_(None)
     if step.channel == Channel.WHATSAPP:
         whys.append(
@@ -634,6 +642,12 @@ async def _check(
         agreement = await session.get_one(Agreement, item.agreement_id)
         if item.paid >= item.amount or agreement.status not in OPEN_AGREEMENT:
             return blocked, "not_due", None
+    if message.agreement_id is not None:
+        voluntary = await session.scalar(
+            select(Agreement.voluntary).where(Agreement.id == message.agreement_id)
+        )
+        if voluntary:
+            return blocked, "prescribed", None
     contact = await session.get(Contact, message.contact_id) if message.contact_id else None
     rule = _contact_rule(message.channel, contact)
     if not rule and await opt_out.channel_stopped(session, debtor.id, message.channel):
@@ -742,6 +756,7 @@ async def account_rule(
             Agreement.tenant_id == tenant_id,
             Agreement.debtor_id == debtor_id,
             Agreement.status.in_(OPEN_AGREEMENT),
+            Agreement.voluntary.is_(False),  # paid by free choice: nothing to collect
         )
         .limit(1)
     )
