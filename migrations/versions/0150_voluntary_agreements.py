@@ -1,7 +1,7 @@
 """agreements made by voluntary payment of prescribed debts (never actively collected)
 
 Revision ID: 0150_voluntary_agreements
-Revises: 0112_declared_income
+Revises: 0101_bureau_files
 Create Date: 2026-12-04 20:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0150_voluntary_agreements"
-down_revision = "0112_declared_income"
+down_revision = "0101_bureau_files"
 branch_labels = None
 depends_on = None
 
