@@ -400,6 +400,33 @@ class AgreementDebt(TenantOwned, Base):
     )
 
 
+class AgreementReimport(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
+    """A re-import changed a debt under an open agreement (issue 16 item 2): the contract,
+    the change (lower, higher, missing), what was done to the agreement, the amounts before
+    and after, and who imported. A flagged change is listed for the creditor's review."""
+
+    __tablename__ = "agreement_reimports"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "debt_id", "change", "new_amount"),
+        Index("ix_agreement_reimports_tenant_created", "tenant_id", "created_at"),
+    )
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), index=True
+    )
+    debt_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("debts.id", ondelete="CASCADE"))
+    contract: Mapped[str] = mapped_column(String(60))
+    change: Mapped[str] = mapped_column(String(10))  # lower | higher | missing
+    action: Mapped[str] = mapped_column(String(15))  # recalculated | closed | flagged
+    old_amount: Mapped[int] = mapped_column(BigInteger)  # the debt's balance before
+    new_amount: Mapped[int] = mapped_column(BigInteger)  # the file's (0: missing)
+    open_before: Mapped[int] = mapped_column(BigInteger)  # unpaid on the agreement before
+    open_after: Mapped[int] = mapped_column(BigInteger)  # and after
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+
+
 class Dispute(UUIDPrimaryKey, Timestamped, TenantOwned, Base):
     """A person contests a debt; its collection is frozen until the creditor answers."""
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.importing import FIELD_LABELS, REQUIRED_FIELDS, Field, ImportFileError
 from collection.models import ImportStatus
+from collection.services.import_agreements import REIMPORT_LABELS, recent_changes
 from collection.services.import_jobs import (
     ImportJobNotFound,
     ImportJobs,
@@ -59,6 +60,8 @@ class ImportsController(Controller):
                 "principal": principal,
                 "jobs": await _jobs(request).recent(session),
                 "errors": {},
+                "reimports": await recent_changes(session),
+                "reimport_labels": REIMPORT_LABELS,
                 "portfolio": "Carteira principal",
                 "max_mb": request.app.state.settings.max_upload_bytes // (1024 * 1024),
             },
@@ -104,6 +107,8 @@ class ImportsController(Controller):
                     "principal": principal,
                     "jobs": await _jobs(request).recent(session),
                     "errors": {"file": error},
+                    "reimports": await recent_changes(session),
+                    "reimport_labels": REIMPORT_LABELS,
                     "portfolio": portfolio,
                     "max_mb": settings.max_upload_bytes // (1024 * 1024),
                 },
@@ -132,6 +137,7 @@ class ImportsController(Controller):
             "labels": FIELD_LABELS,
             "fields": list(Field),
             "required": REQUIRED_FIELDS,
+            "reimport_labels": REIMPORT_LABELS,
         }
         if job.status in (ImportStatus.NEEDS_MAPPING, ImportStatus.PREVIEWED):
             try:

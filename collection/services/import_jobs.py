@@ -201,6 +201,7 @@ class ImportJobs:
             if getattr(claimed, "rowcount", 0) != 1:
                 return "taken"
             tenant_id, path, portfolio = job.tenant_id, Path(job.stored_path), job.portfolio_name
+            actor_id = job.created_by
 
         async def progress(rows: int, percent: int) -> None:
             async with self.db.session(Scope.tenant(tenant_id)) as s:
@@ -222,6 +223,7 @@ class ImportJobs:
                 now=now,
                 dry_run=phase is ImportStatus.PREVIEWING,
                 progress=progress,
+                actor_id=actor_id,
             )
         except ImportRefused as exc:
             values = {"status": ImportStatus.FAILED, "error": exc.message[:500]}

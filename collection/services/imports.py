@@ -8,8 +8,8 @@ SELECT`` for what is new (a first import is nothing else), ``INSERT … ON CONFL
 upserts for what existed, and only for the debts whose installments changed. A dry run
 (the preview) computes the counts the same way and rolls back, so they are exactly what
 the import will do. Re-importing the same file changes nothing: every upsert only
-writes rows whose values differ. Debts in an agreement, paid or written off are never
-touched by an import. On PostgreSQL one tenant's imports run one after the other.
+writes rows whose values differ. Debts paid or written off are never touched; a debt under
+an agreement only as import_agreements says. One tenant's imports run one at a time.
 
 The statements are plain SQL (the ORM cannot express them set-wise), so each one
 names the tenant explicitly; on PostgreSQL row-level security checks it again.
@@ -17,6 +17,7 @@ names the tenant explicitly; on PostgreSQL row-level security checks it again.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -43,6 +44,7 @@ from collection.importing import (
 )
 from collection.models import ImportColumnChoice, Portfolio
 from collection.services.disowned import REPORTED_AT_SQL
+from collection.services.import_agreements import reimport_agreements
 from core.db import Database, Scope, UTCDateTime, utcnow
 from core.text import search_key
 
@@ -81,20 +83,11 @@ class ImportSummary:
     created: int = 0
     updated: int = 0
     settled: int = 0
+    agreements: list[dict[str, Any]] = field(default_factory=list)  # see import_agreements
     dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "accepted": self.accepted,
-            "rejected": self.rejected,
-            "warnings": self.warnings,
-            "created": self.created,
-            "updated": self.updated,
-            "settled": self.settled,
-            "rejected_total": self.rejected_total,
-            "warnings_total": self.warnings_total,
-            "dry_run": self.dry_run,
-        }
+        return dataclasses.asdict(self)
 
 
 class ImportRefused(ValueError):
@@ -181,6 +174,7 @@ class PortfolioImporter:
         now: datetime,
         dry_run: bool,
         progress: Progress | None = None,
+        actor_id: uuid.UUID | None = None,
     ) -> ImportSummary:
         """Import ``path`` (all accepted rows or nothing); raises ImportRefused."""
         summary = ImportSummary(dry_run=dry_run)
@@ -219,6 +213,9 @@ class PortfolioImporter:
             portfolio_id = await _portfolio(session, portfolio)
             apply = _Apply(session, tenant_id, portfolio_id, now, self.db.is_postgres)
             summary.created, summary.updated, summary.settled = await apply.counts()
+            summary.agreements = await reimport_agreements(
+                session, tenant_id, portfolio_id, actor_id=actor_id, today=today, dry_run=dry_run
+            )
             if not dry_run:
                 await apply.everything()
                 await session.commit()

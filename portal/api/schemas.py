@@ -280,6 +280,21 @@ class RowIssueOut(msgspec.Struct):
     reason: str
 
 
+class AgreementChangeOut(msgspec.Struct):
+    """A debt under an open agreement that the file changes, and what is done (issue 16
+    item 2): change ``lower`` | ``higher`` | ``missing``; action ``recalculated`` |
+    ``closed`` | ``flagged``; amounts in centavos (``open_*``: unpaid on the agreement)."""
+
+    contract: str
+    agreement_id: str
+    change: str
+    action: str
+    old_amount: int
+    new_amount: int
+    open_before: int
+    open_after: int
+
+
 class ImportSummaryOut(msgspec.Struct):
     dry_run: bool
     accepted: int
@@ -290,6 +305,7 @@ class ImportSummaryOut(msgspec.Struct):
     warnings_total: int
     rejected: list[RowIssueOut]
     warnings: list[RowIssueOut]
+    agreements: list[AgreementChangeOut] = []
 
 
 class ImportJobOut(msgspec.Struct):
@@ -329,6 +345,12 @@ def import_job_out(job: ImportJob) -> ImportJobOut:
             warnings_total=int(raw.get("warnings_total", 0)),
             rejected=_issues(raw.get("rejected")),
             warnings=_issues(raw.get("warnings")),
+            agreements=[
+                AgreementChangeOut(
+                    **{k: a[k] for k in AgreementChangeOut.__struct_fields__ if k in a}
+                )
+                for a in raw.get("agreements", [])
+            ],
         )
     return ImportJobOut(
         id=job.id,
