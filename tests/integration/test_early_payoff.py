@@ -5,6 +5,7 @@ arrives); a refund gives the discount back; the API and the portal show the amou
 
 from __future__ import annotations
 
+import asyncio
 import re
 from decimal import Decimal
 from typing import Any
@@ -119,7 +120,7 @@ async def test_a_pix_payoff_confirmed_by_webhook_settles_the_agreement_once(
     assert agreement.status != "paid"  # nothing settles before the provider confirms
 
     assert (await _simulate(client, payment_url)).status_code in (302, 303)
-    assert await _apply_received(db) == ["succeeded"]
+    assert await _apply_received(db, world.a.id) == ["succeeded"]
     agreement, items = await _rows(db, world.a.id)
     assert agreement.status == "paid"
     assert all(i.paid + i.waived == i.amount for i in items)  # every installment closed
@@ -143,7 +144,7 @@ async def test_a_pix_payoff_confirmed_by_webhook_settles_the_agreement_once(
     )
     assert replay.json()["status"] == "duplicate"
     await _simulate(client, payment_url, button=False)
-    assert await _apply_received(db) == []
+    assert await _apply_received(db, world.a.id) == []
     _agreement_row, again = await _rows(db, world.a.id)
     assert [(i.paid, i.waived) for i in again] == [(i.paid, i.waived) for i in items]
     # Nothing left to pay: the page no longer offers a payment or a payoff.
@@ -202,7 +203,7 @@ async def test_the_api_and_the_portal_show_the_payoff_amount(client, world, db, 
     # Settled: the API says there is nothing to pay off.
     payment_url = await _pay_off_after_login_reset(client, world, url)
     await _simulate(client, payment_url)
-    await _apply_received(db)
+    await _apply_received(db, world.a.id)
     closed = await client.get(f"/api/v1/agreements/{agreement.id}", headers=bearer(token))
     assert closed.json()["payoff_amount"] is None and closed.json()["status"] == "paid"
     assert all(i["paid"] + i["waived"] == i["amount"] for i in closed.json()["installments"])
@@ -213,3 +214,43 @@ async def _pay_off_after_login_reset(client: Any, world: Any, url: str) -> str:
 
     await _verified(client, world)
     return await _pay_off_by_pix(client, url)
+
+
+async def test_a_card_payoff_through_the_gateway_settles_the_agreement(
+    client, world, db, with_gateway, localstripe
+):
+    from tests.integration.test_payments import Capture, _card, _deliver
+
+    url = await _agreement(client, world)
+    expected, _remaining = await _expected_payoff(db, client, world.a.id)
+    card_page = await client.get(f"{url}/pagar/cartao?quitar=1")
+    key = re.search(r'name="key" value="([0-9a-f]+)"', card_page.text)
+    assert key and 'name="purpose" value="payoff"' in card_page.text
+    Capture.received.clear()
+    Capture.arrived.clear()
+    answer = await client.post(
+        f"{url}/pagamentos",
+        data={
+            "method": "card",
+            "purpose": "payoff",
+            "key": key.group(1),
+            "payment_method": _card(localstripe, "4242424242424242").id,
+            "_csrf_token": csrf_from(card_page.text),
+        },
+        headers={"accept": "application/json"},
+    )
+    assert answer.status_code == 200, answer.text
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        payment = await session.scalar(select(Payment).order_by(Payment.created_at.desc()))
+        assert payment is not None
+    assert payment.purpose is PaymentPurpose.PAYOFF and payment.amount == expected
+    await asyncio.to_thread(Capture.arrived.wait, 15)
+    body, signature = next(
+        (b, s) for b, s in Capture.received if b'"payment_intent.succeeded"' in b
+    )
+    assert (await _deliver(client, body, signature)).json()["status"] == "received"
+    assert await _apply_received(db, world.a.id) == ["succeeded"]
+    assert (await _deliver(client, body, signature)).json()["status"] == "duplicate"
+    agreement, items = await _rows(db, world.a.id)
+    assert agreement.status == "paid" and sum(i.paid for i in items) == expected
+    assert all(i.paid + i.waived == i.amount for i in items)

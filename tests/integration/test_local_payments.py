@@ -68,9 +68,18 @@ async def local(app: Any, tmp_path: Path) -> AsyncIterator[Recording]:
         app.state.gateway = before
 
 
-async def _apply_received(db: Any) -> list[str]:
-    """What the worker does with the events the webhook stored."""
-    ids = await payments.unapplied_events(db, datetime.now(UTC) + timedelta(days=1))
+async def _apply_received(db: Any, tenant_id: Any) -> list[str]:
+    """What the worker does with the events the webhook stored for this tenant's payments
+    (other tests' events are left alone)."""
+    async with db.session(Scope.system()) as session:
+        ids = list(
+            await session.scalars(
+                select(GatewayEvent.id)
+                .join(Payment, Payment.provider_id == GatewayEvent.object_id)
+                .where(GatewayEvent.outcome == "", Payment.tenant_id == tenant_id)
+                .order_by(GatewayEvent.received_at)
+            )
+        )
     return [await payments.apply_event(db, event_id) for event_id in ids]
 
 
@@ -122,7 +131,7 @@ async def test_pix_shows_a_qr_and_copy_paste_and_the_providers_webhook_confirms_
     simulated = await _simulate(client, payment_url)
     assert simulated.status_code in (302, 303) and simulated.headers["location"] == payment_url
     assert len(local.sent) == 1
-    assert await _apply_received(db) == ["succeeded"]
+    assert await _apply_received(db, world.a.id) == ["succeeded"]
     status = await client.get(payment_url, headers={"hx-request": "true"})
     assert "Pagamento confirmado" in status.text
     _row, paid = await _installments(db, world.a.id)
@@ -131,7 +140,7 @@ async def test_pix_shows_a_qr_and_copy_paste_and_the_providers_webhook_confirms_
     # The button pressed again and the same webhook replayed: one payment.
     assert (await _simulate(client, payment_url, button=False)).status_code in (302, 303)
     assert len(local.sent) == 2
-    assert await _apply_received(db) == []
+    assert await _apply_received(db, world.a.id) == []
     body, signature = local.sent[0]
     replay = await client.post(
         "/webhooks/local",
@@ -139,7 +148,7 @@ async def test_pix_shows_a_qr_and_copy_paste_and_the_providers_webhook_confirms_
         headers={SIGNATURE_HEADER: signature, "content-type": "application/json"},
     )
     assert replay.status_code == 200 and replay.json()["status"] == "duplicate"
-    assert await _apply_received(db) == []
+    assert await _apply_received(db, world.a.id) == []
     # Reconciliation asks the provider too, and counts nothing twice.
     assert await payments.reconcile(db, client.app.state.gateway, datetime.now(UTC)) == {}
     _row, paid = await _installments(db, world.a.id)
@@ -188,9 +197,9 @@ async def test_boleto_has_a_valid_linha_digitavel_a_printable_page_and_is_confir
     assert world.a.tenant.legal_name in printable.text
 
     assert (await _simulate(client, payment_url)).status_code in (302, 303)
-    assert await _apply_received(db) == ["succeeded"]
+    assert await _apply_received(db, world.a.id) == ["succeeded"]
     assert (await _simulate(client, payment_url, button=False)).status_code in (302, 303)
-    assert await _apply_received(db) == []
+    assert await _apply_received(db, world.a.id) == []
     refreshed = await _the_payment(db, world.a.id)
     assert refreshed.status == PaymentStatus.SUCCEEDED
     _row, paid = await _installments(db, world.a.id)
@@ -217,7 +226,7 @@ async def test_a_lost_webhook_is_repaired_by_reconciliation_from_the_providers_l
         assert payment.provider_id is not None
         outcome = await gateway.local.simulate_payment(payment.provider_id)
         assert outcome == "undelivered" and len(transport.sent) == 3  # tried, then retried
-        assert await _apply_received(db) == []
+        assert await _apply_received(db, world.a.id) == []
         now = datetime.now(UTC)
         assert await payments.reconcile(db, gateway, now, tenant_id=world.a.id) == {"succeeded": 1}
         assert await payments.reconcile(db, gateway, now, tenant_id=world.a.id) == {}
