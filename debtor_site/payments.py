@@ -16,6 +16,7 @@ from litestar.response import Redirect, Response, Template
 
 from collection.domain import boleto
 from collection.models import Agreement, PaymentMethod, PaymentPurpose, PaymentStatus
+from collection.services.boleto_pdf import boleto_pdf
 from collection.services.debtor_access import DebtorAccess, Person
 from collection.services.negotiation import agreement_of_person
 from collection.services.payments import (
@@ -293,6 +294,36 @@ class PaymentsController(Controller):
             raise NotFoundException()
         await local.simulate_payment(found[0].provider_id or "")
         return Redirect(f"/acordos/{agreement_id}/pagamentos/{payment_id}")
+
+    @get("/pagamentos/{payment_id:uuid}/boleto.pdf", name="site.boleto_pdf")
+    async def boleto_file(
+        self,
+        person: NamedDependency[Person],
+        access: NamedDependency[DebtorAccess],
+        agreement_id: FromPath[uuid.UUID],
+        payment_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        """The boleto as a PDF, to save or print."""
+        found = await payment_of_person(
+            access.db, person.cpf_hash, agreement_id, payment_id, tenants=person.tenants
+        )
+        creditor = await agreement_of_person(
+            access.db, person.cpf_hash, agreement_id, tenants=person.tenants
+        )
+        if found is None or creditor is None or not found[0].boleto_line:
+            raise NotFoundException()
+        try:
+            content = boleto_pdf(found[0], creditor[1], creditor[2])
+        except boleto.InvalidBoleto:
+            raise NotFoundException() from None
+        return Response(
+            content,
+            media_type="application/pdf",
+            headers={
+                "content-disposition": 'attachment; filename="boleto.pdf"',
+                "cache-control": "no-store",
+            },
+        )
 
     @get("/pagamentos/{payment_id:uuid}/boleto", name="site.boleto_print")
     async def boleto_print(

@@ -195,6 +195,9 @@ async def test_boleto_has_a_valid_linha_digitavel_a_printable_page_and_is_confir
     assert boleto.format_line(payment.boleto_line) in printable.text
     assert printable.text.count('fill="#000"') > 40  # the bar code
     assert world.a.tenant.legal_name in printable.text
+    document = await client.get(payment_url + "/boleto.pdf")
+    assert document.status_code == 200 and document.content.startswith(b"%PDF")
+    assert document.headers["content-type"] == "application/pdf"
 
     assert (await _simulate(client, payment_url)).status_code in (302, 303)
     assert await _apply_received(db, world.a.id) == ["succeeded"]
