@@ -39,6 +39,7 @@ from tests.integration.test_debtor_agreements import _form
 from tests.integration.test_debtor_lookup import _start, _verify
 from tests.integration.test_escalation import _post
 from tests.integration.test_handover import NOW, _placed, _rule
+from tests.integration.test_reminders import KEY, Recorder, _claim_only
 
 BIRTH = "07/07/1970"
 OLD = date(2019, 1, 10)  # more than five years before any day these tests run
@@ -143,6 +144,10 @@ async def test_the_person_pays_a_prescribed_debt_voluntarily_and_it_is_never_cha
         )
         assert first_due is not None
         grace = agreement.grace_days
+        # Staff may not write to the account either: a voluntary agreement is nothing
+        # to collect, and its only debt is prescribed.
+        rule = await reminders.account_rule(session, a.id, agreement.debtor_id, first_due)
+        assert rule == "not_due"
         await session.execute(
             update(Tenant).where(Tenant.id == a.id).values(reminders_enabled=True)
         )
@@ -239,3 +244,56 @@ async def test_a_broken_voluntary_agreement_never_hands_the_account_over(
     await _rule(db, world.a.id, world.agency_id, broken=True)
     await handover.hand_over(db, NOW, tenant_id=world.a.id)
     assert set(await _placed(db, world.a.id)) == {world.a.debtor_ids[1]}
+
+
+async def test_a_message_planned_before_an_agreement_was_marked_voluntary_is_not_sent(
+    db: Database, world: Any
+) -> None:
+    a = world.a
+    due = date(2026, 3, 10)
+    async with db.session(Scope.tenant(a.id)) as session:
+        agreement = Agreement(
+            debtor_id=a.debtor_ids[0],
+            offer_code="installments-2",
+            kind="installments",
+            status="active",
+            balance=150_000,
+            discount=0,
+            total=150_000,
+            down_payment=0,
+            monthly_rate="0",
+            cet_yearly="0",
+            grace_days=5,
+            accepted_on=date(2026, 2, 1),
+            idempotency_key=uuid.uuid4().hex,
+            terms={},
+            installments=[
+                AgreementInstallment(number=1, due_date=due, amount=75_000),
+                AgreementInstallment(number=2, due_date=date(2026, 4, 10), amount=75_000),
+            ],
+        )
+        session.add(agreement)
+        await session.execute(
+            update(Tenant).where(Tenant.id == a.id).values(reminders_enabled=True)
+        )
+        await session.commit()
+    day = due - timedelta(days=3)  # the e-mail step of the default régua
+    now = datetime.combine(day, time(13), UTC)
+    await reminders.plan(db, day, now)
+    planned = [
+        m for m in await _agreement_messages(db, agreement.id) if m.status == MessageStatus.PLANNED
+    ]
+    assert planned  # an ordinary agreement is reminded
+    async with db.session(Scope.tenant(a.id)) as session:
+        await session.execute(
+            update(Agreement).where(Agreement.id == agreement.id).values(voluntary=True)
+        )
+        await session.commit()
+    channels = Recorder()
+    for message in planned:
+        await _claim_only(db, message.id, now)
+        outcome = await reminders.deliver(
+            db, reminders.Delivery("x", channels, KEY), message.id, now
+        )
+        assert outcome == "prescribed"
+    assert channels.sent == []
