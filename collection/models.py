@@ -323,7 +323,10 @@ class Agreement(UUIDPrimaryKey, Timestamped, Updated, TenantOwned, Base):
     """An accepted offer: the terms as disclosed, and the state of its payments."""
 
     __tablename__ = "agreements"
-    __table_args__ = (Index("ix_agreements_tenant_updated", "tenant_id", "updated_at", "id"),)
+    __table_args__ = (
+        Index("ix_agreements_tenant_updated", "tenant_id", "updated_at", "id"),
+        UniqueConstraint("tenant_id", "number"),
+    )
 
     debtor_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("debtors.id", ondelete="CASCADE"), index=True
@@ -347,6 +350,8 @@ class Agreement(UUIDPrimaryKey, Timestamped, Updated, TenantOwned, Base):
     credit: Mapped[int] = mapped_column(BigInteger, default=0)  # paid beyond what was due
     last_event_on: Mapped[date | None] = mapped_column(Date, default=None)
     broken_on: Mapped[date | None] = mapped_column(Date, default=None)
+    # The number on its papers (``AC-2026-000045``), unique per tenant (issue 25 item 7).
+    number: Mapped[str | None] = mapped_column(String(20), default=None)
     # The policy version in force when the offer was accepted. None: made before versions
     # were recorded (migration 0080), or the tenant had never published a policy of its
     # own (the platform's default policy applied).

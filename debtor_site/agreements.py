@@ -16,6 +16,7 @@ from litestar.response import Redirect, Response, Template
 from collection.domain.affordability import choose_affordable
 from collection.domain.agreements import AgreementStatus
 from collection.domain.money import InvalidAmount, parse_brl
+from collection.services import paperwork
 from collection.services.casework import note_visit
 from collection.services.commitments import commitments
 from collection.services.debtor_access import DebtorAccess, Person
@@ -41,7 +42,6 @@ from collection.services.plan_requests import (
     read_proposal,
     send_proposal,
 )
-from collection.services.terms_pdf import agreement_pdf
 from core.clock import local_today
 from core.i18n import gettext as _
 from debtor_site.lookup import NO_STORE, PERSON, client_ip
@@ -303,6 +303,7 @@ class AgreementsController(Controller):
             context={
                 "agreement": agreement,
                 "tenant": tenant,
+                "papers": await paperwork.agreement_papers(access.db, agreement, tenant),
                 "due": due if AgreementStatus(agreement.status).is_open else None,
                 "payments": await payments_of_agreement(access.db, agreement.id),
                 "can_pay": gateway is not None and bool(tenant.stripe_account),
@@ -329,9 +330,9 @@ class AgreementsController(Controller):
         )
         if found is None:
             raise NotFoundException()
-        agreement, tenant, name = found
+        agreement, tenant, _name = found
         return Response(
-            agreement_pdf(agreement, tenant, name),
+            await paperwork.terms_document(access.db, agreement, tenant),
             media_type="application/pdf",
             headers={
                 "content-disposition": 'attachment; filename="termo-de-acordo.pdf"',

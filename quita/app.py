@@ -44,6 +44,7 @@ from debtor_site.lookup import COOKIE as DEBTOR_COOKIE
 from debtor_site.lookup import LookupController
 from debtor_site.opt_out import OptOutController
 from debtor_site.pages import PublicPagesController
+from debtor_site.paperwork import PaperworkController
 from debtor_site.payments import PaymentsController
 from debtor_site.rights import RightsController
 from debtor_site.special_offers import SiteSpecialOffersController
@@ -262,6 +263,7 @@ def create_app(
             AgreementsController,
             RightsController,
             SiteDisputesController,
+            PaperworkController,
             OptOutController,
             PaymentsController,
             SiteSpecialOffersController,

@@ -10,7 +10,7 @@ same number, and a rolled-back request gives its number back.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,9 +28,12 @@ def format_number(kind: str, year: int, number: int) -> str:
     return f"{kind}-{year}-{number:06d}"
 
 
-async def next_number(session: AsyncSession, tenant_id: uuid.UUID, kind: str, now: datetime) -> str:
-    """The next number of ``kind`` at ``tenant_id`` in the year of ``now`` (São Paulo)."""
-    year = now.astimezone(SAO_PAULO).year
+async def next_number(
+    session: AsyncSession, tenant_id: uuid.UUID, kind: str, now: datetime | date
+) -> str:
+    """The next number of ``kind`` at ``tenant_id`` in the year of ``now`` (an instant,
+    read in São Paulo, or a local date)."""
+    year = now.astimezone(SAO_PAULO).year if isinstance(now, datetime) else now.year
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(

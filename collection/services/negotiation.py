@@ -34,7 +34,7 @@ from collection.models import (
     Debtor,
     DebtStatus,
 )
-from collection.services import outbound_webhooks, policy_versions
+from collection.services import document_numbers, outbound_webhooks, paperwork, policy_versions
 from collection.services.commitments import commitments
 from collection.services.debtor_view import CreditorView, debts_of_person, policy_of
 from collection.services.terms_pdf import agreement_pdf
@@ -201,6 +201,9 @@ async def create_agreement(
         terms = DomainAgreement.from_offer(offer, on, policy_of(tenant).grace_days)
         agreement = Agreement(
             id=uuid.uuid4(),
+            number=await document_numbers.next_number(
+                session, tenant_id, document_numbers.AGREEMENT, on
+            ),
             debtor_id=debtor.id,
             offer_code=offer.code,
             kind=offer.kind.value,
@@ -262,7 +265,16 @@ async def create_agreement(
                     "date": local_date(on),
                     "total": brl(offer.total),
                 },
-                attachment=("termo-de-acordo.pdf", agreement_pdf(agreement, tenant, debtor.name)),
+                attachment=(
+                    "termo-de-acordo.pdf",
+                    agreement_pdf(
+                        agreement,
+                        tenant,
+                        debtor.name,
+                        masked_cpf=mask_cpf(debtor.cpf),
+                        contracts=await paperwork.contracts_of(session, agreement.id),
+                    ),
+                ),
             )
         audit.record(
             session,

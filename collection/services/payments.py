@@ -45,7 +45,7 @@ from collection.models import (
     PaymentPurpose,
     PaymentStatus,
 )
-from collection.services import outbound_webhooks
+from collection.services import outbound_webhooks, paperwork
 from collection.services.debtor_view import policy_of
 from core.clock import SAO_PAULO
 from core.db import Database, Scope
@@ -804,6 +804,13 @@ async def _succeed(session: AsyncSession, payment: Payment, on: date) -> str:
     payment.applied_credit = receipt.credit
     payment.waived = [[number, part] for number, part in receipt.waived]
     await _store_terms(session, agreement, terms, before, on)
+    # The person's receipt, and the declaração de quitação when this settled it all.
+    await paperwork.payment_confirmed(
+        session,
+        agreement,
+        payment,
+        settled=terms.status is AgreementStatus.PAID and before is not AgreementStatus.PAID,
+    )
     audit.record(
         session,
         GATEWAY,

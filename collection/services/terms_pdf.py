@@ -2,7 +2,9 @@
 
 Everything CDC art. 52 asks for is on the page: the creditor identified (art. 42-A), the
 payments with their dates and amounts, the monthly and yearly rates, the CET, the total,
-the discount against the updated balance and the right to pay early.
+the discount against the updated balance and the right to pay early; and, for the
+person's papers (issue 25 item 7), the agreement's number, the contracts it settles, the
+debtor's masked CPF, what a missed payment leads to and the quitação clause.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from fpdf import FPDF
 from collection.domain.documents import format_cnpj
 from collection.models import Agreement
 from core.i18n import brl, local_date, percent
+from core.i18n import gettext as _
 from tenants.models import Tenant
 
 
@@ -27,7 +30,36 @@ def _latin1(text: str) -> str:
     )
 
 
-def agreement_pdf(agreement: Agreement, tenant: Tenant, debtor_name: str) -> bytes:
+def missed_payment_text(grace_days: int) -> str:
+    """What a missed installment leads to, from the agreement's grace days (the state
+    machine in ``collection.domain.agreements``): nothing more than what really happens."""
+    return _(
+        "If an installment is not paid by its due date, the agreement is late; paying it "
+        "within %(days)s days after the due date puts it back on track. If it is still "
+        "unpaid after those %(days)s days, the agreement is broken: the discount no longer "
+        "applies and the contracts return to their updated balance, less everything you "
+        "have paid. No late fee or interest is charged on the agreement's installments."
+    ) % {"days": grace_days}
+
+
+def quitacao_clause(creditor: str) -> str:
+    """The quitação clause: what the creditor owes the person once everything is paid."""
+    return _(
+        "When every payment of this agreement has been made, %(creditor)s gives full and "
+        "final discharge (quitação) of the contracts listed above, issues the declaração de "
+        "quitação and asks, within 5 business days, for the removal of any listing of them "
+        "at credit bureaus (STJ Súmula 548)."
+    ) % {"creditor": creditor}
+
+
+def agreement_pdf(
+    agreement: Agreement,
+    tenant: Tenant,
+    debtor_name: str,
+    *,
+    masked_cpf: str = "",
+    contracts: tuple[str, ...] = (),
+) -> bytes:
     """The terms of ``agreement`` as PDF bytes."""
     pdf = FPDF(format="A4")
     pdf.set_title(_latin1(f"Termo de acordo - {tenant.name}"))
@@ -39,7 +71,10 @@ def agreement_pdf(agreement: Agreement, tenant: Tenant, debtor_name: str) -> byt
     lines = [
         f"Credor: {tenant.legal_name} - CNPJ {format_cnpj(tenant.cnpj)}",
         f"Endereço do credor: {tenant.address}",
-        f"Devedor: {debtor_name}",
+        _("Agreement no. %(number)s") % {"number": agreement.number or "-"},
+        f"Devedor: {debtor_name}" + (f" - CPF {masked_cpf}" if masked_cpf else ""),
+        _("Contracts settled by this agreement: %(contracts)s")
+        % {"contracts": ", ".join(contracts) or "-"},
         f"Aceito em: {local_date(agreement.accepted_on)}",
         f"Saldo atualizado na data do acordo: {brl(agreement.balance)}",
         f"Desconto sobre o saldo atualizado: {brl(agreement.discount)}",
@@ -63,6 +98,8 @@ def agreement_pdf(agreement: Agreement, tenant: Tenant, debtor_name: str) -> byt
         "Você pode antecipar o pagamento das parcelas, com redução proporcional dos juros "
         "(CDC art. 52, §2º).",
         f"Descrição da oferta aceita: {agreement.terms.get('description', '')}",
+        _("If a payment is missed: %(text)s") % {"text": missed_payment_text(agreement.grace_days)},
+        _("Discharge (quitação): %(text)s") % {"text": quitacao_clause(tenant.legal_name)},
         "Em caso de dúvida ou discordância, use o site do Quita para falar com o credor.",
     ]
     for note in notes:

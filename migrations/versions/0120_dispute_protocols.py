@@ -11,7 +11,7 @@ Create Date: 2026-12-04 19:27:33.406443
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -118,7 +118,7 @@ def _number_existing_disputes() -> None:
     last: dict[tuple[uuid.UUID, int], int] = {}
     for dispute_id, tenant_id, created_at in rows:
         when = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-        year = (when or datetime.now(UTC)).astimezone(zone).year
+        year = when.astimezone(zone).year
         number = last.get((tenant_id, year), 0) + 1
         last[(tenant_id, year)] = number
         bind.execute(

@@ -254,6 +254,17 @@ async def test_look_up_verify_and_agree_by_keyboard_with_axe_on_every_step(
     await page.keyboard.press("Enter")
     await page.wait_for_selector("#payment-status .alert.ok", timeout=20_000)
     assert "Pagamento confirmado" in await page.inner_text("#payment-status")
+    # Each confirmed payment has its receipt on the agreement's page (issue 25 item 7).
+    await page.focus("#payment-status a[href^='/acordos/']")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/acordos/*")
+    assert "Acordo nº AC-" in await page.inner_text("main")
+    await page.focus("a[href*='/recibos/']")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/recibos/**")
+    assert "Recibo de pagamento" in await page.inner_text("main")
+    assert await _serious(page) == []
+    await page.screenshot(path=str(shots / f"site-{viewport}-receipt.png"), full_page=True)
     await context.close()
 
 
