@@ -82,6 +82,29 @@ def percent(rate: Decimal | float | str, places: int = 2) -> str:
     return f"{sign}{int(whole):,}".replace(",", ".") + (f",{frac}" if frac else "") + "%"
 
 
+def number(value: float | int | Decimal) -> str:
+    """A plain number as a person in Brazil reads it: ``1234`` → ``1.234``,
+    ``0.25`` → ``0,25`` (chart axes of counts, never ``0.25``)."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", ".")
+    text = f"{Decimal(str(value)).normalize():f}"
+    whole, _, frac = text.partition(".")
+    return f"{int(whole):,}".replace(",", ".") + f",{frac}"
+
+
+def file_size(size: int) -> str:
+    """A file size as a person in Brazil reads it: ``1,7 kB``, ``320 kB``, ``2,4 MB``,
+    ``512 bytes`` (1 kB = 1024 bytes, at most one decimal, comma)."""
+    if size < 1024:
+        return f"{size} bytes"
+    for unit, scale in (("kB", 1024), ("MB", 1024**2), ("GB", 1024**3)):
+        if size < scale * 1024 or unit == "GB":
+            value = (Decimal(size) / scale).quantize(Decimal("0.1"), ROUND_HALF_UP)
+            text = f"{value}".removesuffix(".0").replace(".", ",")
+            return f"{text} {unit}"
+    raise AssertionError("unreachable")
+
+
 def install_translations(env: Environment) -> None:
     """Give a Jinja environment ``_()``, the pt-BR catalog and the formatting filters."""
     env.add_extension("jinja2.ext.i18n")
@@ -90,3 +113,5 @@ def install_translations(env: Environment) -> None:
     env.filters["local_date"] = local_date
     env.filters["local_datetime"] = local_datetime
     env.filters["percent"] = percent
+    env.filters["number"] = number
+    env.filters["file_size"] = file_size

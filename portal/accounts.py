@@ -13,13 +13,12 @@ from litestar.response import Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import mask_cpf
-from collection.services import account_search, accounts, policy_versions, privacy
+from collection.services import account_search, accounts, audit_view, policy_versions, privacy
 from collection.services.payments import payoff_of
 from collection.services.timeline import account_timeline
 from core.clock import local_today
 from portal.auth import provide_principal, provide_tenant_session, requires
 from tenants.roles import Permission
-from tenants.services import audit
 from tenants.services.auth import Principal
 
 AnyRequest = Request[Any, Any, Any]
@@ -172,5 +171,5 @@ class AccountsController(Controller):
     async def audit_log(
         self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
     ) -> Template:
-        events = await audit.recent(session, limit=200)
+        events = await audit_view.audit_lines(session, limit=200)
         return Template("portal/audit.html", context={"principal": principal, "events": events})

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from collection.importing.report import Amount, decimal_comma, spreadsheet_csv
 from collection.services import reports
 from collection.services.reports import Month, ReportFilter, ReportFilterError
-from core.i18n import brl, percent
+from core.i18n import brl, number, percent
 from core.i18n import gettext as _
 from portal.auth import (
     client_ip,
@@ -264,7 +264,7 @@ async def _agreements_table(session: AsyncSession, report: ReportFilter, today: 
                 Series(_("Agreements kept"), [r.kept for r in rows]),
                 Series(_("Agreements broken"), [r.broken for r in rows]),
             ],
-            str,
+            number,
         ),
     )
 
@@ -393,7 +393,7 @@ async def agency_tables(
                     Series(_("Accounts closed"), [r.closed for r in accounts]),
                     Series(_("Accounts recalled"), [r.recalled for r in accounts]),
                 ],
-                str,
+                number,
             ),
         ),
     ]

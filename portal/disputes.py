@@ -15,18 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from collection.domain.documents import mask_cpf
 from collection.services import disputes
 from core.db import utcnow
+from core.i18n import file_size
 from portal.auth import client_ip, provide_principal, provide_tenant_session, requires
 from tenants.roles import Permission
 from tenants.services.auth import Principal
 
 AnyRequest = Request[Any, Any, Any]
-
-
-def _size(size: int) -> str:
-    """A file size as a person in Brazil reads it (``1,7 MB``, ``320 kB``)."""
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
-    return f"{max(1, round(size / 1024))} kB"
 
 
 class DisputesController(Controller):
@@ -46,7 +40,7 @@ class DisputesController(Controller):
             "principal": principal,
             "disputes": found,
             "attachments": {
-                dispute_id: [(a_id, name, _size(size)) for a_id, name, size in files]
+                dispute_id: [(a_id, name, file_size(size)) for a_id, name, size in files]
                 for dispute_id, files in attached.items()
             },
             "mask_cpf": mask_cpf,

@@ -5,6 +5,7 @@ made to them, newest first."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -45,6 +46,32 @@ VISITS: dict[str, str] = {
 }
 
 
+PAYMENT_METHODS: dict[str, str] = {"pix": "Pix", "boleto": "Boleto", "card": "Card"}
+CHANNELS: dict[str, str] = {"email": "E-mail", "sms": "SMS", "whatsapp": "WhatsApp"}
+_OFFER_CODE = re.compile(r"(?:^|-)(down-payment\+|installments-)(\d+)$")
+
+
+def offer_label(code: str) -> str:
+    """An offer's code as a person reads it: ``down-payment+5`` → "Entrada + 5 parcelas",
+    ``installments-3`` → "3 parcelas", ``cash`` → "Pagamento à vista"; "" for none."""
+    if not code:
+        return ""
+    if code == "cash" or code.endswith("-cash"):
+        return _("Cash payment")
+    found = _OFFER_CODE.search(code)
+    if found is None:
+        return ""
+    kind, n = found.groups()
+    text = "Down payment + %(n)s installments" if kind.startswith("down") else "%(n)s installments"
+    return _(text) % {"n": n}
+
+
+def reason_label(reason: str) -> str:
+    """The reason recorded with an agreement (``income_drop`` → "queda de renda"): codes
+    are translated by the catalog; free text written by a person is kept as it is."""
+    return _(reason) if reason else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     at: datetime
@@ -80,7 +107,7 @@ async def account_timeline(
             Entry(
                 at=message.sent_at or message.send_after,
                 kind="message",
-                title=f"{_staff_or(step, message)} · {message.channel.value}",
+                title=f"{_staff_or(step, message)} · {_(CHANNELS[message.channel.value])}",
                 status=message.status.value,
                 detail=message.rule or message.error,
             )
@@ -96,7 +123,7 @@ async def account_timeline(
             Entry(
                 at=payment.created_at,
                 kind="payment",
-                title=f"{payment.method.value} · {payment.amount}",
+                title=f"{_(PAYMENT_METHODS[payment.method.value])} · {payment.amount}",
                 status=payment.status.value,
                 detail=payment.failure,
             )
@@ -115,7 +142,7 @@ async def account_timeline(
                 kind="agreement",
                 title=event.action,
                 status=str(details.get("to", "")),
-                detail=str(details.get("reason", "")),
+                detail=reason_label(str(details.get("reason", ""))),
             )
         )
     entries.extend(await _case_work(session, debtor_id, own(CaseEntry)))
@@ -130,7 +157,7 @@ async def account_timeline(
                 kind="visit",
                 title=_(VISITS.get(visit.what, visit.what)),
                 status=visit.what,
-                detail=code,
+                detail=offer_label(code),
             )
         )
     offers = await session.scalars(
