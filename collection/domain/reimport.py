@@ -1,16 +1,25 @@
 """What a re-import that changes a debt under an agreement does to that agreement.
 
 The rule (docs/POLICY.md, "Re-imports and agreements"): when the debts of an agreement are
-worth less than before (a lower balance, or a contract the creditor settled), what is still
-unpaid on the agreement shrinks in the same proportion, installment by installment, and
-never grows. A higher balance never changes an agreement.
+worth less than before (a lower balance, or a contract the creditor settled), the
+agreement's total shrinks in the same proportion; what was already paid counts against the
+new total, the unpaid installments share what remains (none grows), and what was paid
+beyond the new total is to be refunded. A higher balance never changes an agreement.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["ReimportAction", "ReimportChange", "classify", "rescale_open"]
+__all__ = [
+    "Reduction",
+    "ReimportAction",
+    "ReimportChange",
+    "classify",
+    "reduce_agreement",
+    "rescale_open",
+]
 
 
 class ReimportChange(StrEnum):
@@ -59,3 +68,31 @@ def rescale_open(open_amounts: list[int], old_value: int, new_value: int) -> lis
     for i in by_remainder[:leftover]:
         floors[i] += 1
     return floors
+
+
+@dataclass(frozen=True, slots=True)
+class Reduction:
+    """An agreement after its debts lost value: the new open amount of each unpaid
+    installment (in order), what remains to pay, and what was paid beyond the new total."""
+
+    open_amounts: list[int]
+    remaining: int
+    to_refund: int
+
+
+def reduce_agreement(
+    installments: list[tuple[int, int]], old_value: int, new_value: int
+) -> Reduction:
+    """``installments`` as (amount, paid) in centavos; the debts went from ``old_value`` to
+    ``new_value``. The new total is floor(total × new / old); the payments so far count
+    against it; the unpaid installments share the rest in proportion."""
+    open_amounts = [max(amount - paid, 0) for amount, paid in installments]
+    unpaid = [a for a in open_amounts if a > 0]
+    remaining = sum(unpaid)
+    if old_value <= 0 or new_value >= old_value:
+        return Reduction(unpaid, remaining, 0)
+    total = sum(amount for amount, _paid in installments)
+    paid = sum(min(paid, amount) for amount, paid in installments)
+    new_total = total * max(new_value, 0) // old_value
+    target = max(new_total - paid, 0)
+    return Reduction(rescale_open(unpaid, remaining, target), target, max(paid - new_total, 0))

@@ -7,10 +7,12 @@ or that the file no longer has (the creditor settled it: imports treat a missing
 as settled) is named in the summary with what is done (docs/POLICY.md, "Re-imports and
 agreements"):
 
-- lower balance or missing contract: what is still unpaid on the agreement shrinks in
-  the proportion the agreement's debts lost (``collection.domain.reimport.rescale_open``);
-  the debt takes the file's balance, or is marked settled by the creditor. When no debt
-  of the agreement remains, the agreement ends (cancelled, reason ``creditor_settled``);
+- lower balance or missing contract: the agreement's total shrinks in the proportion its
+  debts lost, the payments so far count against it and the unpaid installments share the
+  rest (``collection.domain.reimport.reduce_agreement``); paid beyond the new total is
+  held on the debt to be refunded; the debt takes the file's balance, or is marked settled
+  by the creditor. When nothing remains to pay the agreement ends: cancelled with reason
+  ``creditor_settled`` when no debt of it remains, else paid (and its debts with it);
 - higher balance: nothing changes; the row is listed for the creditor's review.
 
 Every change is a row of ``agreement_reimports`` (who, when, old and new amounts) and an
@@ -27,12 +29,12 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, String, bindparam, delete, select, text
+from sqlalchemy import Date, String, bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import BigInteger, Integer, Uuid
 
 from collection.domain.agreements import AgreementStatus
-from collection.domain.reimport import ReimportAction, ReimportChange, classify, rescale_open
+from collection.domain.reimport import ReimportAction, ReimportChange, classify, reduce_agreement
 from collection.models import (
     Agreement,
     AgreementDebt,
@@ -84,6 +86,7 @@ class AgreementRow:
     action: str  # ReimportAction
     open_before: int = 0
     open_after: int = 0
+    to_refund: int = 0  # paid beyond the agreement's new total: to give back
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,14 +144,14 @@ async def _plan(
         kinds.append((row, change))
         if change is not ReimportChange.HIGHER:
             new_value -= int(row.old_amount) - int(row.new_amount or 0)
-    open_before = await _open_total(session, agreement_id)
-    reduces = new_value < old_value
-    open_after = sum(rescale_open([open_before], old_value, new_value)) if reduces else open_before
+    installments = await _installment_amounts(session, agreement_id)
+    open_before = sum(max(amount - paid, 0) for amount, paid in installments)
+    reduced = reduce_agreement(installments, old_value, new_value)
     result = []
     for row, change in kinds:
         if change is ReimportChange.HIGHER:
             action = ReimportAction.FLAGGED
-        elif new_value <= 0:
+        elif reduced.remaining == 0:
             action = ReimportAction.CLOSED
         else:
             action = ReimportAction.RECALCULATED
@@ -162,21 +165,22 @@ async def _plan(
                 new_amount=int(row.new_amount or 0),
                 action=action.value,
                 open_before=open_before,
-                open_after=open_after,
+                open_after=reduced.remaining,
+                to_refund=0 if change is ReimportChange.HIGHER else reduced.to_refund,
             )
         )
     return result
 
 
-async def _open_total(session: AsyncSession, agreement_id: uuid.UUID) -> int:
-    amounts = (
-        await session.execute(
-            select(AgreementInstallment.amount, AgreementInstallment.paid).where(
-                AgreementInstallment.agreement_id == agreement_id
-            )
-        )
-    ).all()
-    return sum(max(amount - paid, 0) for amount, paid in amounts)
+async def _installment_amounts(
+    session: AsyncSession, agreement_id: uuid.UUID
+) -> list[tuple[int, int]]:
+    rows = await session.execute(
+        select(AgreementInstallment.amount, AgreementInstallment.paid)
+        .where(AgreementInstallment.agreement_id == agreement_id)
+        .order_by(AgreementInstallment.number)
+    )
+    return [(amount, paid) for amount, paid in rows.all()]
 
 
 async def apply_to_agreements(
@@ -250,17 +254,36 @@ async def _reduce(
     unpaid = [i for i in installments if i.amount > i.paid]
     old_value = await _debts_value(session, agreement.id)
     new_value = old_value - sum(r.old_amount - r.new_amount for r in rows)
-    scaled = rescale_open([i.amount - i.paid for i in unpaid], old_value, new_value)
-    for installment, open_amount in zip(unpaid, scaled, strict=True):
+    reduced = reduce_agreement([(i.amount, i.paid) for i in installments], old_value, new_value)
+    for installment, open_amount in zip(unpaid, reduced.open_amounts, strict=True):
         installment.amount = installment.paid + open_amount
     agreement.total = sum(i.amount for i in installments)
     agreement.down_payment = next((i.amount for i in installments if i.number == 0), 0)
     for row in rows:
         await _update_debt(session, row)
-    if any(r.action == ReimportAction.CLOSED.value for r in rows):
+    if reduced.to_refund:
+        first = await session.get_one(Debt, uuid.UUID(rows[0].debt_id))
+        first.to_refund += reduced.to_refund
+    if reduced.remaining:
+        return
+    agreement.last_event_on = today
+    if new_value <= 0:
         agreement.status = AgreementStatus.CANCELLED.value
         agreement.reason = CREDITOR_SETTLED
-        agreement.last_event_on = today
+        return
+    # What was paid covers the lower balance: the agreement is paid, and so are its debts.
+    agreement.status = AgreementStatus.PAID.value
+    await session.execute(
+        update(Debt)
+        .where(
+            Debt.id.in_(
+                select(AgreementDebt.debt_id).where(AgreementDebt.agreement_id == agreement.id)
+            ),
+            Debt.status == DebtStatus.IN_AGREEMENT,
+        )
+        .values(status=DebtStatus.PAID)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 async def _debts_value(session: AsyncSession, agreement_id: uuid.UUID) -> int:
@@ -341,6 +364,7 @@ async def _record(
             "new_amount": row.new_amount,
             "open_before": row.open_before,
             "open_after": row.open_after,
+            "to_refund": row.to_refund,
         },
     )
 

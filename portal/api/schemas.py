@@ -283,7 +283,8 @@ class RowIssueOut(msgspec.Struct):
 class AgreementChangeOut(msgspec.Struct):
     """A debt under an open agreement that the file changes, and what is done (issue 16
     item 2): change ``lower`` | ``higher`` | ``missing``; action ``recalculated`` |
-    ``closed`` | ``flagged``; amounts in centavos (``open_*``: unpaid on the agreement)."""
+    ``closed`` | ``flagged``; amounts in centavos (``open_*``: unpaid on the agreement;
+    ``to_refund``: paid beyond the agreement's new total, held on the debt to give back)."""
 
     contract: str
     agreement_id: str
@@ -293,6 +294,7 @@ class AgreementChangeOut(msgspec.Struct):
     new_amount: int
     open_before: int
     open_after: int
+    to_refund: int = 0
 
 
 class ImportSummaryOut(msgspec.Struct):

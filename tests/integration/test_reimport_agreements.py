@@ -5,6 +5,7 @@ everything is audited, all in the import's one transaction and safe to retry."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 
@@ -89,7 +90,7 @@ def _agreement(debtor_id: uuid.UUID, amounts: list[tuple[int, int]]) -> Agreemen
 
 async def _world_with_agreements(client, world, db, settings) -> dict[str, uuid.UUID]:
     """R-1 + R-2 under one agreement (R$ 200,00 paid, 4 × R$ 200,00 open), R-3 alone under
-    another (2 × R$ 250,00), R-4 alone under a third (R$ 100,00)."""
+    another (2 × R$ 250,00, one paid), R-4 alone under a third (R$ 100,00)."""
     await login(client, world.b.users[Role.ADMIN], PASSWORD)
     job = await _import(client, db, settings, _rows(world.shared_cpf, FIRST))
     assert await _confirm(client, db, settings, job) == "imported"
@@ -98,7 +99,7 @@ async def _world_with_agreements(client, world, db, settings) -> dict[str, uuid.
         debtor_id = debts["R-1"].debtor_id
         plans = {
             "both": (_agreement(debtor_id, [(20000, 20000)] + [(20000, 0)] * 4), ["R-1", "R-2"]),
-            "settled": (_agreement(debtor_id, [(25000, 0), (25000, 0)]), ["R-3"]),
+            "settled": (_agreement(debtor_id, [(25000, 25000), (25000, 0)]), ["R-3"]),
             "higher": (_agreement(debtor_id, [(10000, 0)]), ["R-4"]),
         }
         for agreement, contracts in plans.values():
@@ -144,7 +145,11 @@ async def test_preview_names_every_changed_row_and_changes_nothing(client, world
     }
     r1 = next(a for a in preview["agreements"] if a["contract"] == "R-1")
     assert (r1["old_amount"], r1["new_amount"]) == (80000, 60000)
-    assert (r1["open_before"], r1["open_after"]) == (80000, 48000)  # 80.000 × 600/1000
+    # R$ 1.000,00 of debts become R$ 600,00: the agreement collects R$ 600,00 in all,
+    # R$ 200,00 of it already paid.
+    assert (r1["open_before"], r1["open_after"]) == (80000, 40000)
+    r3 = next(a for a in preview["agreements"] if a["contract"] == "R-3")
+    assert (r3["open_after"], r3["to_refund"]) == (0, 25000)
     assert (preview["created"], preview["updated"], preview["settled"]) == (0, 0, 0)
     page = (await client.get(f"/portal/imports/{job}")).text
     for text in ("R-1", "Saldo menor", "Ausente do arquivo", "Saldo maior", "Acordo encerrado"):
@@ -160,16 +165,17 @@ async def test_import_recalculates_closes_flags_and_audits(client, world, db, se
     job = await _import(client, db, settings, _rows(world.shared_cpf, SECOND))
     assert await _confirm(client, db, settings, job) == "imported"
     # Lower balance + a settled contract: the open installments shrink pro rata.
-    assert await _installments(db, world.b.id, ids["both"]) == [20000] + [12000] * 4
-    # The only contract settled: nothing remains, the agreement ends.
-    assert await _installments(db, world.b.id, ids["settled"]) == [0, 0]
+    assert await _installments(db, world.b.id, ids["both"]) == [20000] + [10000] * 4
+    # The only contract settled: nothing remains, the agreement ends, and what was paid
+    # for it is held to be refunded.
+    assert await _installments(db, world.b.id, ids["settled"]) == [25000, 0]
     # Higher: flagged only.
     assert await _installments(db, world.b.id, ids["higher"]) == [10000]
     async with db.session(Scope.tenant(world.b.id)) as session:
         stored = await session.get_one(ImportJob, uuid.UUID(job))
         assert stored.result is not None and len(stored.result["agreements"]) == 4
         both = await session.get_one(Agreement, ids["both"])
-        assert both.total == 68000 and both.status == "active"
+        assert both.total == 60000 and both.status == "active"
         closed = await session.get_one(Agreement, ids["settled"])
         assert closed.status == "cancelled" and closed.reason == "creditor_settled"
         higher = await session.get_one(Agreement, ids["higher"])
@@ -178,7 +184,8 @@ async def test_import_recalculates_closes_flags_and_audits(client, world, db, se
         assert debts["R-1"].original_amount == 60000
         assert debts["R-1"].status == DebtStatus.IN_AGREEMENT
         assert debts["R-2"].status == DebtStatus.REGULARIZED
-        assert debts["R-3"].status == DebtStatus.REGULARIZED
+        assert debts["R-3"].status == DebtStatus.REGULARIZED and debts["R-3"].to_refund == 25000
+        assert debts["R-1"].to_refund == 0
         assert debts["R-4"].original_amount == 10000  # a higher balance changes nothing
         changes = (await session.scalars(select(AgreementReimport))).all()
         assert {(c.contract, c.change, c.action) for c in changes} == {
@@ -197,7 +204,7 @@ async def test_import_recalculates_closes_flags_and_audits(client, world, db, se
         lower = next(e for e in events if e.details["contract"] == "R-1")
         assert lower.actor_id == stored.created_by and lower.target == str(ids["both"])
         assert (lower.details["old_amount"], lower.details["new_amount"]) == (80000, 60000)
-        assert (lower.details["open_before"], lower.details["open_after"]) == (80000, 48000)
+        assert (lower.details["open_before"], lower.details["open_after"]) == (80000, 40000)
     # The visible list on the imports page, with the reason.
     listing = (await client.get("/portal/imports")).text
     assert "Acordos alterados por importações" in listing
@@ -207,7 +214,7 @@ async def test_import_recalculates_closes_flags_and_audits(client, world, db, se
     await _verify(client, "01/01/1980")
     agreement_page = await client.get(f"/acordos/{ids['both']}")
     assert agreement_page.status_code == 200
-    assert "120,00" in agreement_page.text and "200,00" in agreement_page.text
+    assert "100,00" in agreement_page.text and "200,00" in agreement_page.text
 
 
 async def test_retrying_the_import_changes_nothing_more(client, world, db, settings):
@@ -235,12 +242,14 @@ async def test_retrying_the_import_changes_nothing_more(client, world, db, setti
         await client.post(f"/api/v1/imports/{again}/confirm", headers=bearer(token))
     ).status_code == 202
     assert await _run_worker(db, settings, again) == "imported"
-    assert await _installments(db, world.b.id, ids["both"]) == [20000] + [12000] * 4
+    assert await _installments(db, world.b.id, ids["both"]) == [20000] + [10000] * 4
     assert await _installments(db, world.b.id, ids["higher"]) == [10000]
     async with db.session(Scope.tenant(world.b.id)) as session:
         assert await session.scalar(select(func.count()).select_from(AgreementReimport)) == 4
         r1 = await session.scalar(select(Debt).where(Debt.contract == "R-1"))
         assert r1 is not None and r1.original_amount == 60000
+        r3 = await session.scalar(select(Debt).where(Debt.contract == "R-3"))
+        assert r3 is not None and r3.to_refund == 25000  # not held twice
 
 
 async def test_a_failing_import_changes_no_agreement(client, world, db, settings, monkeypatch):
@@ -259,3 +268,30 @@ async def test_a_failing_import_changes_no_agreement(client, world, db, settings
         assert await session.scalar(select(func.count()).select_from(AgreementReimport)) == 0
         r1 = await session.scalar(select(Debt).where(Debt.contract == "R-1"))
         assert r1 is not None and r1.original_amount == 80000
+
+
+async def test_payments_covering_the_lower_balance_pay_the_agreement(client, world, db, settings):
+    await login(client, world.b.users[Role.ADMIN], PASSWORD)
+    job = await _import(client, db, settings, _rows(world.shared_cpf, {"P-1": ["500,00"]}))
+    assert await _confirm(client, db, settings, job) == "imported"
+    async with db.session(Scope.tenant(world.b.id)) as session:
+        debt = await session.scalar(select(Debt).where(Debt.contract == "P-1"))
+        assert debt is not None
+        agreement = _agreement(debt.debtor_id, [(40000, 40000), (10000, 0)])
+        session.add(agreement)
+        await session.flush()
+        session.add(AgreementDebt(agreement_id=agreement.id, debt_id=debt.id))
+        debt.status = DebtStatus.IN_AGREEMENT
+        await session.commit()
+    job = await _import(client, db, settings, _rows(world.shared_cpf, {"P-1": ["300,00"]}))
+    assert await _confirm(client, db, settings, job) == "imported"
+    # R$ 400,00 paid against a new total of R$ 300,00: nothing more to pay, R$ 100,00 back.
+    assert await _installments(db, world.b.id, agreement.id) == [40000, 0]
+    async with db.session(Scope.tenant(world.b.id)) as session:
+        stored = await session.get_one(Agreement, agreement.id)
+        assert stored.status == "paid"
+        paid_debt = await session.scalar(select(Debt).where(Debt.contract == "P-1"))
+        assert paid_debt is not None and paid_debt.status == DebtStatus.PAID
+        assert (paid_debt.original_amount, paid_debt.to_refund) == (30000, 10000)
+    debtor_page = (await client.get(f"/portal/debtors/{debt.debtor_id}")).text
+    assert re.search(r"a devolver R\$\s*100,00", debtor_page), debtor_page[-3000:]
