@@ -1,5 +1,7 @@
+import math
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import assume, given, settings
@@ -29,10 +31,19 @@ def test_price_installment_matches_published_values(pv: int, rate: str, n: int, 
 
 
 def _reference_pmt(pv: int, rate: Decimal, n: int) -> int:
-    with localcontext() as ctx:
-        ctx.prec = 80
-        exact = Decimal(pv) / n if rate == 0 else Decimal(pv) * rate / (1 - (1 + rate) ** (-n))
-        return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    # Exact rationals: a tie such as 145000 at 0.13% in 1 month (145188.5) must round up,
+    # which an 80-digit Decimal division (…499999…) would not.
+    r = Fraction(rate)
+    exact = Fraction(pv, n) if r == 0 else pv * r * (1 + r) ** n / ((1 + r) ** n - 1)
+    return math.floor(exact + Fraction(1, 2))
+
+
+def test_the_reference_rounds_an_exact_tie_up() -> None:
+    assert (
+        _reference_pmt(145000, Decimal("0.0013"), 1)
+        == 145189
+        == price_installment(145000, Decimal("0.0013"), 1)
+    )
 
 
 rates = st.integers(0, 1000).map(lambda n: Decimal(n) / 10000)
