@@ -43,6 +43,8 @@ from collection.models import (
     Debt,
     DebtItem,
     DebtStatus,
+    Payment,
+    PaymentStatus,
 )
 from tenants.services import audit
 from tenants.services.audit import Actor
@@ -261,6 +263,14 @@ async def _reduce(
     agreement.down_payment = next((i.amount for i in installments if i.number == 0), 0)
     for row in rows:
         await _update_debt(session, row)
+    # Pix codes and boletos issued for the old amounts are not offered any more (a new one
+    # is issued for the new amount); if the person pays an old one anyway, it still counts.
+    await session.execute(
+        update(Payment)
+        .where(Payment.agreement_id == agreement.id, Payment.status == PaymentStatus.PENDING)
+        .values(status=PaymentStatus.CANCELED)
+        .execution_options(synchronize_session=False)
+    )
     if reduced.to_refund:
         first = await session.get_one(Debt, uuid.UUID(rows[0].debt_id))
         first.to_refund += reduced.to_refund

@@ -19,6 +19,9 @@ from collection.models import (
     Debt,
     DebtStatus,
     ImportJob,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
 )
 from core.db import Scope
 from tenants.models import AuditEvent
@@ -162,6 +165,19 @@ async def test_preview_names_every_changed_row_and_changes_nothing(client, world
 
 async def test_import_recalculates_closes_flags_and_audits(client, world, db, settings):
     ids = await _world_with_agreements(client, world, db, settings)
+    stale = uuid.uuid4()
+    async with db.session(Scope.tenant(world.b.id)) as session:
+        session.add(  # a Pix code issued for the old amount of installment 1
+            Payment(
+                id=stale,
+                agreement_id=ids["both"],
+                installment_number=1,
+                method=PaymentMethod.PIX,
+                amount=20000,
+                idempotency_key=uuid.uuid4().hex,
+            )
+        )
+        await session.commit()
     job = await _import(client, db, settings, _rows(world.shared_cpf, SECOND))
     assert await _confirm(client, db, settings, job) == "imported"
     # Lower balance + a settled contract: the open installments shrink pro rata.
@@ -174,6 +190,7 @@ async def test_import_recalculates_closes_flags_and_audits(client, world, db, se
     async with db.session(Scope.tenant(world.b.id)) as session:
         stored = await session.get_one(ImportJob, uuid.UUID(job))
         assert stored.result is not None and len(stored.result["agreements"]) == 4
+        assert (await session.get_one(Payment, stale)).status == PaymentStatus.CANCELED
         both = await session.get_one(Agreement, ids["both"])
         assert both.total == 60000 and both.status == "active"
         closed = await session.get_one(Agreement, ids["settled"])
