@@ -85,3 +85,16 @@ def test_percentages_are_written_the_brazilian_way():
     assert percent("0.26684") == "26,68%"
     assert percent(0) == "0,00%"
     assert percent("12.5") == "1.250,00%"
+
+
+def test_the_catalog_has_each_message_once():
+    # Babel keeps the last of two entries with one msgid silently: a later edit of the
+    # first would then change nothing on screen.
+    import collections
+
+    ids = [
+        line
+        for line in CATALOG.read_text(encoding="utf-8").splitlines()
+        if line.startswith("msgid ") and line != 'msgid ""'
+    ]
+    assert [m for m, n in collections.Counter(ids).items() if n > 1] == []
