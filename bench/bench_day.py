@@ -51,6 +51,14 @@ from core.settings import PaymentSettings  # noqa: E402
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 STAFF_PASSWORD = "bench-day-password-2026"  # noqa: S105 - a throwaway bench database
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+def _token_of(page: httpx.Response) -> dict[str, str]:
+    """The CSRF field of a page's forms (bound to the session that page was shown in)."""
+    found = CSRF.search(page.text)
+    return {"_csrf_token": found.group(1)} if found else {}
+
+
 FIELD = re.compile(r'<input type="hidden" name="(key|total|valid_until)" value="([^"]*)"')
 OFFER = re.compile(r'href="(/ofertas/[^"]+)"')
 KEY = re.compile(r'name="key" value="([0-9a-f]+)"')
@@ -299,7 +307,11 @@ async def _person(
         await rec.call(
             c, "POST /consulta", "POST", "/consulta", (302, 303), data={**form, "cpf": cpf}
         )
-        await rec.call(c, "GET /verificar", "GET", "/verificar", (200,))
+        verify = await rec.call(c, "GET /verificar", "GET", "/verificar", (200,))
+        # Each form carries its own page's token: the CSRF token is bound to the session.
+        if verify is None or not (token := CSRF.search(verify.text)):
+            return
+        form = {"_csrf_token": token.group(1)}
         await rec.call(
             c,
             "POST /verificar",
@@ -314,7 +326,7 @@ async def _person(
         offer = await rec.call(c, "GET /ofertas/{t}/{code}", "GET", link.group(1), (200,))
         if offer is None:
             return
-        fields = {**dict(FIELD.findall(offer.text)), **form}
+        fields = {**dict(FIELD.findall(offer.text)), **_token_of(offer)}
         done = await rec.call(
             c, "POST …/aceitar", "POST", f"{link.group(1)}/aceitar", (302, 303), data=fields
         )
@@ -335,7 +347,7 @@ async def _person(
                 "method": "card",
                 "key": key.group(1),
                 "payment_method": await _card(gateway),
-                "_csrf_token": form["_csrf_token"],
+                **_token_of(card),
             },
             headers={"accept": "application/json"},
         )

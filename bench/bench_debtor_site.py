@@ -86,6 +86,8 @@ async def _verified_cookie(base: str, person: int) -> httpx.Cookies:
         home = await client.get("/")
         token = re.search(r'name="_csrf_token" value="([^"]+)"', home.text).group(1)  # type: ignore[union-attr]
         await client.post("/consulta", data={"cpf": cpf, "_csrf_token": token})
+        verify = await client.get("/verificar")  # its token is bound to the new session
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', verify.text).group(1)  # type: ignore[union-attr]
         done = await client.post("/verificar", data={"birth_date": born, "_csrf_token": token})
         if done.status_code != 302 or done.headers.get("location") != "/minhas-dividas":
             raise RuntimeError(f"verification failed: {done.status_code}")

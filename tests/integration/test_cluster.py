@@ -369,13 +369,17 @@ async def _offer_form(base: str, cpf: str, born: str) -> tuple[httpx.Cookies, st
         home = await client.get("/")
         token = CSRF.search(home.text).group(1)  # type: ignore[union-attr]
         await client.post("/consulta", data={"cpf": cpf, "_csrf_token": token})
+        # Each form carries the token of its own page: once the look-up opens a session,
+        # the CSRF token is bound to it.
+        verify = await client.get("/verificar")
+        token = CSRF.search(verify.text).group(1)  # type: ignore[union-attr]
         done = await client.post("/verificar", data={"birth_date": born, "_csrf_token": token})
         assert done.headers.get("location") == "/minhas-dividas", done.status_code
         page = await client.get("/minhas-dividas")
         offer_path = re.search(r'href="(/ofertas/[^"]+)"', page.text).group(1)  # type: ignore[union-attr]
         offer = await client.get(offer_path)
         fields = dict(FIELD.findall(offer.text))
-        fields["_csrf_token"] = token
+        fields["_csrf_token"] = CSRF.search(offer.text).group(1)  # type: ignore[union-attr]
         return client.cookies, f"{offer_path}/aceitar", fields
 
 
