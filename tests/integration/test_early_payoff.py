@@ -5,7 +5,6 @@ arrives); a refund gives the discount back; the API and the portal show the amou
 
 from __future__ import annotations
 
-import asyncio
 import re
 from decimal import Decimal
 from typing import Any
@@ -219,7 +218,7 @@ async def _pay_off_after_login_reset(client: Any, world: Any, url: str) -> str:
 async def test_a_card_payoff_through_the_gateway_settles_the_agreement(
     client, world, db, with_gateway, localstripe
 ):
-    from tests.integration.test_payments import Capture, _card, _deliver
+    from tests.integration.test_payments import Capture, _card, _deliver, captured_for
 
     url = await _agreement(client, world)
     expected, _remaining = await _expected_payoff(db, client, world.a.id)
@@ -244,10 +243,7 @@ async def test_a_card_payoff_through_the_gateway_settles_the_agreement(
         payment = await session.scalar(select(Payment).order_by(Payment.created_at.desc()))
         assert payment is not None
     assert payment.purpose is PaymentPurpose.PAYOFF and payment.amount == expected
-    await asyncio.to_thread(Capture.arrived.wait, 15)
-    body, signature = next(
-        (b, s) for b, s in Capture.received if b'"payment_intent.succeeded"' in b
-    )
+    body, signature = await captured_for(db, world.a.id)
     assert (await _deliver(client, body, signature)).json()["status"] == "received"
     assert await _apply_received(db, world.a.id) == ["succeeded"]
     assert (await _deliver(client, body, signature)).json()["status"] == "duplicate"

@@ -26,9 +26,12 @@ def pdf_text(content: bytes) -> str:
     """The text of every content stream of a PDF (fpdf2 writes them zlib-compressed)."""
     assert content.startswith(b"%PDF-")
     parts = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S):
+    # The end-of-line before "endstream" is kept with the data: a compressed stream may end
+    # in a byte 0x0d, which a pattern taking "\r\n" off would cut. A decompressor object
+    # leaves whatever follows the end of the zlib data alone.
+    for match in re.finditer(rb"stream\r?\n(.*?)endstream", content, re.S):
         try:
-            parts.append(zlib.decompress(match.group(1)).decode("latin-1"))
+            parts.append(zlib.decompressobj().decompress(match.group(1)).decode("latin-1"))
         except zlib.error:
             parts.append(match.group(1).decode("latin-1"))
     return "\n".join(parts)

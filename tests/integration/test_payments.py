@@ -60,6 +60,26 @@ class Capture(http.server.BaseHTTPRequestHandler):
         pass
 
 
+async def captured_for(db: Any, tenant_id: uuid.UUID, within: float = 15) -> tuple[bytes, str]:
+    """The ``payment_intent.succeeded`` webhook localstripe sent for the tenant's newest
+    payment. Webhooks of earlier tests (other modules share ``Capture``) may still arrive
+    after a test cleared the list, so the event is picked by its payment intent."""
+    async with db.session(Scope.tenant(tenant_id)) as session:
+        payment = await session.scalar(select(Payment).order_by(Payment.created_at.desc()))
+    assert payment is not None and payment.provider_id
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for body, signature in list(Capture.received):
+            event = json.loads(body)
+            if (
+                event.get("type") == "payment_intent.succeeded"
+                and event["data"]["object"]["id"] == payment.provider_id
+            ):
+                return body, signature
+        await asyncio.sleep(0.1)
+    raise AssertionError("localstripe sent no webhook for this payment")
+
+
 @pytest.fixture(scope="module")
 def localstripe() -> Iterator[local_gateway.LocalGateway]:
     server = http.server.HTTPServer(("127.0.0.1", 0), Capture)
@@ -289,10 +309,7 @@ async def test_card_payment_is_confirmed_by_the_gateways_signed_webhook(
     _agreement_row, paid = await _installments(db, world.a.id)
     assert sum(paid) == 0
 
-    await asyncio.to_thread(Capture.arrived.wait, 15)
-    assert Capture.received, "localstripe sent no webhook"
-    body, signature = Capture.received[0]
-    assert json.loads(body)["type"] == "payment_intent.succeeded"
+    body, signature = await captured_for(db, world.a.id)
     first = await _deliver(client, body, signature)
     assert first.status_code == 200 and first.json()["status"] == "received"
     # Stored at once and answered; a worker applies it.
@@ -535,8 +552,7 @@ async def test_reconciliation_repairs_a_missed_webhook_and_counts_once(
         assert payment is not None and payment.status == PaymentStatus.SUCCEEDED
     assert sum(paid) == payment.amount
     # The late webhook changes nothing.
-    await asyncio.to_thread(Capture.arrived.wait, 15)
-    body, signature = Capture.received[0]
+    body, signature = await captured_for(db, world.a.id)
     assert await _applied(client, db, body, signature) == "stale"
     _agreement_row, paid = await _installments(db, world.a.id)
     assert sum(paid) == payment.amount
