@@ -15,12 +15,11 @@ never selected again.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.agreements import AgreementStatus
@@ -68,45 +67,50 @@ def valid_years(raw: str) -> int:
     return years
 
 
-async def _last_movement(session: AsyncSession, debtor_id: uuid.UUID) -> datetime | None:
-    """The latest moment anything happened on the person's account at this creditor."""
-    agreement_ids = select(Agreement.id).where(Agreement.debtor_id == debtor_id)
-    moments = [
-        select(func.max(Debt.created_at)).where(Debt.debtor_id == debtor_id),
-        select(func.max(Agreement.created_at)).where(Agreement.debtor_id == debtor_id),
-        select(func.max(Payment.created_at)).where(Payment.agreement_id.in_(agreement_ids)),
-        select(func.max(Message.created_at)).where(Message.debtor_id == debtor_id),
-        select(func.max(Message.sent_at)).where(Message.debtor_id == debtor_id),
-        select(func.max(CaseEntry.at)).where(CaseEntry.debtor_id == debtor_id),
-        select(func.max(SiteVisit.at)).where(SiteVisit.debtor_id == debtor_id),
+def _last_movements() -> Any:
+    """Per person, the latest moment anything happened on their account: a debt, an
+    agreement, a payment, a message planned or sent, a staff entry or a site visit."""
+    moments = union_all(
+        select(Debt.debtor_id.label("debtor_id"), Debt.created_at.label("at")),
+        select(Agreement.debtor_id, Agreement.created_at),
+        select(Agreement.debtor_id, Payment.created_at).join(
+            Agreement, Agreement.id == Payment.agreement_id
+        ),
+        select(Message.debtor_id, Message.created_at),
+        select(Message.debtor_id, Message.sent_at).where(Message.sent_at.is_not(None)),
+        select(CaseEntry.debtor_id, CaseEntry.at),
+        select(SiteVisit.debtor_id, SiteVisit.at),
+    ).subquery("moments")
+    return (
+        select(moments.c.debtor_id, func.max(moments.c.at).label("last"))
+        .group_by(moments.c.debtor_id)
+        .subquery("last_movements")
+    )
+
+
+def _due(cutoff: datetime) -> Any:
+    """The people whose account is finished and has not moved since ``cutoff``: every
+    debt paid, regularised or written off, no open agreement, dispute or escalation."""
+    last = _last_movements()
+    under_way = [
+        select(Debt.debtor_id).where(Debt.status.not_in(FINISHED)),
+        select(Agreement.debtor_id).where(Agreement.status.in_(LIVE_AGREEMENTS)),
+        select(Debt.debtor_id)
+        .join(Dispute, Dispute.debt_id == Debt.id)
+        .where(Dispute.status == "open"),
+        select(Debt.debtor_id)
+        .join(Escalation, Escalation.debt_id == Debt.id)
+        .where(Escalation.status.in_(LIVE_ESCALATIONS)),
     ]
-    found = [await session.scalar(query) for query in moments]
-    return max((m for m in found if m is not None), default=None)
-
-
-async def _is_finished(session: AsyncSession, debtor_id: uuid.UUID) -> bool:
-    debt_ids = select(Debt.id).where(Debt.debtor_id == debtor_id)
-    unfinished = await session.scalar(
-        select(func.count())
-        .select_from(Debt)
-        .where(Debt.debtor_id == debtor_id, Debt.status.not_in(FINISHED))
+    return (
+        select(Debtor)
+        .join(last, last.c.debtor_id == Debtor.id)
+        .where(
+            Debtor.anonymised_at.is_(None),
+            last.c.last < cutoff,
+            *(~Debtor.id.in_(query) for query in under_way),
+        )
     )
-    live_agreements = await session.scalar(
-        select(func.count())
-        .select_from(Agreement)
-        .where(Agreement.debtor_id == debtor_id, Agreement.status.in_(LIVE_AGREEMENTS))
-    )
-    open_disputes = await session.scalar(
-        select(func.count())
-        .select_from(Dispute)
-        .where(Dispute.debt_id.in_(debt_ids), Dispute.status == "open")
-    )
-    live_escalations = await session.scalar(
-        select(func.count())
-        .select_from(Escalation)
-        .where(Escalation.debt_id.in_(debt_ids), Escalation.status.in_(LIVE_ESCALATIONS))
-    )
-    return not (unfinished or live_agreements or open_disputes or live_escalations)
 
 
 async def _related_ids(session: AsyncSession, debtor: Debtor) -> list[str]:
@@ -193,26 +197,8 @@ async def run_retention(db: Database, now: datetime) -> RetentionRun:
     for tenant_id, years in tenants:
         cutoff = now - timedelta(days=365 * years + years // 4)
         async with db.session(Scope.tenant(tenant_id)) as session:
-            candidates = (
-                await session.scalars(
-                    select(Debtor).where(
-                        Debtor.anonymised_at.is_(None),
-                        ~Debtor.id.in_(select(Debt.debtor_id).where(Debt.status.not_in(FINISHED))),
-                    )
-                )
-            ).all()
-            for debtor in candidates:
-                last = await _last_movement(session, debtor.id)
-                if last is None or _aware(last) >= cutoff:
-                    continue
-                if not await _is_finished(session, debtor.id):
-                    continue
+            for debtor in (await session.scalars(_due(cutoff))).all():
                 await anonymise(session, debtor, now)
                 anonymised += 1
             await session.commit()
     return RetentionRun(tenants=len(tenants), anonymised=anonymised)
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive UTC datetimes.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -260,3 +260,32 @@ async def test_a_creditor_sets_its_retention_period_in_the_portal(client, db, wo
         "/portal/privacy/retention", data={"years": "1", "_csrf_token": csrf_from(shown.text)}
     )
     assert refused.status_code == 403
+
+
+async def test_an_account_with_anything_under_way_is_kept_whatever_its_age(db, world):
+    """A settled person with an open dispute, a live listing or a running agreement keeps
+    their data: the creditor may still have to answer, remove or collect."""
+    from collection.models import Dispute
+
+    a = world.a
+    await _history(db, a.id, a.debtor_ids[0], a.debt_ids[0])
+    async with db.session(Scope.tenant(a.id)) as session:
+        dispute = Dispute(debt_id=a.debt_ids[0], kind="already_paid", text="Já paguei")
+        session.add(dispute)
+        await session.commit()
+    await _backdate(db, a.id, years=10)
+    assert (await run_retention(db, NOW)).anonymised == 0
+    async with db.session(Scope.tenant(a.id)) as session:
+        await session.execute(update(Dispute).values(status="answered"))
+        await session.execute(update(Escalation).values(status="listed"))
+        await session.commit()
+    assert (await run_retention(db, NOW)).anonymised == 0  # still listed at the bureau
+    async with db.session(Scope.tenant(a.id)) as session:
+        await session.execute(update(Escalation).values(status="removal_requested"))
+        await session.execute(update(Agreement).values(status="active"))
+        await session.commit()
+    assert (await run_retention(db, NOW)).anonymised == 0  # an agreement still running
+    async with db.session(Scope.tenant(a.id)) as session:
+        await session.execute(update(Agreement).values(status="paid"))
+        await session.commit()
+    assert (await run_retention(db, NOW)).anonymised == 1
