@@ -128,6 +128,25 @@ class PaymentSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PixPspSettings:
+    """A Pix PSP speaking the Banco Central's Pix API (``cob``, ``cobv``, webhooks), reached
+    with OAuth2 client credentials over mutual TLS. Empty ``api_base``: no PSP."""
+
+    api_base: str = ""  # e.g. https://pix.psp.example/api/v2 (no trailing slash)
+    token_url: str = ""  # the PSP's OAuth2 token endpoint
+    client_id: str = ""
+    client_secret: str = ""
+    cert_file: str = ""  # Quita's client certificate (PEM) for mutual TLS
+    key_file: str = ""  # its private key (PEM)
+    ca_file: str = ""  # the PSP's CA bundle (empty: the system's)
+    pix_expires_seconds: int = 24 * 3600
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_base and self.token_url and self.client_id)
+
+
+@dataclass(frozen=True, slots=True)
 class TextSettings:
     """SMS and WhatsApp through Twilio. Without an account SID and auth token, texts go to
     the local channel (stored and shown in the portal, logged masked under ``var/texts``)."""
@@ -177,6 +196,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     payments: PaymentSettings = field(default_factory=PaymentSettings)
+    pix_psp: PixPspSettings = field(default_factory=PixPspSettings)
     text: TextSettings = field(default_factory=TextSettings)
     max_upload_bytes: int = 200 * 1024 * 1024
     # Demos and process tests may start the clock at another instant (QUITA_CLOCK_START,
@@ -248,6 +268,15 @@ class Settings:
                 js_url=env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
                 local_provider=_bool(env.get("QUITA_LOCAL_PAYMENTS")),
             ),
+            pix_psp=PixPspSettings(
+                api_base=env.get("PIX_PSP_API_BASE", "").rstrip("/"),
+                token_url=env.get("PIX_PSP_TOKEN_URL", ""),
+                client_id=env.get("PIX_PSP_CLIENT_ID", ""),
+                client_secret=env.get("PIX_PSP_CLIENT_SECRET", ""),
+                cert_file=env.get("PIX_PSP_CERT_FILE", ""),
+                key_file=env.get("PIX_PSP_KEY_FILE", ""),
+                ca_file=env.get("PIX_PSP_CA_FILE", ""),
+            ),
             text=TextSettings(
                 twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
                 twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
@@ -288,6 +317,12 @@ class Settings:
             raise ConfigurationError(
                 "STRIPE_API_BASE must not point to a test gateway in production"
             )
+        if self.pix_psp.enabled and not (self.pix_psp.cert_file and self.pix_psp.key_file):
+            raise ConfigurationError(
+                "PIX_PSP_CERT_FILE and PIX_PSP_KEY_FILE must be set: the Pix API needs mutual TLS"
+            )
+        if self.pix_psp.enabled and not self.pix_psp.api_base.startswith("https://"):
+            raise ConfigurationError("PIX_PSP_API_BASE must be an https:// address")
         if self.payments.local_provider:
             raise ConfigurationError(
                 "QUITA_LOCAL_PAYMENTS (the local test payment provider) is for development only"

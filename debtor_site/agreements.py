@@ -31,6 +31,7 @@ from collection.services.negotiation import (
 )
 from collection.services.payments import (
     PaymentGateway,
+    methods_for,
     next_installment,
     payments_of_agreement,
     payoff_of,
@@ -306,8 +307,8 @@ class AgreementsController(Controller):
                 "papers": await paperwork.agreement_papers(access.db, agreement, tenant),
                 "due": due if AgreementStatus(agreement.status).is_open else None,
                 "payments": await payments_of_agreement(access.db, agreement.id),
-                "can_pay": gateway is not None and bool(tenant.stripe_account),
-                "methods": [m.value for m in gateway.methods] if gateway else [],
+                "can_pay": bool(methods_for(gateway, tenant)),
+                "methods": [m.value for m in methods_for(gateway, tenant)],
                 "test_gateway": gateway is not None and gateway.test_mode,
                 "key": secrets.token_hex(16),
                 # Early payoff (CDC art. 52 §2): all that remains, at present value.

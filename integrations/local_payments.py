@@ -72,6 +72,7 @@ class LocalPaymentProvider:
 
     test_mode = True
     methods: tuple[PaymentMethod, ...] = (PaymentMethod.PIX, PaymentMethod.BOLETO)
+    providers = frozenset({"stripe"})  # it stands in for Stripe's Pix and boleto
 
     def __init__(
         self,

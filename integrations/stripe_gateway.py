@@ -38,6 +38,8 @@ _KEPT = ("id", "object", "amount", "amount_received", "amount_refunded", "curren
 class StripeGateway:
     """PaymentGateway on Stripe (or a local fake speaking its API, for tests and the demo)."""
 
+    providers = frozenset({"stripe"})
+
     def __init__(self, settings: PaymentSettings, http_client: stripe.HTTPClient | None = None):
         base: BaseAddresses | None = {"api": settings.api_base} if settings.api_base else None
         self._settings = settings

@@ -1,5 +1,6 @@
-"""The creditor's payment settings (its Stripe connected account) and the gateway events
-that match no payment, kept for manual matching."""
+"""The creditor's payment settings (its Stripe connected account, and who takes its Pix:
+Stripe or a Pix PSP with its key there) and the gateway events that match no payment,
+kept for manual matching."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collection.domain.pix_keys import normalise_pix_key
 from collection.models import GatewayEvent
+from collection.services.payments import PSP, STRIPE, GatewayError
 from core.db import Database, Scope
 from core.i18n import gettext as _
+from integrations.gateways import psp_of
+from integrations.pix_psp import WEBHOOK_PATH
 from portal.auth import client_ip, provide_principal, provide_tenant_session, requires
 from tenants.models import Tenant
 from tenants.roles import Permission
@@ -59,6 +64,9 @@ class PaymentSettingsController(Controller):
             "unmatched": unmatched,
             "errors": {},
             "value": tenant.stripe_account,
+            "pix_provider": tenant.pix_provider,
+            "pix_key": tenant.pix_key,
+            "psp_available": psp_of(request.app.state.gateway) is not None,
             **extra,
         }
 
@@ -82,17 +90,48 @@ class PaymentSettingsController(Controller):
     ) -> Template | Redirect:
         form = await request.form()
         value = str(form.get("stripe_account", "")).strip()
-        if value and not _ACCOUNT.match(value):
-            errors = {"stripe_account": _("Type the account id as Stripe shows it: acct_…")}
-            context = await self._page(request, session, principal, errors=errors, value=value)
-            return Template("portal/payments.html", status_code=400, context=context)
+        provider = str(form.get("pix_provider", STRIPE))
+        typed_key = str(form.get("pix_key", "")).strip()[:200]
+        errors: dict[str, str] = {}
         tenant = await session.get_one(Tenant, principal.tenant_id)
+        # An account stored before stays as it is; a new one must look like Stripe's.
+        if value and value != tenant.stripe_account and not _ACCOUNT.match(value):
+            errors["stripe_account"] = _("Type the account id as Stripe shows it: acct_…")
+        key = normalise_pix_key(typed_key) if typed_key else ""
+        if provider not in (STRIPE, PSP):
+            errors["pix_provider"] = _("Choose who takes your Pix.")
+        elif provider == PSP and not key:
+            errors["pix_key"] = _(
+                "Type your Pix key at the provider: CPF, CNPJ, e-mail, phone (+55…) or random key."
+            )
+        psp = psp_of(request.app.state.gateway)
+        if provider == PSP and psp is None:
+            errors["pix_provider"] = _("No Pix provider is set up on this platform.")
+        if not errors and provider == PSP and psp is not None and key:
+            base = request.app.state.settings.base_url
+            try:  # the PSP must know the key, and notify us of the Pix paid to it
+                await psp.register_webhook(key, base + WEBHOOK_PATH)
+            except GatewayError as exc:
+                errors["pix_key"] = exc.message
+        if errors:
+            context = await self._page(
+                request,
+                session,
+                principal,
+                errors=errors,
+                value=value,
+                pix_provider=provider,
+                pix_key=typed_key,
+            )
+            return Template("portal/payments.html", status_code=400, context=context)
         tenant.stripe_account = value
+        tenant.pix_provider = provider
+        tenant.pix_key = key or ""
         audit.record(
             session,
             principal.actor(client_ip(request)),
             "payments.account_set",
-            details={"stripe_account": value},
+            details={"stripe_account": value, "pix_provider": provider},
         )
         await session.commit()
         return Redirect("/portal/pagamentos")

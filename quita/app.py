@@ -83,7 +83,7 @@ from quita.csrf_binding import SessionBoundCsrfMiddleware
 from quita.logging import configure_logging
 from quita.text_webhooks import twilio_whatsapp_webhook
 from quita.web import RequestLogMiddleware, add_security_headers, loggable_path
-from quita.webhooks import local_webhook, stripe_webhook
+from quita.webhooks import local_webhook, psp_webhook, stripe_webhook
 from tenants.services.api_clients import ApiTokens
 from tenants.services.auth import AuthService
 from workers.actors import BrokerTaskSender, register
@@ -269,6 +269,7 @@ def create_app(
             SiteSpecialOffersController,
             stripe_webhook,
             local_webhook,
+            psp_webhook,
             twilio_whatsapp_webhook,
             SignInController,
             WorkspaceController,

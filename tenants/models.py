@@ -47,6 +47,10 @@ class Tenant(UUIDPrimaryKey, Timestamped, Base):
     # The creditor's connected account at the payment gateway (Stripe Connect,
     # ``acct_...``); payments go to it. Empty: the debtor site offers no payment.
     stripe_account: Mapped[str] = mapped_column(String(80), default="")
+    # Who takes this creditor's Pix: "stripe" (its connected account) or "psp" (a Pix PSP
+    # speaking the Banco Central's Pix API, to ``pix_key``, the creditor's chave there).
+    pix_provider: Mapped[str] = mapped_column(String(20), default="stripe", server_default="stripe")
+    pix_key: Mapped[str] = mapped_column(String(77), default="", server_default="")
     # The régua de cobrança sends only when switched on (its dry run works either way).
     reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # Days between the prior written notice being posted and the negativação (CDC art.

@@ -92,6 +92,9 @@ class ChargeRequest:
     card_method: str = ""  # the card's payment-method id from the gateway's browser script
     creditor_name: str = ""  # who receives (a Pix code names them)
     creditor_address: str = ""
+    provider: str = "stripe"  # the creditor's choice for this method (see ``provider_for``)
+    pix_key: str = ""  # the creditor's chave at its Pix PSP
+    due_on: date | None = None  # the installment's due date
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,8 @@ class Notice:
     # The gateway makes every payment on the creditor's connected account, so the event
     # must name that account; False only for a local test gateway without accounts.
     connected: bool = True
+    # "psp": ``account`` is the creditor's Pix key at its PSP, not a Stripe account.
+    provider: str = "stripe"
 
 
 class InvalidNotice(Exception):
@@ -136,6 +141,7 @@ class GatewayError(Refusal):
 class PaymentGateway(Protocol):
     test_mode: bool
     methods: tuple[PaymentMethod, ...]  # what this gateway can take
+    providers: frozenset[str]  # whose charges it makes: "stripe" (or its local fakes), "psp"
 
     async def charge(self, request: ChargeRequest) -> Charge: ...
 
@@ -151,6 +157,36 @@ class PaymentGateway(Protocol):
 
 class PaymentUnavailable(Refusal):
     """This payment cannot be started; ``message`` says why, for the person."""
+
+
+PSP = "psp"  # a Pix PSP speaking the Banco Central's Pix API
+STRIPE = "stripe"
+
+
+def provider_for(tenant: Tenant, method: PaymentMethod) -> str:
+    """Who takes this creditor's payments by ``method``: its Pix PSP for Pix when it chose
+    one (and gave its key there), Stripe for everything else."""
+    if method == PaymentMethod.PIX and tenant.pix_provider == PSP and tenant.pix_key:
+        return PSP
+    return STRIPE
+
+
+def takes_payments(
+    tenant: Tenant, method: PaymentMethod, gateway: PaymentGateway | None = None
+) -> bool:
+    """True when the creditor has an account for ``method`` with its chosen provider (and
+    ``gateway``, when given, reaches that provider)."""
+    provider = provider_for(tenant, method)
+    if gateway is not None and provider not in gateway.providers:
+        return False
+    return provider == PSP or bool(tenant.stripe_account)
+
+
+def methods_for(gateway: PaymentGateway | None, tenant: Tenant) -> list[PaymentMethod]:
+    """The ways this creditor's debtors can pay here, Pix first."""
+    if gateway is None:
+        return []
+    return [m for m in gateway.methods if takes_payments(tenant, m, gateway)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +295,7 @@ async def start_payment(
         if payment is None:
             if not AgreementStatus(agreement.status).is_open:
                 raise PaymentUnavailable(_("This agreement is not waiting for payments."))
-            if not tenant.stripe_account:
+            if not takes_payments(tenant, method, gateway):
                 raise PaymentUnavailable(
                     _("This creditor does not take payments here yet. Contact the creditor.")
                 )
@@ -309,6 +345,9 @@ async def start_payment(
             card_method=card_method,
             creditor_name=tenant.legal_name or tenant.name,
             creditor_address=tenant.address,
+            provider=provider_for(tenant, payment.method),
+            pix_key=tenant.pix_key,
+            due_on=_due_on(agreement, payment.installment_number),
         )
         try:
             charge = await gateway.charge(request)
@@ -327,6 +366,10 @@ async def start_payment(
             payment.failure = charge.failure[:300]
         await session.commit()
         return Started(payment, charge.client_secret)
+
+
+def _due_on(agreement: Agreement, number: int) -> date | None:
+    return next((i.due_date for i in agreement.installments if i.number == number), None)
 
 
 def _what_is_due(
@@ -432,6 +475,7 @@ def _stored(notice: Notice, now: datetime) -> GatewayEvent:
                 "amount": notice.amount,
                 "outcome": notice.outcome,
                 "connected": notice.connected,
+                "provider": notice.provider,
             },
         },
         outcome="",
@@ -449,6 +493,7 @@ def _notice_of(event: GatewayEvent) -> Notice:
         amount=int(kept.get("amount", 0)),
         outcome=str(kept.get("outcome", "")),
         connected=bool(kept.get("connected", True)),
+        provider=str(kept.get("provider", STRIPE)),
     )
 
 
@@ -534,9 +579,8 @@ async def _apply(session: AsyncSession, notice: Notice) -> str:
     if notice.connected or notice.account:
         # Connect: the event must come from the creditor's own account; an event that
         # names no account is not one of them.
-        account = await session.scalar(
-            select(Tenant.stripe_account).where(Tenant.id == payment.tenant_id)
-        )
+        column = Tenant.pix_key if notice.provider == PSP else Tenant.stripe_account
+        account = await session.scalar(select(column).where(Tenant.id == payment.tenant_id))
         if not notice.account or account != notice.account:
             return "account_mismatch"
     on = notice.occurred_at.astimezone(SAO_PAULO).date()
@@ -1010,7 +1054,8 @@ async def issue_codes(
                 .join(Tenant, Tenant.id == Agreement.tenant_id)
                 .where(
                     Agreement.status.in_([s.value for s in AgreementStatus if s.is_open]),
-                    Tenant.stripe_account != "",
+                    (Tenant.stripe_account != "")
+                    | ((Tenant.pix_provider == PSP) & (Tenant.pix_key != "")),
                     AgreementInstallment.paid < AgreementInstallment.amount,
                     AgreementInstallment.due_date.between(
                         on, on + timedelta(days=CODES_AHEAD_DAYS)
