@@ -51,7 +51,11 @@ test: install
 unit: install
 	$(BIN)/pytest tests/unit -q
 
+# The load benches are driven by wrk (Debian's package), installed here when missing.
 bench: install
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
+		{ echo "wrk is required for the load benches: apt-get install -y wrk"; exit 1; }
 	$(PY) bench/run_all.py
 
 clean:

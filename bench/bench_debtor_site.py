@@ -1,12 +1,14 @@
-"""The debtor site under load: a verified person's debts-and-offers page.
+"""The debtor site under load: a verified person's debts-and-offers page, driven by wrk.
 
-100,000 debtors (300,000 installments, imported by Quita) in PostgreSQL, the production
-server as 2 `quita web` processes, 32 concurrent clients for 30 s on loopback, spread
-over both processes. Prints requests/s, p50/p99 and errors for the page and for the
-plain-text `/ping` of the same server, and the ratio between them.
-Target (issue 6): p99 under 100 ms, ratio at least 0.3, no errors.
+100,000 debtors (600,000 installments, imported by Quita) in PostgreSQL, one production
+`quita web` process, wrk with 32 connections for 15 s on loopback, each request with the
+cookie of one of 16 verified debtor sessions. Prints requests/s, p50/p99 and errors for
+the page and for the plain-text `/ping` of the same process in the same run, and the
+ratio, for each round. Targets (issue 19): >= 1,200 req/s, p99 < 60 ms, ratio >= 0.15,
+no errors.
 
-    .venv/bin/python bench/bench_debtor_site.py [--debtors N] [--seconds S]
+    .venv/bin/python bench/bench_debtor_site.py [--debtors N] [--seconds S] [--rounds R]
+        [--database NAME]   # keep the seeded database and reuse it on the next run
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import argparse
 import asyncio
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import wrk  # noqa: E402
 from bench.bench_import import _admin, _cnpj, _cpf, generate  # noqa: E402
 from core.secrets_box import SecretsBox  # noqa: E402
 
@@ -94,120 +96,114 @@ async def _verified_cookie(base: str, person: int) -> httpx.Cookies:
         return client.cookies
 
 
-async def _load(
-    bases: list[str], path: str, cookies: list[httpx.Cookies], seconds: float, concurrency: int
-) -> tuple[int, int, list[float]]:
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.monotonic() + seconds
-
-    async def worker(n: int) -> None:
-        nonlocal errors
-        # The cookies go as a plain header: the server gets the same request, and the
-        # client skips the cookie jar's work (urllib request objects built both ways at
-        # every request), a cost of the load generator that competes for the same cores.
-        jar = cookies[n % len(cookies)]
-        header = {"cookie": "; ".join(f"{name}={value}" for name, value in jar.items())}
-        async with httpx.AsyncClient(
-            base_url=bases[n % len(bases)], headers=header, timeout=10
-        ) as client:
-            while time.monotonic() < deadline:
-                started = time.perf_counter()
-                try:
-                    response = await client.get(path)
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append(time.perf_counter() - started)
-                errors += not ok
-
-    await asyncio.gather(*(worker(n) for n in range(concurrency)))
-    return len(latencies), errors, latencies
+def _server_env(url: str, tmp: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "QUITA_ENV": "production",
+        "SECRET_KEY": SECRET,
+        "CPF_HASH_KEY": SECRET,
+        "QUITA_SECRETS_KEY": SecretsBox.new_key(),
+        "DATABASE_URL": url.replace("+asyncpg", ""),
+        "BROKER_URL": "redis://127.0.0.1:6379/14",
+        "SECURE_COOKIES": "0",
+        "LOG_LEVEL": "WARNING",
+        "QUITA_VAR_DIR": tmp,
+    }
 
 
-def _report(name: str, count: int, errors: int, latencies: list[float], seconds: float) -> float:
-    ordered = sorted(latencies)
-    p50 = statistics.median(ordered) * 1000
-    p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
-    rps = count / seconds
-    print(
-        f"{name:<16} requests={count:,} rps={rps:,.0f} p50={p50:.1f}ms p99={p99:.1f}ms "
-        f"errors={errors}"
-    )
-    return rps
+def start_web(env: dict[str, str], *, processes: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+    """One ``quita web`` (``processes`` > 1: that many on one port), ready on /ping."""
+    port = _free_port()
+    quita = str(Path(sys.executable).with_name("quita"))
+    argv = [quita, "web", "--port", str(port)]
+    if processes > 1:
+        argv += ["--processes", str(processes)]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/ping", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("quita web did not start")
+
+
+async def _database_ready(url: str) -> bool:
+    """Whether a kept bench database already holds the seeded creditor."""
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+    except (OSError, asyncpg.PostgresError):
+        return False
+    try:
+        return bool(
+            await conn.fetchval(
+                "SELECT count(*) FROM tenants WHERE slug = 'bench-site'",
+            )
+        )
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await conn.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--debtors", type=int, default=100_000)
-    parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2, help="page and /ping, alternated")
+    parser.add_argument("--processes", type=int, default=1, help="web processes on one port")
+    parser.add_argument(
+        "--database",
+        help="keep the seeded database under this name and reuse it (drop it yourself)",
+    )
     args = parser.parse_args()
+    wrk.require_wrk()
     from quita import migrate
 
-    name = f"quita_site_bench_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(PG, f'CREATE DATABASE "{name}"'))
-    procs: list[subprocess.Popen[bytes]] = []
+    name = args.database or f"quita_site_bench_{uuid.uuid4().hex[:8]}"
+    url = f"{PG.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+asyncpg://")
+    proc: subprocess.Popen[bytes] | None = None
     try:
-        url = f"{PG.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+asyncpg://")
-        migrate.upgrade(url)
         with tempfile.TemporaryDirectory() as tmp:
-            # generate() makes about one person per two contracts of three installments.
-            asyncio.run(_seed(url, args.debtors * 6, Path(tmp)))
-            env = {
-                **os.environ,
-                "QUITA_ENV": "production",
-                "SECRET_KEY": SECRET,
-                "CPF_HASH_KEY": SECRET,
-                "QUITA_SECRETS_KEY": SecretsBox.new_key(),
-                "DATABASE_URL": url.replace("+asyncpg", ""),
-                "BROKER_URL": "redis://127.0.0.1:6379/14",
-                "SECURE_COOKIES": "0",
-                "LOG_LEVEL": "WARNING",
-                "QUITA_VAR_DIR": tmp,
-            }
-            ports = [_free_port(), _free_port()]
-            quita = str(Path(sys.executable).with_name("quita"))
-            for port in ports:
-                procs.append(
-                    subprocess.Popen(
-                        [quita, "web", "--port", str(port)],
-                        env=env,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
-                )
-            bases = [f"http://127.0.0.1:{p}" for p in ports]
-            for base in bases:
-                for _ in range(100):
-                    try:
-                        if httpx.get(f"{base}/ping", timeout=1).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        time.sleep(0.2)
+            if not asyncio.run(_database_ready(url)):
+                asyncio.run(_admin(PG, f'CREATE DATABASE "{name}"'))
+                migrate.upgrade(url)
+                # generate() makes about one person per two contracts of three installments.
+                asyncio.run(_seed(url, args.debtors * 6, Path(tmp)))
+            proc, base = start_web(_server_env(url, tmp), processes=args.processes)
+            people = [100_000_000 + k * 7919 % (args.debtors // 2) for k in range(16)]
 
-            async def run() -> None:
-                people = [100_000_000 + k * 7919 % (args.debtors // 2) for k in range(16)]
-                cookies = [await _verified_cookie(bases[i % 2], p) for i, p in enumerate(people)]
-                page = await _load(
-                    bases, "/minhas-dividas", cookies, args.seconds, args.concurrency
-                )
-                plain = await _load(bases, "/ping", cookies, args.seconds, args.concurrency)
-                page_rps = _report("/minhas-dividas", *page, args.seconds)
-                ping_rps = _report("/ping", *plain, args.seconds)
-                print(
-                    f"ratio page/ping = {page_rps / ping_rps:.2f} (target >= 0.30); "
-                    f"target p99 < 100 ms, no errors; debtors={args.debtors:,}, "
-                    f"2 web processes, {args.concurrency} clients, {args.seconds:.0f}s each"
-                )
+            async def sessions() -> list[str]:
+                jars = [await _verified_cookie(base, p) for p in people]
+                return ["; ".join(f"{k}={v}" for k, v in jar.items()) for jar in jars]
 
-            asyncio.run(run())
+            cookies = asyncio.run(sessions())
+            load = {"seconds": args.seconds, "connections": args.connections}
+            wrk.get("warm-up", f"{base}/minhas-dividas", cookies=cookies, seconds=3)
+            for _ in range(args.rounds):
+                page = wrk.get("/minhas-dividas", f"{base}/minhas-dividas", cookies=cookies, **load)
+                ping = wrk.get("/ping", f"{base}/ping", **load)
+                print(wrk.beside(page, ping), flush=True)
+            print(
+                f"targets: /minhas-dividas >= 1,200 req/s, p99 < 60 ms, ratio >= 0.15, no "
+                f"errors; {args.debtors:,} debtors, {args.processes} web process(es), wrk "
+                f"{args.connections} connections, {args.seconds:.0f}s each; load {_load()}"
+            )
     finally:
-        for proc in procs:
+        if proc is not None:
             proc.terminate()
-        for proc in procs:
             proc.wait(timeout=30)
-        asyncio.run(_admin(PG, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not args.database:
+            asyncio.run(_admin(PG, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import signal
+import socket
 import sys
 from dataclasses import replace
 from datetime import date
@@ -40,6 +41,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(load_demo(_settings(), debtors=args.debtors))
 
 
+def _uvicorn_options(host: str, port: int) -> dict[str, Any]:
+    return {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "proxy_headers": True,
+        "forwarded_allow_ips": "127.0.0.1",
+        "server_header": False,
+    }
+
+
+def web_app() -> Any:
+    """The app of one process of ``quita web --processes N`` (uvicorn's factory)."""
+    from quita.app import create_app
+    from quita.models import load_all_models
+
+    load_all_models()
+    return create_app(_settings())
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A listening socket that other processes may bind too (``SO_REUSEPORT``): the
+    kernel spreads new connections over every process listening on the port."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
 def _serve(
     settings: Settings,
     host: str,
@@ -47,12 +80,19 @@ def _serve(
     run_workers: bool | None,
     *,
     local_gateway: bool = False,
+    processes: int = 1,
+    reuse_port: bool = False,
 ) -> int:
     import uvicorn
 
     from integrations import local_gateway as fake
     from quita.app import create_app
 
+    options = _uvicorn_options(host, port)
+    if processes > 1:
+        # Several processes on one port, each its own app (uvicorn restarts one that dies).
+        uvicorn.run("quita.cli:web_app", factory=True, workers=processes, **options)
+        return 0
     gateway = None
     if local_gateway:
         # No Stripe keys in development: a local fake gateway, so the demo can pay by card.
@@ -69,15 +109,11 @@ def _serve(
         print("Pix e boleto: provedor local de teste (botão “Simular pagamento”)")
     try:
         app = create_app(settings, run_workers=run_workers)
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_config=None,
-            proxy_headers=True,
-            forwarded_allow_ips="127.0.0.1",
-            server_header=False,
-        )
+        if reuse_port:
+            server = uvicorn.Server(uvicorn.Config(app, **options))
+            server.run(sockets=[_reuse_port_socket(host, port)])
+        else:
+            uvicorn.run(app, **options)
     finally:
         if gateway is not None:
             gateway.stop()
@@ -97,7 +133,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    return _serve(_settings(), args.host, args.port, run_workers=None)
+    return _serve(
+        _settings(),
+        args.host,
+        args.port,
+        run_workers=None,
+        processes=args.processes,
+        reuse_port=args.reuse_port,
+    )
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -281,6 +324,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8000)
         p.set_defaults(func=func)
+        if name == "web":
+            p.add_argument(
+                "--processes", type=int, default=1, help="processes serving this one port"
+            )
+            p.add_argument(
+                "--reuse-port",
+                action="store_true",
+                help="share the port with other `quita web --reuse-port` (SO_REUSEPORT)",
+            )
 
     worker = sub.add_parser("worker", help="background worker (production: run several)")
     worker.add_argument("--threads", type=int, default=4)
