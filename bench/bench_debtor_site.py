@@ -93,6 +93,8 @@ async def _verified_cookie(base: str, person: int) -> httpx.Cookies:
         done = await client.post("/verificar", data={"birth_date": born, "_csrf_token": token})
         if done.status_code != 302 or done.headers.get("location") != "/minhas-dividas":
             raise RuntimeError(f"verification failed: {done.status_code}")
+        # As a browser does: the first page rebinds the CSRF cookie to the verified session.
+        await client.get("/minhas-dividas")
         return client.cookies
 
 

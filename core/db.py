@@ -235,6 +235,37 @@ class Database:
             # leaves loaded objects readable (detached) for the caller's rendering.
             await session.close()
 
+    @asynccontextmanager
+    async def driver_snapshot(self, scope: Scope) -> AsyncIterator[Any | None]:
+        """On PostgreSQL, the driver's own connection (asyncpg) inside a read-only
+        REPEATABLE READ transaction carrying ``scope``'s row-level-security settings,
+        opened in one round trip and rolled back on leaving; None on other databases.
+
+        For a hot read of one or two statements, where an ORM session's own work (its
+        transaction, the settings statement, the rollback: four round trips through
+        SQLAlchemy) costs more than the read itself. System scope only: a tenant's reads
+        need the tenant criteria that sessions add to every query.
+        """
+        if not scope.is_system:
+            raise ValueError("driver snapshots read in the system scope only")
+        if not self.is_postgres:
+            yield None
+            return
+        from core.tenancy import rls_settings_literal
+
+        async with self.engine.connect() as connection:
+            raw: Any = (await connection.get_raw_connection()).driver_connection
+            await raw.execute(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " + rls_settings_literal(scope)
+            )
+            try:
+                yield raw
+            except BaseException:
+                # Whatever broke, the pool must never get this transaction back open.
+                await connection.invalidate()
+                raise
+            await raw.execute("ROLLBACK")
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

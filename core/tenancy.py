@@ -142,6 +142,18 @@ _RLS_SETTINGS = text(
 )
 
 
+def rls_settings_literal(scope: Scope) -> str:
+    """The statement of ``_RLS_SETTINGS`` with its values written in (for a transaction
+    opened on the driver's connection): a role name, a scope word and a UUID only."""
+    tenant = "" if scope.tenant_id is None else str(uuid.UUID(str(scope.tenant_id)))
+    kind = "system" if scope.is_system else "tenant"
+    return (
+        f"SELECT set_config('role', '{APP_ROLE}', true), "
+        f"set_config('quita.scope', '{kind}', true), "
+        f"set_config('quita.tenant_id', '{tenant}', true)"
+    )
+
+
 @event.listens_for(Session, "after_begin")
 def _postgres_rls_settings(
     session: Session, _transaction: SessionTransaction, connection: Connection

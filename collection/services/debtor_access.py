@@ -43,7 +43,12 @@ from collection.models import (
     DebtorSession,
 )
 from collection.services import debtor_throttle as throttle
-from collection.services.debtor_view import PersonPage, read_verified_page
+from collection.services.debtor_view import (
+    NotAtHand,
+    PersonPage,
+    cached_verified_page,
+    read_verified_page,
+)
 from core.clock import SAO_PAULO, Clock
 from core.db import Database, Scope
 from core.i18n import gettext as _
@@ -149,10 +154,18 @@ class DebtorAccess:
         if not token or len(token) > 100:
             return None
         now = self.clock.now()
+        on = now.astimezone(SAO_PAULO).date()
+        digest = token_digest(token)
+        # Most requests find the page kept at the database's current version: one
+        # statement on the driver's connection then answers them.
+        async with self.db.driver_snapshot(Scope.system()) as driver:
+            if driver is not None:
+                dialect = self.db.engine.dialect
+                found = await cached_verified_page(driver, dialect, digest, now, on)
+                if not isinstance(found, NotAtHand):
+                    return found
         async with self.db.session(Scope.system(), snapshot=True) as session:
-            return await read_verified_page(
-                session, token_digest(token), now, now.astimezone(SAO_PAULO).date()
-            )
+            return await read_verified_page(session, digest, now, on)
 
     async def person(self, token: str) -> Person | None:
         """The verified person of a cookie with the creditors proven, or None."""

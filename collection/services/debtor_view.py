@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Hashable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -491,6 +491,55 @@ class PersonPage:
 
 
 _PAGES: VersionedCache[str, PersonPage] = VersionedCache(PAGE_CACHE_SIZE)
+
+
+class _DriverStatement(NamedTuple):
+    sql: str
+    names: tuple[str, ...]  # the parameter of each $n
+    constants: dict[str, Any]  # the statement's own values, as the driver takes them
+
+
+@lru_cache(maxsize=4)
+def _driver_version(dialect: Any) -> _DriverStatement:
+    """``_VERSION`` compiled once for the driver, with its constant values converted."""
+    compiled = _VERSION.compile(dialect=dialect)
+    state = compiled.construct_expanded_state(
+        {"session_id": "", "now": datetime(2000, 1, 1, tzinfo=UTC)}
+    )
+    names = tuple(state.positiontup or ())
+    processors: dict[str, Any] = dict(state.processors)  # SQLAlchemy's conversions
+    constants = {}
+    for name in names:
+        value = state.parameters[name]
+        processor = processors.get(name)
+        constants[name] = processor(value) if processor else value
+    return _DriverStatement(state.statement, names, constants)
+
+
+class NotAtHand:
+    """``cached_verified_page`` found a live session whose page this process has not
+    kept at that version: read it in a unit of work."""
+
+
+NOT_AT_HAND = NotAtHand()
+
+
+async def cached_verified_page(
+    driver: Any, dialect: Any, session_id: str, now: datetime, on: date
+) -> PersonPage | NotAtHand | None:
+    """The page of a live verified session if this process keeps it at the version the
+    database has now, else ``NOT_AT_HAND``; None when the session is not live and
+    verified. The version is read on every call (on the driver's connection of
+    ``Database.driver_snapshot``), so a payment or an import shows on the next request.
+    """
+    statement = _driver_version(dialect)
+    values = {**statement.constants, "session_id": session_id, "now": now.astimezone(UTC)}
+    found = await driver.fetchrow(statement.sql, *(values[n] for n in statement.names))
+    if found is None:
+        return None
+    tenants = sorted(uuid.UUID(t) for t in (found[1] or "").split(",") if t)
+    page = _PAGES.find(found[0], (on, tuple(tenants), *tuple(found)[2:]))
+    return NOT_AT_HAND if page is None else page
 
 
 async def read_verified_page(

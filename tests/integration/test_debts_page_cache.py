@@ -83,3 +83,19 @@ validity_days = 5
 min_days = 0
 cash_discount_charges = "0.5"
 """
+
+
+async def test_the_driver_snapshot_reads_as_the_app_role_read_only_and_leaves_nothing_open(db):
+    async with db.driver_snapshot(Scope.system()) as driver:
+        if driver is None:  # SQLite: the page is read in a unit of work
+            assert not db.is_postgres
+            return
+        assert await driver.fetchval("SELECT current_setting('transaction_read_only')") == "on"
+        assert await driver.fetchval("SELECT current_user") == "quita_app"
+        assert await driver.fetchval("SELECT current_setting('quita.scope')") == "system"
+        isolation = await driver.fetchval("SELECT current_setting('transaction_isolation')")
+        assert isolation == "repeatable read"
+    async with db.engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert not raw.is_in_transaction()
+        assert await raw.fetchval("SELECT current_user") != "quita_app"
