@@ -47,8 +47,8 @@ def _free_port() -> int:
 
 
 async def _seed(url: str, rows: int, folder: Path) -> None:
-    from collection.importing import ImportLimits
-    from collection.services.imports import PortfolioImporter
+    from collection.imports.loader import PortfolioImporter
+    from collection.imports.reading import ImportLimits
     from core.db import Database, Scope
     from tenants.services.directory import create_tenant
 

@@ -198,8 +198,8 @@ async def _new_tenant(url: str) -> uuid.UUID:
 
 
 async def _import(url: str, path: Path) -> tuple[float, int, dict[str, object]]:
-    from collection.importing import ImportLimits
-    from collection.services.imports import PortfolioImporter
+    from collection.imports.loader import PortfolioImporter
+    from collection.imports.reading import ImportLimits
     from core.db import Database
 
     tenant_id = await _new_tenant(url)

@@ -92,7 +92,7 @@ async def _seed(url: str, debts: int) -> uuid.UUID:
 
 
 async def _plan(url: str, on: date = ON, now: datetime = NOW) -> tuple[float, int, int]:
-    from collection.services import reminders
+    from collection.regua import service as reminders
     from core.db import Database
 
     db = Database(url)

@@ -13,15 +13,13 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
+from collection.agency.casework import note_visit
+from collection.debtor.access import DebtorAccess, Person
+from collection.debtor.page import CreditorView, debts_of_person
 from collection.domain.affordability import choose_affordable
 from collection.domain.agreements import AgreementStatus
 from collection.domain.money import InvalidAmount, parse_brl
-from collection.services import paperwork
-from collection.services.casework import note_visit
-from collection.services.commitments import commitments
-from collection.services.debtor_access import DebtorAccess, Person
-from collection.services.debtor_view import CreditorView, debts_of_person
-from collection.services.negotiation import (
+from collection.negotiation.acceptance import (
     REASONS,
     OfferUnavailable,
     Presented,
@@ -29,19 +27,21 @@ from collection.services.negotiation import (
     agreement_of_person,
     offer_for,
 )
-from collection.services.payments import (
-    PaymentGateway,
-    methods_for,
-    next_installment,
-    payments_of_agreement,
-    payoff_of,
-)
-from collection.services.plan_requests import (
+from collection.negotiation.commitments import commitments
+from collection.negotiation.plan_requests import (
     ProposalInvalid,
     ProposalRefused,
     proposal_of_person,
     read_proposal,
     send_proposal,
+)
+from collection.paperwork import papers as paperwork
+from collection.payments.service import (
+    PaymentGateway,
+    methods_for,
+    next_installment,
+    payments_of_agreement,
+    payoff_of,
 )
 from core.clock import local_today
 from core.i18n import gettext as _

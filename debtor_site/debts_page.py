@@ -18,7 +18,7 @@ from litestar.enums import MediaType
 from litestar.response import Response
 from litestar.template.base import csrf_token
 
-from collection.services.debtor_view import PersonPage
+from collection.debtor.page import PersonPage
 from core.cache import VersionedCache
 from core.security import mask_email, mask_phone
 

@@ -11,8 +11,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from collection.services.debtor_access import DebtorAccess, Person
-from collection.services.disputes import disputes_of_person
+from collection.debtor.access import DebtorAccess, Person
+from collection.debtor.disputes import disputes_of_person
 from debtor_site.lookup import NO_STORE, PERSON
 
 

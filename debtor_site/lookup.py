@@ -15,15 +15,15 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
-from collection.domain.documents import InvalidDocument, normalize_cpf
-from collection.services.casework import note_visit
-from collection.services.debtor_access import (
+from collection.agency.casework import note_visit
+from collection.debtor.access import (
     AccessRefused,
     CreditorToProve,
     DebtorAccess,
     Person,
     Proven,
 )
+from collection.domain.documents import InvalidDocument, normalize_cpf
 from core.i18n import gettext as _
 from debtor_site.debts_page import debts_page
 

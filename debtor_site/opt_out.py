@@ -17,7 +17,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
-from collection.services import opt_out
+from collection.regua import opt_out
 from core.clock import Clock
 from core.db import Database
 from core.i18n import gettext as _

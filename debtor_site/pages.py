@@ -9,7 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
-from collection.services.message_footer import creditor_identity
+from collection.regua.footer import creditor_identity
 
 
 class PublicPagesController(Controller):

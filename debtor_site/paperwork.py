@@ -12,9 +12,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Response, Template
 
-from collection.services.debtor_access import DebtorAccess, Person
-from collection.services.paperwork import quitacao_of_person, receipt_of_person
-from collection.services.paperwork_pdf import quitacao_pdf, quitacao_text, receipt_pdf
+from collection.debtor.access import DebtorAccess, Person
+from collection.paperwork.papers import quitacao_of_person, receipt_of_person
+from collection.paperwork.receipts_pdf import quitacao_pdf, quitacao_text, receipt_pdf
 from debtor_site.lookup import NO_STORE, PERSON
 
 

@@ -14,12 +14,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
+from collection.debtor.access import DebtorAccess, Person
 from collection.domain import boleto
 from collection.models import Agreement, PaymentMethod, PaymentPurpose, PaymentStatus
-from collection.services.boleto_pdf import boleto_pdf
-from collection.services.debtor_access import DebtorAccess, Person
-from collection.services.negotiation import agreement_of_person
-from collection.services.payments import (
+from collection.negotiation.acceptance import agreement_of_person
+from collection.payments.boleto_pdf import boleto_pdf
+from collection.payments.service import (
     PayerAddress,
     PaymentGateway,
     PaymentUnavailable,

@@ -13,10 +13,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
-from collection.models import ContactKind
-from collection.services import privacy
-from collection.services.debtor_access import DebtorAccess, Person
-from collection.services.disputes import (
+from collection.debtor.access import DebtorAccess, Person
+from collection.debtor.disputes import (
     ATTACHMENT_MAX_BYTES,
     KINDS,
     Attachment,
@@ -25,6 +23,8 @@ from collection.services.disputes import (
     open_dispute,
     report_not_mine,
 )
+from collection.models import ContactKind
+from collection.privacy import rights as privacy
 from core.i18n import gettext as _
 from debtor_site.lookup import NO_STORE, PERSON, client_ip
 

@@ -16,11 +16,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from collection.debtor.access import DebtorAccess, Person
 from collection.domain.documents import format_cnpj
 from collection.models import SpecialOfferStatus
-from collection.services import special_offers
-from collection.services.debtor_access import DebtorAccess, Person
-from collection.services.negotiation import REASONS
+from collection.negotiation import special_offers
+from collection.negotiation.acceptance import REASONS
 from core.clock import local_today
 from core.errors import Refusal
 from debtor_site.lookup import NO_STORE, PERSON, client_ip

@@ -7,7 +7,7 @@ import smtplib
 from typing import Protocol
 
 from collection.models import Channel
-from collection.services.reminders import ChannelError
+from collection.regua.service import ChannelError
 from core.mail import EmailMessage, MailTransport
 from integrations.texts import TextSendError
 
@@ -37,7 +37,7 @@ def unsubscribe_headers(url: str) -> tuple[tuple[str, str], ...]:
 
 
 class ChannelRouter:
-    """Channels (the port of ``collection.services.reminders``) over the transports."""
+    """Channels (the port of ``collection.regua.service``) over the transports."""
 
     def __init__(self, mail: MailTransport, texts: TextTransport) -> None:
         self.mail = mail

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from collection.models import PaymentMethod
-from collection.services.payments import (
+from collection.payments.service import (
     PSP,
     Charge,
     ChargeRequest,

@@ -35,14 +35,14 @@ import structlog
 
 from collection.domain import boleto, pix
 from collection.models import PaymentMethod
-from collection.services.outbound_webhooks import sign, verify_signature
-from collection.services.payments import (
+from collection.payments.service import (
     Charge,
     ChargeRequest,
     GatewayError,
     InvalidNotice,
     Notice,
 )
+from collection.webhooks.outbound import sign, verify_signature
 from core.clock import SAO_PAULO
 from core.i18n import gettext as _
 

@@ -31,7 +31,7 @@ from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from collection.models import PaymentMethod
-from collection.services.payments import (
+from collection.payments.service import (
     PSP,
     Charge,
     ChargeRequest,

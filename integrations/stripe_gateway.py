@@ -18,7 +18,7 @@ import stripe
 from stripe._base_address import BaseAddresses
 
 from collection.models import PaymentMethod
-from collection.services.payments import (
+from collection.payments.service import (
     Charge,
     ChargeRequest,
     GatewayError,

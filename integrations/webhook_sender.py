@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import httpcore
 
-from collection.services.outbound_webhooks import PostResult
+from collection.webhooks.outbound import PostResult
 from core.destinations import IPAddress, literal_address, may_connect
 from core.i18n import gettext as _
 

@@ -12,10 +12,14 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collection.accounts import search as account_search
+from collection.accounts import service as accounts
+from collection.accounts.timeline import account_timeline
 from collection.domain.documents import mask_cpf
-from collection.services import account_search, accounts, audit_view, policy_versions, privacy
-from collection.services.payments import payoff_of
-from collection.services.timeline import account_timeline
+from collection.negotiation import policy_versions
+from collection.payments.service import payoff_of
+from collection.privacy import rights as privacy
+from collection.reports import audit_log as audit_view
 from core.clock import local_today
 from portal.auth import provide_principal, provide_tenant_session, requires
 from tenants.roles import Permission

@@ -23,11 +23,11 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collection.accounts.service import AccountNotFound
+from collection.accounts.timeline import CALL_OUTCOMES, VISITS
+from collection.agency import casework
+from collection.agency.access import handover_for_agency
 from collection.models import Handover
-from collection.services import casework
-from collection.services.accounts import AccountNotFound
-from collection.services.agency_access import handover_for_agency
-from collection.services.timeline import CALL_OUTCOMES, VISITS
 from core.clock import Clock
 from portal.auth import (
     client_ip,

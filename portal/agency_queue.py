@@ -1,7 +1,7 @@
 """The agency work queue: prioritized accounts, claims, assignment by supervisors.
 
 Agency pages run on a system-scope session (``provide_agency_session``): every query
-goes through ``collection.services.workqueue``, which starts from the hand-overs the
+goes through ``collection.agency.workqueue``, which starts from the hand-overs the
 agency may work, so an account of a tenant that does not grant the agency is "not found".
 A plain form POST answers with a redirect whose query string carries a message key
 (never free text); an htmx request gets the redrawn line of the queue.
@@ -19,8 +19,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collection.services import workqueue
-from collection.services.accounts import AccountNotFound
+from collection.accounts.service import AccountNotFound
+from collection.agency import workqueue
 from core.clock import Clock
 from core.i18n import gettext as _
 from portal.auth import (

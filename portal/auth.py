@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 # Imported for its side effect: the account rule of agency scopes registers itself (an
 # agency scope refuses to query without it).
-from collection.services import agency_access  # noqa: F401
+from collection.agency import access as agency_access  # noqa: F401
 from core.clock import Clock, local_today
 from core.db import Database
 from core.db import Scope as DbScope
@@ -216,7 +216,7 @@ def tenant_scope(principal: Principal) -> DbScope:
 
 async def provide_agency_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession]:
     """A unit of work for agency pages: system scope, so every query must go through
-    ``collection.services.agency_access`` (handed to this agency, under a live grant)."""
+    ``collection.agency.access`` (handed to this agency, under a live grant)."""
     principal = current_principal(request)
     if principal is None or principal.agency is None:
         raise NotAuthorizedException()

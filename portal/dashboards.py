@@ -24,9 +24,9 @@ from litestar.response import Template
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collection.importing.report import Amount, decimal_comma, spreadsheet_csv
-from collection.services import reports
-from collection.services.reports import Month, ReportFilter, ReportFilterError
+from collection.imports.reading.report import Amount, decimal_comma, spreadsheet_csv
+from collection.reports import dashboards as reports
+from collection.reports.dashboards import Month, ReportFilter, ReportFilterError
 from core.i18n import brl, number, percent
 from core.i18n import gettext as _
 from portal.auth import (

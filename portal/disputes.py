@@ -12,8 +12,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collection.debtor import disputes
 from collection.domain.documents import mask_cpf
-from collection.services import disputes
 from core.db import utcnow
 from core.i18n import file_size
 from portal.auth import client_ip, provide_principal, provide_tenant_session, requires

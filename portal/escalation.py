@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.documents import mask_cpf
 from collection.domain.escalation import MAX_WAIT_DAYS, MIN_WAIT_DAYS
-from collection.services import bureau_files, escalation
+from collection.escalation import bureau_files
+from collection.escalation import service as escalation
 from core.i18n import gettext as _
 from portal.auth import (
     client_ip,

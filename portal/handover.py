@@ -12,8 +12,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collection.agency import handover
 from collection.models import HandoverRule
-from collection.services import handover
 from core.clock import Clock
 from core.db import Database
 from portal.auth import client_ip, provide_principal, provide_tenant_session, requires

@@ -14,17 +14,17 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collection.importing import FIELD_LABELS, REQUIRED_FIELDS, Field, ImportFileError
-from collection.models import ImportStatus
-from collection.services.import_agreements import REIMPORT_LABELS, recent_changes
-from collection.services.import_jobs import (
+from collection.imports.agreements import REIMPORT_LABELS, recent_changes
+from collection.imports.jobs import (
     ImportJobNotFound,
     ImportJobs,
     UploadRefused,
     issues_csv,
     store_upload,
 )
-from collection.services.imports import tenant_mapping
+from collection.imports.loader import tenant_mapping
+from collection.imports.reading import FIELD_LABELS, REQUIRED_FIELDS, Field, ImportFileError
+from collection.models import ImportStatus
 from core.i18n import gettext as _
 from portal.auth import client_ip, provide_principal, provide_tenant_session, requires
 from tenants.roles import Permission

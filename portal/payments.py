@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from collection.domain.pix_keys import normalise_pix_key
 from collection.models import GatewayEvent
-from collection.services.payments import PSP, STRIPE, GatewayError
+from collection.payments.service import PSP, STRIPE, GatewayError
 from core.db import Database, Scope
 from core.i18n import gettext as _
 from integrations.gateways import psp_of

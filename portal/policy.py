@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from collection.domain.errors import PolicyError
 from collection.domain.policy import NegotiationPolicy
 from collection.domain.policy_file import load_policy_toml
-from collection.services import policy_form, policy_simulator, policy_versions
+from collection.negotiation import policy_form, policy_simulator, policy_versions
 from core.clock import Clock, local_today
 from core.i18n import gettext as _
 from core.security import mask_email

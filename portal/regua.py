@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from collection.domain.contact_rules import TEMPLATE_VARIABLES
 from collection.domain.documents import format_cnpj
 from collection.models import Channel, ReminderAnchor, ReminderStep
-from collection.services import regua_steps, reminders
-from collection.services.message_footer import address_problem, switch_on_problem
+from collection.regua import service as reminders
+from collection.regua import steps as regua_steps
+from collection.regua.footer import address_problem, switch_on_problem
 from core.clock import Clock, local_today
 from core.db import Database
 from portal.auth import client_ip, provide_principal, provide_tenant_session, requires

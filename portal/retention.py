@@ -1,5 +1,5 @@
 """The creditor's retention period: how many years a settled person's data is kept before
-the retention job anonymises it (collection/services/retention.py)."""
+the retention job anonymises it (collection/privacy/retention.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collection.services.retention import MAX_YEARS, MIN_YEARS, valid_years
+from collection.privacy.retention import MAX_YEARS, MIN_YEARS, valid_years
 from core.i18n import gettext as _
 from portal.auth import client_ip, provide_principal, provide_tenant_session, requires
 from tenants.models import Tenant

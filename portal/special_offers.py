@@ -19,11 +19,11 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collection.accounts.service import AccountNotFound
+from collection.agency.access import handover_for_agency
 from collection.domain.offers import Offer
 from collection.models import SpecialOfferStatus
-from collection.services import special_offers
-from collection.services.accounts import AccountNotFound
-from collection.services.agency_access import handover_for_agency
+from collection.negotiation import special_offers
 from core.clock import Clock, local_today
 from core.security import mask_email
 from portal.auth import (

@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collection.services import outbound_webhooks as webhooks
+from collection.webhooks import outbound as webhooks
 from core.secrets_box import SecretsBox
 from portal.auth import client_ip, provide_principal, provide_tenant_session, requires
 from tenants.models import WebhookEndpoint

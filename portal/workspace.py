@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collection.services import accounts
+from collection.accounts import service as accounts
 from core.db import Database, Scope
 from core.i18n import gettext as _
 from portal.auth import (

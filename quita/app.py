@@ -30,8 +30,8 @@ from litestar.status_codes import (
 from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
-from collection.services.debtor_access import DebtorAccess
-from collection.services.payments import PaymentGateway
+from collection.debtor.access import DebtorAccess
+from collection.payments.service import PaymentGateway
 from core.clock import Clock, clock_from
 from core.db import Database, Scope
 from core.i18n import install_translations

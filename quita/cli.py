@@ -240,7 +240,7 @@ def cmd_reminders(args: argparse.Namespace) -> int:
     """The régua's dry run: what it would send, and block (and why), day by day."""
     from sqlalchemy import select
 
-    from collection.services.reminders import preview
+    from collection.regua.service import preview
     from core.clock import SystemClock, local_today
     from core.db import Database, Scope
     from tenants.models import Tenant

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collection.agency import handover
 from collection.domain.documents import complete_cpf
 from collection.models import (
     Contact,
@@ -25,7 +26,6 @@ from collection.models import (
     HandoverRule,
     Portfolio,
 )
-from collection.services import handover
 from core.clock import SystemClock, local_today
 from core.db import Database, Scope
 from core.security import keyed_hash

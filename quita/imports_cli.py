@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from collection.importing import ImportLimits
-from collection.services.imports import ImportRefused, PortfolioImporter
+from collection.imports.loader import ImportRefused, PortfolioImporter
+from collection.imports.reading import ImportLimits
 from core.clock import SystemClock, local_today
 from core.db import Database, Scope
 from core.settings import Settings

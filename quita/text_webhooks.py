@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from litestar import Request, Response, post
 
-from collection.services import whatsapp
+from collection.regua import whatsapp
 from core.clock import Clock
 from core.db import Database
 from core.security import constant_time_equals

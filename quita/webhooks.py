@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 from litestar import Request, Response, post
 
-from collection.services.payments import (
+from collection.payments.service import (
     GatewayError,
     InvalidNotice,
     PaymentGateway,

@@ -57,7 +57,7 @@ class Tenant(UUIDPrimaryKey, Timestamped, Base):
     # 43 §2; bureau practice is 10, some states ask more).
     negativacao_wait_days: Mapped[int] = mapped_column(Integer, default=10)
     # Years a settled person's data is kept before it is anonymised (LGPD arts. 15-16;
-    # collection/services/retention.py).
+    # collection/privacy/retention.py).
     retention_years: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
 
 

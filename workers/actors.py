@@ -14,17 +14,14 @@ import dramatiq
 import structlog
 from sqlalchemy import or_, select
 
-from collection.services import (
-    casework,
-    escalation,
-    handover,
-    outbound_webhooks,
-    payments,
-    reminders,
-    retention,
-)
-from collection.services.debtor_access import DebtorAccess
-from collection.services.import_jobs import RUN_IMPORT
+from collection.agency import casework, handover
+from collection.debtor.access import DebtorAccess
+from collection.escalation import service as escalation
+from collection.imports.jobs import RUN_IMPORT
+from collection.payments import service as payments
+from collection.privacy import retention
+from collection.regua import service as reminders
+from collection.webhooks import outbound as outbound_webhooks
 from core.clock import local_today
 from core.db import Scope
 from core.mail import MAX_ATTEMPTS, EmailStatus, OutboundEmail, deliver

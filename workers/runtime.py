@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from collection.importing import ImportLimits
-from collection.services.import_jobs import ImportJobs
-from collection.services.imports import PortfolioImporter
-from collection.services.outbound_webhooks import WebhookSender
-from collection.services.payments import PaymentGateway
-from collection.services.reminders import Channels, Delivery
+from collection.imports.jobs import ImportJobs
+from collection.imports.loader import PortfolioImporter
+from collection.imports.reading import ImportLimits
+from collection.payments.service import PaymentGateway
+from collection.regua.service import Channels, Delivery
+from collection.webhooks.outbound import WebhookSender
 from core.clock import Clock, SystemClock, clock_from
 from core.db import Database
 from core.mail import MailTransport, TextTransport

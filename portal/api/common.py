@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Request
 from litestar.params import QueryParameter
 
-from collection.services import api
+from collection.accounts import records as api
 from core.i18n import gettext as _
 from portal.api.problems import ApiProblem, invalid
 

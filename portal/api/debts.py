@@ -10,8 +10,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collection.accounts import records as api
 from collection.models import DebtStatus
-from collection.services import api
 from core.clock import local_today
 from portal.api.access import api_actor, needs, provide_api_session, provide_grant
 from portal.api.common import (

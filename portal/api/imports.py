@@ -15,8 +15,8 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collection.services import api
-from collection.services.import_jobs import ImportJobNotFound, ImportJobs, UploadRefused
+from collection.accounts import records as api
+from collection.imports.jobs import ImportJobNotFound, ImportJobs, UploadRefused
 from core.i18n import gettext as _
 from portal.api.access import api_actor, needs, provide_api_session, provide_grant
 from portal.api.common import AnyRequest, not_found, refused

@@ -7,7 +7,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from collection.services import api
+from collection.accounts import records as api
 from portal.api.access import api_actor, needs, provide_api_session, provide_grant
 from portal.api.common import AnyRequest, refused
 from portal.api.problems import PROTECTED

@@ -11,8 +11,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collection.accounts import records as api
 from collection.models import Channel, MessageStatus, PaymentStatus
-from collection.services import api
 from core.clock import local_today
 from portal.api.access import needs, provide_api_session
 from portal.api.common import (

@@ -21,7 +21,7 @@ from collection.models import (
     Message,
     Payment,
 )
-from collection.services.payments import payoff_of
+from collection.payments.service import payoff_of
 
 Cents = Annotated[int, Meta(gt=0, le=10**13, description="Amount in centavos")]
 Text = Annotated[str, Meta(max_length=300)]

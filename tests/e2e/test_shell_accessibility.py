@@ -6,7 +6,7 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 
 from collection.models import Channel
-from collection.services import opt_out
+from collection.regua import opt_out
 from tenants.roles import Role
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, select, update
 
+from collection.agency import casework
 from collection.models import (
     Agreement,
     CaseEntry,
@@ -27,8 +28,8 @@ from collection.models import (
     PaymentStatus,
     SiteVisit,
 )
-from collection.services import casework, reminders
-from collection.services.reminders import Delivery
+from collection.regua import service as reminders
+from collection.regua.service import Delivery
 from core.clock import FrozenClock
 from core.db import Database, Scope
 from tenants.models import AuditEvent, User

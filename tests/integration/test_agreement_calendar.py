@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import insert, select
 
 from collection.models import Agreement, AgreementInstallment
-from collection.services import payments
+from collection.payments import service as payments
 from core.db import Scope
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from collection.escalation import service as escalation
 from collection.models import BureauFile, Debtor, Escalation
-from collection.services import escalation
 from core.clock import FrozenClock, local_today
 from core.db import Scope
 from tenants.roles import Role

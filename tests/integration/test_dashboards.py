@@ -24,7 +24,7 @@ from collection.models import (
     PaymentStatus,
     Portfolio,
 )
-from collection.services.reports import Month
+from collection.reports.dashboards import Month
 from core.clock import SystemClock, local_today
 from core.db import Scope
 from core.i18n import gettext as _

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from collection.debtor.access import AccessRefused, DebtorAccess
+from collection.debtor.throttle import CPF_BASE, CPF_FREE
 from collection.models import Debt, DebtStatus
-from collection.services.debtor_access import AccessRefused, DebtorAccess
-from collection.services.debtor_throttle import CPF_BASE, CPF_FREE
 from core.clock import FrozenClock
 from core.db import Scope
 from tests.conftest import csrf_from

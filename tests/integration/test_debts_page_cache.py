@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
 
+from collection.debtor.page import read_verified_page
 from collection.models import Debt, DebtStatus
-from collection.services.debtor_view import read_verified_page
 from core.db import Scope
 from core.security import token_digest
 from tenants.models import Tenant

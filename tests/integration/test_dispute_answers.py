@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 
 from collection.models import Contact, Dispute, DisputeAttachment
-from collection.services import document_numbers
+from collection.paperwork import numbers as document_numbers
 from core.db import Scope
 from core.mail import OutboundEmail
 from tenants.roles import Role

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from collection.domain.business_days import is_business_day
 from collection.domain.documents import format_cnpj
 from collection.domain.escalation import Block, removal_due
+from collection.escalation import service as escalation
 from collection.models import (
     Agreement,
     AgreementDebt,
@@ -33,7 +34,6 @@ from collection.models import (
     PaymentMethod,
     PaymentStatus,
 )
-from collection.services import escalation
 from core.clock import FrozenClock, local_today
 from core.db import Scope
 from tenants.models import AuditEvent, Tenant

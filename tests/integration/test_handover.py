@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import delete, select, update
 
+from collection.agency import handover
 from collection.domain.queue_score import AccountFacts, queue_score
 from collection.models import (
     Agreement,
@@ -24,7 +25,6 @@ from collection.models import (
     ReminderAnchor,
     ReminderStep,
 )
-from collection.services import handover
 from core.db import Database, Scope
 from tenants.models import Agency, AgencyGrant, AuditEvent, Tenant
 from tenants.roles import Role

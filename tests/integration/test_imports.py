@@ -346,7 +346,7 @@ async def test_an_upload_over_the_configured_bound_is_refused(app, world, db, se
 
 
 async def test_store_upload_stops_at_the_bound_and_keeps_nothing(tmp_path):
-    from collection.services.import_jobs import UploadRefused, store_upload
+    from collection.imports.jobs import UploadRefused, store_upload
 
     chunks = [b"x" * 1000] * 5
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from collection.domain import boleto, pix
 from collection.models import GatewayEvent, Payment, PaymentStatus
-from collection.services import payments
+from collection.payments import service as payments
 from core.db import Scope
 from core.settings import ConfigurationError, PaymentSettings, Settings
 from integrations.gateways import RoutedGateway, build_gateway, local_of
@@ -244,7 +244,7 @@ async def test_a_lost_webhook_is_repaired_by_reconciliation_from_the_providers_l
 async def test_the_local_webhook_refuses_bad_signatures_and_other_providers_ids(
     client, world, db, local
 ):
-    from collection.services.outbound_webhooks import sign
+    from collection.webhooks.outbound import sign
 
     async def stored() -> int:
         async with db.session(Scope.system()) as session:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from collection.domain.affordability import MINIMO_EXISTENCIAL
 from collection.models import Agreement
-from collection.services.commitments import commitments
-from collection.services.negotiation import offer_for
+from collection.negotiation.acceptance import offer_for
+from collection.negotiation.commitments import commitments
 from core.clock import local_today
 from core.db import Scope
 from core.security import keyed_hash

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from collection.debtor.page import debts_of_person, policy_of
 from collection.domain import valuation as v
 from collection.models import (
     Agreement,
@@ -25,8 +26,8 @@ from collection.models import (
     PaymentMethod,
     PaymentStatus,
 )
-from collection.services import payments, reports
-from collection.services.debtor_view import debts_of_person, policy_of
+from collection.payments import service as payments
+from collection.reports import dashboards as reports
 from core.db import Scope
 from core.i18n import brl
 from core.security import keyed_hash

@@ -22,7 +22,7 @@ from collection.models import (
     PrivacyRequest,
     ReminderStep,
 )
-from collection.services import opt_out
+from collection.regua import opt_out
 from core.db import Database, Scope
 from core.mail import EmailMessage
 from integrations.mail import _mime

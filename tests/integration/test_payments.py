@@ -231,7 +231,7 @@ async def _pay(client: Any, agreement_url: str, method: str, **extra: str) -> An
 
 async def _applied(client: Any, db: Any, body: bytes, signature: str) -> str:
     """Post the event as the gateway does, then apply it as the worker does; the outcome."""
-    from collection.services import payments
+    from collection.payments import service as payments
 
     response = await _deliver(client, body, signature)
     if response.status_code != 200:
@@ -318,7 +318,7 @@ async def test_card_payment_is_confirmed_by_the_gateways_signed_webhook(
     for _ in range(4):  # the same event delivered again
         again = await _deliver(client, body, signature)
         assert again.json()["status"] == "duplicate"
-    from collection.services import payments
+    from collection.payments import service as payments
 
     (event_id,) = await payments.unapplied_events(db, datetime.now(UTC) + timedelta(days=1))
     assert await payments.apply_event(db, event_id) == "succeeded"
@@ -533,7 +533,7 @@ async def test_tampered_agreement_or_payment_ids_are_not_found(client, world, db
 async def test_reconciliation_repairs_a_missed_webhook_and_counts_once(
     client, world, db, with_gateway, localstripe
 ):
-    from collection.services import payments
+    from collection.payments import service as payments
 
     url = await _agreement(client, world)
     method = _card(localstripe, "4242424242424242")
@@ -563,7 +563,8 @@ async def test_pix_codes_are_issued_ahead_once_and_carried_by_the_d3_reminder(
 ):
     from collection.domain import contact_rules
     from collection.models import Message, MessageStatus
-    from collection.services import payments, reminders
+    from collection.payments import service as payments
+    from collection.regua import service as reminders
     from tenants.models import Tenant
     from tests.integration.test_reminders import Recorder
 

@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from collection.domain import pix
 from collection.models import GatewayEvent, Payment, PaymentMethod, PaymentStatus
-from collection.services import payments
-from collection.services.payments import ChargeRequest, GatewayError
+from collection.payments import service as payments
+from collection.payments.service import ChargeRequest, GatewayError
 from core.db import Scope
 from core.settings import PixPspSettings
 from integrations.gateways import ProviderGateway

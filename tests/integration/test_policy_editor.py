@@ -213,7 +213,7 @@ async def test_a_policy_through_the_api_is_a_version_too(client, world, db):
 
 
 async def test_two_publishes_at_once_keep_one_and_refuse_the_other(client, world, db, monkeypatch):
-    from collection.services import policy_versions
+    from collection.negotiation import policy_versions
 
     page = await _editor(client, world)
     fields = _fields(page)

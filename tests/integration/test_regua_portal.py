@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, select, update
 
 from collection.models import Message, ReminderStep
-from collection.services import reminders
+from collection.regua import service as reminders
 from core.db import Scope
 from tenants.models import AuditEvent, Tenant
 from tenants.roles import Role

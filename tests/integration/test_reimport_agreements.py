@@ -270,7 +270,7 @@ async def test_retrying_the_import_changes_nothing_more(client, world, db, setti
 
 
 async def test_a_failing_import_changes_no_agreement(client, world, db, settings, monkeypatch):
-    from collection.services import imports
+    from collection.imports import loader as imports
 
     ids = await _world_with_agreements(client, world, db, settings)
     job = await _import(client, db, settings, _rows(world.shared_cpf, SECOND))

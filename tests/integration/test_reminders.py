@@ -22,8 +22,8 @@ from collection.models import (
     MessageStatus,
     ReminderStep,
 )
-from collection.services import reminders
-from collection.services.reminders import ChannelError, Delivery
+from collection.regua import service as reminders
+from collection.regua.service import ChannelError, Delivery
 from core.db import Database, Scope
 from tenants.models import Tenant
 from tests.conftest import TEST_SECRET

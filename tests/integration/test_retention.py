@@ -29,7 +29,7 @@ from collection.models import (
     PaymentStatus,
     SiteVisit,
 )
-from collection.services.retention import ANONYMOUS_NAME, run_retention
+from collection.privacy.retention import ANONYMOUS_NAME, run_retention
 from core.db import Scope
 from tenants.models import AuditEvent, Tenant
 from tests.integration.test_debtor_lookup import _start, _verify

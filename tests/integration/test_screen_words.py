@@ -21,7 +21,7 @@ from collection.models import (
     PaymentMethod,
     SiteVisit,
 )
-from collection.services.audit_view import action_label
+from collection.reports.audit_log import action_label
 from core.db import Scope
 from core.i18n import file_size, gettext, number
 from tenants.models import User

@@ -13,7 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from collection.agency import handover
+from collection.debtor.page import DEFAULT_POLICY
 from collection.domain.escalation import Block
+from collection.escalation import service as escalation
 from collection.models import (
     Agreement,
     AgreementInstallment,
@@ -27,8 +30,8 @@ from collection.models import (
     MessageStatus,
     Portfolio,
 )
-from collection.services import escalation, handover, payments, reminders
-from collection.services.debtor_view import DEFAULT_POLICY
+from collection.payments import service as payments
+from collection.regua import service as reminders
 from core.db import Database, Scope
 from core.security import keyed_hash
 from tenants.models import AuditEvent, Tenant

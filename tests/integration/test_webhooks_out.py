@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from collection.models import Agreement, AgreementInstallment, Payment, PaymentMethod
-from collection.services import outbound_webhooks as webhooks
-from collection.services import payments
+from collection.payments import service as payments
+from collection.webhooks import outbound as webhooks
 from core.db import Scope
 from core.secrets_box import SecretsBox
 from integrations.webhook_sender import HttpWebhookSender

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
+from collection.agency import workqueue
 from collection.models import Handover
-from collection.services import workqueue
 from core.db import Database, Scope
 from tenants.models import AgencyGrant, AuditEvent, Tenant, User
 from tenants.roles import Role
@@ -343,8 +343,8 @@ async def test_creditor_staff_without_an_agency_cannot_open_the_queue(client, wo
 
 async def test_a_prescribed_or_disputed_debt_counts_in_neither_the_balance_nor_the_age(db, world):
     """Issue 25 item 10: the queue works from what may still be collected."""
+    from collection.agency.handover import rescore
     from collection.models import Debt, DebtItem, Dispute
-    from collection.services.handover import rescore
 
     debtor = world.a.debtor_ids[0]
     old_due = date(2020, 1, 10)  # more than five years before TODAY: prescribed

@@ -20,6 +20,7 @@ import pytest
 from litestar.routes import HTTPRoute
 from sqlalchemy import func, select, update
 
+from collection.accounts.service import portfolio_totals
 from collection.models import (
     Agreement,
     AgreementDebt,
@@ -39,7 +40,6 @@ from collection.models import (
     PaymentMethod,
     SpecialOffer,
 )
-from collection.services.accounts import portfolio_totals
 from core.clock import FrozenClock
 from core.db import Scope
 from core.tenancy import TenantScopeError

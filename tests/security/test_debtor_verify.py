@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from collection.models import Contact, ContactKind, Debtor
-from collection.services.debtor_access import AccessRefused, DebtorAccess
-from collection.services.debtor_throttle import (
+from collection.debtor.access import AccessRefused, DebtorAccess
+from collection.debtor.throttle import (
     ADDRESS_SENDS_FREE,
     CPF_BASE,
     CPF_FREE,
     SEND_LADDER,
     SENDS_PER_CPF_DAY,
 )
+from collection.models import Contact, ContactKind, Debtor
 from core.clock import FrozenClock
 from core.db import Database, Scope
 from core.settings import Settings
@@ -377,7 +377,7 @@ async def test_a_burst_of_parallel_wrong_codes_gets_no_more_guesses_than_one_by_
 ):
     import asyncio
 
-    from collection.services.debtor_throttle import PAIR_FREE
+    from collection.debtor.throttle import PAIR_FREE
 
     access, _clock = _service(db, settings)
     ip = f"10.0.2.{random.randint(0, 255)}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from collection.debtor.disputes import ATTACHMENT_MAX_BYTES
 from collection.models import Dispute, DisputeAttachment
-from collection.services.disputes import ATTACHMENT_MAX_BYTES
 from core.db import Scope
 from tenants.roles import Role
 from tests.conftest import csrf_from, login
@@ -46,7 +46,7 @@ async def test_jpeg_and_png_are_accepted_by_their_bytes(client, world, db):
     async with db.session(Scope.tenant(world.a.id)) as session:
         stored = (await session.scalars(select(DisputeAttachment))).one()
     assert stored.content_type == "image/png" and stored.filename == "foto.png"
-    from collection.services.disputes import Attachment, checked_attachment
+    from collection.debtor.disputes import Attachment, checked_attachment
 
     assert checked_attachment(Attachment("x.jpeg", JPEG)) == ("image/jpeg", "x.jpg")
     assert checked_attachment(Attachment("../../etc/a b.pdf", PDF))[1] == "etcab.pdf"

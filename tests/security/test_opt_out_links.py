@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from collection.models import Channel, ChannelOptOut
-from collection.services import opt_out
+from collection.regua import opt_out
 from core.db import Scope
 from tests.conftest import TEST_SECRET
 

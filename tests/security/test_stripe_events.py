@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from collection.models import GatewayEvent, Payment
-from collection.services import payments
+from collection.payments import service as payments
 from core.db import Scope
 from core.settings import PaymentSettings
 from integrations.stripe_gateway import FUTURE_TOLERANCE_SECONDS, StripeGateway

@@ -20,7 +20,7 @@ from typing import Any
 import httpcore
 import pytest
 
-from collection.services import outbound_webhooks as webhooks
+from collection.webhooks import outbound as webhooks
 from core.destinations import is_public, literal_address
 from integrations.webhook_sender import HttpWebhookSender
 

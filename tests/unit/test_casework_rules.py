@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from collection.domain import contact_rules as rules
-from collection.services.casework import (
+from collection.agency.casework import (
     PromiseInput,
     PromiseState,
     follow_up_of,
@@ -16,6 +15,7 @@ from collection.services.casework import (
     promise_problems,
     read_promise,
 )
+from collection.domain import contact_rules as rules
 
 TODAY = date(2026, 12, 2)
 AT = datetime(2026, 12, 2, 13, tzinfo=UTC)  # 10:00 in São Paulo

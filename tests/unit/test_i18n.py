@@ -24,7 +24,7 @@ PACKAGES = [
     "quita",
     "workers",
     "integrations",
-    "collection/services",
+    "collection",
 ]
 
 

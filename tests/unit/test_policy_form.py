@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 
+from collection.debtor.page import DEFAULT_POLICY
 from collection.domain.errors import PolicyError
 from collection.domain.policy_file import load_policy_toml
-from collection.services.debtor_view import DEFAULT_POLICY
-from collection.services.policy_form import (
+from collection.negotiation.policy_form import (
     add_band,
     form_from_data,
     form_of,

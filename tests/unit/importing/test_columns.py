@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collection.importing import (
+from collection.imports.reading import (
     ColumnMapping,
     Field,
     FileProblem,
@@ -14,7 +14,7 @@ from collection.importing import (
     open_import,
     preview,
 )
-from collection.importing.columns import plan_columns
+from collection.imports.reading.columns import plan_columns
 from tests.unit.importing.helpers import TODAY, csv_text, row, write
 
 

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from collection.importing import (
+from collection.imports.reading import (
     FileKind,
     FileProblem,
     ImportFileError,

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from collection.importing import (
+from collection.imports.reading import (
     FileKind,
     FileProblem,
     ImportFileError,

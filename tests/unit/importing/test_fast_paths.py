@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from collection.domain.documents import InvalidDocument, is_valid_cpf, normalize_cpf
 from collection.domain.money import InvalidAmount, parse_brl
-from collection.importing.ledger import Conflict, ContractLedger
-from collection.importing.values import (
+from collection.imports.reading.ledger import Conflict, ContractLedger
+from collection.imports.reading.values import (
     _cpf_digits_ok,
     _fast_br_phone,
     _fast_brl,

@@ -34,7 +34,7 @@ def _write_portfolio(path, rows: int) -> None:
 # forking pytest process's peak across exec).
 _MEASURE = """
 import sys
-from collection.importing import open_import
+from collection.imports.reading import open_import
 from tests.unit.importing.helpers import TODAY
 
 def status_kib(key):

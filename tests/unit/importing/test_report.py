@@ -5,7 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
-from collection.importing import ImportReport, RowIssue, Severity, neutralize_formula, open_import
+from collection.imports.reading import (
+    ImportReport,
+    RowIssue,
+    Severity,
+    neutralize_formula,
+    open_import,
+)
 from tests.unit.importing.helpers import HEADER, TODAY, csv_text, row, write
 
 

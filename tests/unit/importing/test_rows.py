@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from collection.importing import ImportRow, RowIssue, Severity, open_import
+from collection.imports.reading import ImportRow, RowIssue, Severity, open_import
 from tests.unit.importing.helpers import (
     GOOD_CPF,
     HEADER,

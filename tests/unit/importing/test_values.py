@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from collection.importing.values import cell_text, parse_amount, parse_cpf, parse_due_date
+from collection.imports.reading.values import cell_text, parse_amount, parse_cpf, parse_due_date
 from tests.unit.importing.helpers import ZERO_CPF
 
 TODAY = dt.date(2026, 11, 1)

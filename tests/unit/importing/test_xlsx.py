@@ -7,7 +7,7 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from collection.importing import (
+from collection.imports.reading import (
     FileKind,
     FileProblem,
     ImportFileError,

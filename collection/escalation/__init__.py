@@ -1,0 +1,3 @@
+"""Escalation within the law: prior notice, negativação and its removal, bureau files, protesto,
+judicial.
+"""

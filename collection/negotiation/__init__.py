@@ -1,0 +1,3 @@
+"""Negotiation: the policy and its versions, editor and simulator, accepting an offer, special
+offers, plan requests.
+"""

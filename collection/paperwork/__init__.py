@@ -1,0 +1,1 @@
+"""The person's papers: agreement terms, receipts, declaração de quitação, document numbers."""

@@ -1,0 +1,3 @@
+"""Payments: paying an agreement through the gateway, applying its events, the agreement
+calendar, boletos.
+"""

@@ -1,0 +1,3 @@
+"""The régua de cobrança: planning and delivering messages, its steps, footer, opt-out links,
+disowned contacts.
+"""

@@ -1,0 +1,1 @@
+"""What staff read about the tenant as a whole: dashboards and the audit log."""
