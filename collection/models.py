@@ -589,6 +589,12 @@ class Payment(UUIDPrimaryKey, Timestamped, Updated, TenantOwned, Base):
     waived: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
     # The day an early payoff's amount was computed for (it settles when paid later).
     quoted_on: Mapped[date | None] = mapped_column(Date, default=None)
+    # A Pix with a due date (cobv): the terms the charge carried (due date, late fee,
+    # interest, discounts by date; ``collection.domain.due_charge``), what the person's
+    # bank actually paid, and the late fee and interest that payment covered.
+    due_charge: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    received: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    late_charges: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class GatewayEvent(UUIDPrimaryKey, Base):

@@ -1,5 +1,7 @@
 """A Pix PSP speaking the Banco Central's Pix API (``bacen/pix-api``, v2): immediate charges
-(``cob``), the Pix webhook, and look-ups for reconciliation.
+(``cob``), charges with a due date (``cobv``: late fee, interest and discounts by date
+encoded in the charge, so a late Pix pays the right amount with the same code), the Pix
+webhook, and look-ups for reconciliation.
 
 Every call goes over mutual TLS (Quita presents its client certificate; the PSP's is
 checked against its CA) with an OAuth2 client-credentials token from Authlib's httpx
@@ -22,7 +24,8 @@ import json
 import re
 import ssl
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import httpx
@@ -30,6 +33,7 @@ import structlog
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
+from collection.domain.due_charge import DueCharge
 from collection.models import PaymentMethod
 from collection.payments.service import (
     PSP,
@@ -39,12 +43,14 @@ from collection.payments.service import (
     InvalidNotice,
     Notice,
 )
+from core.clock import SAO_PAULO
 from core.i18n import gettext as _
 from core.settings import PixPspSettings
 
 log = structlog.get_logger("quita.pix_psp")
 
-TXID = re.compile(r"^qt[0-9a-f]{30}$")  # ours: 32 characters, inside the API's [a-zA-Z0-9]{26,35}
+# Ours: 32 characters inside the API's [a-zA-Z0-9]{26,35}; "qt" a cob, "qv" a cobv.
+TXID = re.compile(r"^q[tv][0-9a-f]{30}$")
 E2E = re.compile(r"^[a-zA-Z0-9]{32}$")
 _MONEY = re.compile(r"^\d{1,10}\.\d{2}$")
 SCOPES = ("cob.write", "cob.read", "cobv.write", "cobv.read", "pix.read", "webhook.write")
@@ -54,9 +60,47 @@ WEBHOOK_PATH = "/webhooks/psp"  # the PSP posts to {webhookUrl}/pix
 MAX_NOTIFIED = 100  # Pix per notification we confirm; a bigger body is refused
 
 
-def txid_for(idempotency_key: str) -> str:
+def txid_for(idempotency_key: str, *, due: bool = False) -> str:
     """The charge's txid at the PSP, fixed by the payment's idempotency key."""
-    return "qt" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:30]
+    return ("qv" if due else "qt") + hashlib.sha256(idempotency_key.encode()).hexdigest()[:30]
+
+
+def path_of(txid: str) -> str:
+    """The charge's address in the API: ``/cobv/{txid}`` or ``/cob/{txid}``."""
+    return f"/cobv/{txid}" if txid.startswith("qv") else f"/cob/{txid}"
+
+
+def percent(rate: Decimal) -> str:
+    """A rate (0.02) as the API writes a percentage ("2.00")."""
+    return str((rate * 100).quantize(Decimal("0.01"), rounding=ROUND_DOWN))
+
+
+def cobv_body(request: ChargeRequest, charge: DueCharge) -> dict[str, Any]:
+    """The ``PUT /cobv/{txid}`` body: due date, validity after it, late fee (percent),
+    late interest (percent a month, calendar days) and the discounts by date."""
+    valor: dict[str, Any] = {"original": reais(charge.amount)}
+    if charge.fine_rate:
+        valor["multa"] = {"modalidade": 2, "valorPerc": percent(charge.fine_rate)}
+    if charge.interest_monthly:
+        valor["juros"] = {"modalidade": 3, "valorPerc": percent(charge.interest_monthly)}
+    if charge.discounts:
+        valor["desconto"] = {
+            "modalidade": 1,
+            "descontoDataFixa": [
+                {"data": day.isoformat(), "valorPerc": reais(off)} for day, off in charge.discounts
+            ],
+        }
+    return {
+        "calendario": {
+            "dataDeVencimento": charge.due.isoformat(),
+            "validadeAposVencimento": charge.valid_days_after,
+        },
+        "devedor": {"cpf": request.payer_cpf, "nome": request.payer_name[:200]},
+        "valor": valor,
+        "chave": request.pix_key,
+        "solicitacaoPagador": _("Agreement installment %(number)s")
+        % {"number": request.installment},
+    }
 
 
 def reais(centavos: int) -> str:
@@ -162,19 +206,23 @@ class PixPspGateway:
     async def charge(self, request: ChargeRequest) -> Charge:
         if request.method != PaymentMethod.PIX or not request.pix_key:
             raise GatewayError(_("This way of paying is not available here."))
-        txid = txid_for(request.idempotency_key)
-        body = {
-            "calendario": {"expiracao": self._settings.pix_expires_seconds},
-            "devedor": {"cpf": request.payer_cpf, "nome": request.payer_name[:200]},
-            "valor": {"original": reais(request.amount), "modalidadeAlteracao": 0},
-            "chave": request.pix_key,
-            "solicitacaoPagador": _("Agreement installment %(number)s")
-            % {"number": request.installment},
-        }
-        response = await self.call("PUT", f"/cob/{txid}", body)
+        due = request.due_charge
+        txid = txid_for(request.idempotency_key, due=due is not None)
+        if due is not None:
+            body = cobv_body(request, due)
+        else:
+            body = {
+                "calendario": {"expiracao": self._settings.pix_expires_seconds},
+                "devedor": {"cpf": request.payer_cpf, "nome": request.payer_name[:200]},
+                "valor": {"original": reais(request.amount), "modalidadeAlteracao": 0},
+                "chave": request.pix_key,
+                "solicitacaoPagador": _("Agreement installment %(number)s")
+                % {"number": request.installment},
+            }
+        response = await self.call("PUT", path_of(txid), body)
         if response.status_code != 201:
             # A retry of a charge made before: the API refuses the txid; read it back.
-            found = await self.call("GET", f"/cob/{txid}")
+            found = await self.call("GET", path_of(txid))
             if found.status_code != 200 or not _same_charge(found.json(), body):
                 log.error("pix_psp.charge_refused", status=response.status_code)
                 raise GatewayError(_("The Pix code could not be issued. Try again later."))
@@ -184,7 +232,7 @@ class PixPspGateway:
     async def lookup(self, provider_id: str, account: str) -> Notice | None:
         if not self.owns(provider_id):
             return None
-        response = await self.call("GET", f"/cob/{provider_id}")
+        response = await self.call("GET", path_of(provider_id))
         if response.status_code != 200:
             return None
         cob = response.json()
@@ -223,7 +271,7 @@ class PixPspGateway:
         for txid, e2e in named:
             if not self.owns(txid) or not E2E.match(e2e):
                 continue
-            response = await self.call("GET", f"/cob/{txid}")
+            response = await self.call("GET", path_of(txid))
             if response.status_code != 200:
                 continue
             cob = response.json()
@@ -255,8 +303,14 @@ def _same_charge(cob: dict[str, Any], body: dict[str, Any]) -> bool:
 
 def _charge_of(cob: dict[str, Any]) -> Charge:
     calendario = cob.get("calendario") or {}
-    created = _moment(calendario.get("criacao"))
-    expires = created + timedelta(seconds=int(calendario.get("expiracao") or 0))
+    if "dataDeVencimento" in calendario:  # a cobv: payable to the end of its last day
+        last = date.fromisoformat(str(calendario["dataDeVencimento"])) + timedelta(
+            days=int(calendario.get("validadeAposVencimento") or 0) + 1
+        )
+        expires = datetime.combine(last, datetime.min.time(), SAO_PAULO)
+    else:
+        created = _moment(calendario.get("criacao"))
+        expires = created + timedelta(seconds=int(calendario.get("expiracao") or 0))
     paid = cob.get("status") == "CONCLUIDA"
     return Charge(
         provider_id=str(cob["txid"]),

@@ -27,6 +27,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -194,8 +195,11 @@ class FakePsp:
             for token in self.tokens.values():
                 token.expires = 0
 
-    def pay(self, txid: str, amount: str | None = None) -> tuple[str, dict[str, Any]]:
-        """The payer's bank pays the charge; the PSP's notification (url, body)."""
+    def pay(
+        self, txid: str, amount: str | None = None, at: datetime | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The payer's bank pays the charge (``amount``: what it computed for a cobv on
+        ``at``); the PSP's notification (url, body)."""
         with self._lock:
             cob = self.cobs[txid]
             paid = amount or cob["valor"]["original"]
@@ -203,7 +207,7 @@ class FakePsp:
                 "endToEndId": "E" + secrets.token_hex(8).upper() + "2026120412" + "0" * 5,
                 "txid": txid,
                 "valor": paid,
-                "horario": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                "horario": (at or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
             }
             cob["status"] = "CONCLUIDA"
             cob.setdefault("pix", []).append(item)
@@ -292,21 +296,39 @@ class FakePsp:
         return ""
 
     def _check_due(self, calendario: dict[str, Any], valor: dict[str, Any]) -> str:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(calendario.get("dataDeVencimento", ""))):
+        due_date = str(calendario.get("dataDeVencimento", ""))
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", due_date):
             return "calendario.dataDeVencimento é obrigatório"
+        if due_date < datetime.now(UTC).date().isoformat():
+            return "calendario.dataDeVencimento anterior à data de criação da cobrança"
+        after = calendario.get("validadeAposVencimento", 30)
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            return "calendario.validadeAposVencimento é menor do que zero"
         multa = valor.get("multa") or {}
         if multa:
-            if multa.get("modalidade") not in ("1", "2") or not MONEY.match(
+            if multa.get("modalidade") not in (1, 2) or not MONEY.match(
                 str(multa.get("valorPerc", ""))
             ):
                 return "valor.multa não respeita o schema"
-            if multa["modalidade"] == "2" and float(multa["valorPerc"]) > 2:
+            cap = Decimal(2) if multa["modalidade"] == 2 else Decimal(valor["original"]) / 50
+            if Decimal(multa["valorPerc"]) > cap:
                 return "multa acima de 2% (CDC art. 52 §1)"
-            if (
-                multa["modalidade"] == "1"
-                and float(multa["valorPerc"]) > float(valor["original"]) * 0.02 + 0.005
+        juros = valor.get("juros") or {}
+        if juros and (
+            juros.get("modalidade") not in range(1, 9)
+            or not MONEY.match(str(juros.get("valorPerc", "")))
+        ):
+            return "valor.juros não respeita o schema"
+        desconto = valor.get("desconto") or {}
+        if desconto:
+            fixed = desconto.get("descontoDataFixa")
+            if desconto.get("modalidade") not in (1, 2) or not isinstance(fixed, list):
+                return "valor.desconto não respeita o schema"
+            if not 1 <= len(fixed) <= 3 or any(
+                not MONEY.match(str(d.get("valorPerc", ""))) or str(d.get("data")) >= due_date
+                for d in fixed
             ):
-                return "multa acima de 2% (CDC art. 52 §1)"
+                return "valor.desconto.descontoDataFixa não respeita o schema"
         return ""
 
     async def put_charge(self, request: web.Request) -> web.Response:

@@ -333,6 +333,27 @@ class Agreement:
         self._after_payment(on)
         return PaymentReceipt(amount, on, tuple(applied), left, self._status)
 
+    def receive_with_discount(
+        self, amount: int, discount: int, on: date, installment: int
+    ) -> PaymentReceipt:
+        """Apply a payment that the charge allowed to be ``discount`` short of
+        ``installment`` (paid early, CDC art. 52 §2): the shortfall, up to ``discount``,
+        is waived on that installment."""
+        receipt = self.receive_payment(amount, on, installment)
+        if discount <= 0 or not self._status.is_open:
+            return receipt
+        items = list(self._installments)
+        k = next(k for k, item in enumerate(items) if item.number == installment)
+        item = items[k]
+        off = min(discount, item.open_amount)
+        if off <= 0:
+            return receipt
+        settled = on if item.paid + item.waived + off >= item.amount else None
+        items[k] = replace(item, waived=item.waived + off, settled_on=settled)
+        self._installments = tuple(items)
+        self._after_payment(on)
+        return replace(receipt, waived=((installment, off),), status=self._status)
+
     def cure(self, on: date) -> None:
         """Put a late agreement back to active; only when nothing is overdue within grace."""
         self.advance(on)

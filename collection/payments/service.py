@@ -30,6 +30,7 @@ from collection.debtor.page import policy_of
 from collection.domain import valuation as v
 from collection.domain.agreements import Agreement as Terms
 from collection.domain.agreements import AgreementStatus, Installment, PaymentReceipt
+from collection.domain.due_charge import DueCharge, from_record, to_record
 from collection.domain.errors import AgreementError, IllegalTransition, ValuationError
 from collection.models import (
     Agreement,
@@ -48,6 +49,7 @@ from collection.models import (
 )
 from collection.paperwork import papers as paperwork
 from collection.webhooks import outbound as outbound_webhooks
+from collection.payments.due_charges import due_charge_of, settle_due
 from core.clock import SAO_PAULO
 from core.db import Database, Scope
 from core.errors import Refusal
@@ -96,6 +98,7 @@ class ChargeRequest:
     provider: str = "stripe"  # the creditor's choice for this method (see ``provider_for``)
     pix_key: str = ""  # the creditor's chave at its Pix PSP
     due_on: date | None = None  # the installment's due date
+    due_charge: DueCharge | None = None  # a Pix with a due date (cobv), at a Pix PSP
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +318,10 @@ async def start_payment(
                 amount=due[1],
                 idempotency_key=idempotency_key,
             )
+            if provider_for(tenant, method) == PSP and purpose is PaymentPurpose.INSTALLMENT:
+                today = now.astimezone(SAO_PAULO).date()
+                terms = due_charge_of(agreement, tenant, due[0], today)
+                payment.due_charge = to_record(terms) if terms else None
             session.add(payment)
             try:
                 await session.commit()
@@ -349,6 +356,7 @@ async def start_payment(
             provider=provider_for(tenant, payment.method),
             pix_key=tenant.pix_key,
             due_on=_due_on(agreement, payment.installment_number),
+            due_charge=from_record(payment.due_charge) if payment.due_charge else None,
         )
         try:
             charge = await gateway.charge(request)
@@ -587,7 +595,7 @@ async def _apply(session: AsyncSession, notice: Notice) -> str:
     on = notice.occurred_at.astimezone(SAO_PAULO).date()
     kind = notice.type
     if kind == "payment_intent.succeeded":
-        return await _succeed(session, payment, on)
+        return await _succeed(session, payment, on, notice.amount)
     if kind == "payment_intent.processing":
         if payment.status == PaymentStatus.PENDING:
             payment.status = PaymentStatus.PROCESSING
@@ -828,7 +836,7 @@ def _effective(on: date, agreement: Agreement) -> date:
     return max(on, last)
 
 
-async def _succeed(session: AsyncSession, payment: Payment, on: date) -> str:
+async def _succeed(session: AsyncSession, payment: Payment, on: date, paid: int = 0) -> str:
     if payment.status not in (
         PaymentStatus.PENDING,
         PaymentStatus.PROCESSING,
@@ -841,7 +849,7 @@ async def _succeed(session: AsyncSession, payment: Payment, on: date) -> str:
     before = terms.status
     on = _effective(on, agreement)
     # A payment counted again after a chargeback it won counts without what was refunded.
-    receipt = _receive(terms, payment, on)
+    receipt = _receive(terms, payment, on, paid)
     payment.status = PaymentStatus.SUCCEEDED
     payment.paid_on = on
     payment.failure = ""
@@ -888,10 +896,13 @@ async def _succeed(session: AsyncSession, payment: Payment, on: date) -> str:
     return "succeeded"
 
 
-def _receive(terms: Terms, payment: Payment, on: date) -> PaymentReceipt:
+def _receive(terms: Terms, payment: Payment, on: date, paid: int = 0) -> PaymentReceipt:
     """Apply a confirmed payment: an early payoff settles everything at the amount quoted
     (CDC art. 52 §2); if the agreement changed since (it broke, or the quote no longer
-    covers what remains) the money still counts, as an ordinary payment."""
+    covers what remains) the money still counts, as an ordinary payment. A Pix with a
+    due date settles with the amount the person's bank actually paid (``paid``)."""
+    if payment.due_charge is not None and paid > 0 and not payment.refunded:
+        return settle_due(terms, payment, paid, on)
     amount = payment.amount - payment.refunded
     if payment.purpose is PaymentPurpose.PAYOFF:
         try:

@@ -9,7 +9,8 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,16 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from sqlalchemy import select
 
 from collection.domain import pix
-from collection.models import GatewayEvent, Payment, PaymentMethod, PaymentStatus
+from collection.models import (
+    AgreementInstallment,
+    GatewayEvent,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+)
 from collection.payments import service as payments
 from collection.payments.service import ChargeRequest, GatewayError
+from core.clock import SAO_PAULO
 from core.db import Scope
 from core.settings import PixPspSettings
 from integrations.gateways import ProviderGateway
@@ -144,9 +152,14 @@ async def test_pix_through_the_chosen_psp_is_counted_once_from_webhook_and_recon
     assert answer.status_code in (302, 303), answer.text[-800:]
     async with db.session(Scope.tenant(world.a.id)) as session:
         payment = await session.scalar(select(Payment).order_by(Payment.created_at.desc()))
-    assert payment is not None and payment.provider_id == txid_for(payment.idempotency_key)
+    # An installment not yet due is a Pix with a due date (cobv).
+    assert payment is not None
+    assert payment.provider_id == txid_for(payment.idempotency_key, due=True)
     cob = with_psp.cobs[payment.provider_id]
     assert cob["chave"] == KEY and cob["valor"]["original"] == f"{payment.amount / 100:.2f}"
+    assert cob["valor"]["multa"] == {"modalidade": 2, "valorPerc": "2.00"}
+    assert cob["valor"]["juros"] == {"modalidade": 3, "valorPerc": "1.00"}
+    assert cob["calendario"]["validadeAposVencimento"] == 5
     assert cob["devedor"]["cpf"] in [*world.a.cpfs, world.shared_cpf]
     assert payment.pix_code == cob["pixCopiaECola"]
     assert pix.crc16(payment.pix_code[:-4]) == payment.pix_code[-4:]
@@ -175,6 +188,78 @@ async def test_pix_through_the_chosen_psp_is_counted_once_from_webhook_and_recon
     assert found.get("succeeded", 0) == 0
     _row, paid = await _installments(db, world.a.id)
     assert sum(paid) == payment.amount
+
+
+async def _first_due(db: Any, tenant_id: Any) -> AgreementInstallment:
+    async with db.session(Scope.tenant(tenant_id)) as session:
+        first = await session.scalar(
+            select(AgreementInstallment)
+            .join(Payment, Payment.agreement_id == AgreementInstallment.agreement_id)
+            .order_by(Payment.created_at.desc(), AgreementInstallment.number)
+            .limit(1)
+        )
+    assert first is not None
+    return first
+
+
+async def test_a_late_pix_with_the_same_code_pays_fee_and_interest_and_settles_the_installment(
+    client, world, db, with_psp
+):
+    assert (await _choose_psp(client, world)).status_code in (302, 303)
+    client.cookies.clear()
+    url = await _agreement(client, world)
+    await _pay(client, url, "pix")
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        payment = await session.scalar(select(Payment).order_by(Payment.created_at.desc()))
+    assert payment is not None and payment.provider_id and payment.due_charge
+    first = await _first_due(db, world.a.id)
+    cob = with_psp.cobs[payment.provider_id]
+    assert cob["calendario"]["dataDeVencimento"] == first.due_date.isoformat()
+    # The bank computes what the code asks three days late: 2% fee, 1% a month pro rata.
+    late_day = first.due_date + timedelta(days=3)
+    original = payment.amount
+    fee = int((Decimal(original) * Decimal("0.02")).quantize(Decimal(1), ROUND_HALF_UP))
+    interest = int(
+        (Decimal(original) * Decimal("0.01") * 3 / 30).quantize(Decimal(1), ROUND_HALF_UP)
+    )
+    owed = original + fee + interest
+    at = datetime.combine(late_day, time(12), SAO_PAULO)
+    _url, body = with_psp.pay(payment.provider_id, f"{owed // 100}.{owed % 100:02d}", at)
+    delivered = await client.post("/webhooks/psp/pix", content=json.dumps(body).encode())
+    assert delivered.json()["outcomes"] == ["received"]
+    assert await _apply_stored(db, payment.provider_id) == ["succeeded"]
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        settled = await session.get_one(Payment, payment.id)
+        item = await session.get_one(AgreementInstallment, first.id)
+    assert (settled.received, settled.late_charges) == (owed, fee + interest)
+    assert item.paid == original  # the installment, not the late charges
+    _row, paid = await _installments(db, world.a.id)
+    assert sum(paid) == original
+
+
+async def test_an_early_pix_pays_less_by_the_plans_interest_and_settles_the_installment(
+    client, world, db, with_psp
+):
+    assert (await _choose_psp(client, world)).status_code in (302, 303)
+    client.cookies.clear()
+    url = await _agreement(client, world)
+    await _pay(client, url, "pix")
+    async with db.session(Scope.tenant(world.a.id)) as session:
+        payment = await session.scalar(select(Payment).order_by(Payment.created_at.desc()))
+    assert payment is not None and payment.provider_id
+    cob = with_psp.cobs[payment.provider_id]
+    discounts = cob["valor"].get("desconto", {}).get("descontoDataFixa", [])
+    if not discounts:
+        pytest.skip("the accepted plan has no interest to give up")  # a cash offer
+    earliest = discounts[0]
+    off = int(earliest["valorPerc"].replace(".", ""))
+    owed = payment.amount - off
+    at = datetime.combine(datetime.fromisoformat(earliest["data"]).date(), time(9), SAO_PAULO)
+    _url, body = with_psp.pay(payment.provider_id, f"{owed // 100}.{owed % 100:02d}", at)
+    await client.post("/webhooks/psp/pix", content=json.dumps(body).encode())
+    assert await _apply_stored(db, payment.provider_id) == ["succeeded"]
+    first = await _first_due(db, world.a.id)
+    assert (first.paid, first.waived) == (owed, off)
 
 
 async def test_a_forged_notification_settles_nothing(client, world, db, with_psp):
@@ -318,9 +403,9 @@ async def test_the_fake_refuses_what_the_pix_api_refuses(psp, pki):
     assert created.status_code == 201 and created.json()["status"] == "ATIVA"
     assert (await _raw(psp, pki, "PUT", f"/cob/{good}", _cob())).status_code == 400  # reused
     due = {
-        "calendario": {"dataDeVencimento": "2026-12-20"},
+        "calendario": {"dataDeVencimento": "2099-12-20"},
         "devedor": {"cpf": "11144477735", "nome": "Maria da Silva"},
-        "valor": {"original": "100.00", "multa": {"modalidade": "2", "valorPerc": "2.50"}},
+        "valor": {"original": "100.00", "multa": {"modalidade": 2, "valorPerc": "2.50"}},
         "chave": KEY,
     }
     assert (await _raw(psp, pki, "PUT", "/cobv/" + "b" * 26, due)).status_code == 400
