@@ -48,8 +48,8 @@ from collection.models import (
     PaymentStatus,
 )
 from collection.paperwork import papers as paperwork
-from collection.webhooks import outbound as outbound_webhooks
 from collection.payments.due_charges import due_charge_of, settle_due
+from collection.webhooks import outbound as outbound_webhooks
 from core.clock import SAO_PAULO
 from core.db import Database, Scope
 from core.errors import Refusal
