@@ -68,6 +68,7 @@ from portal.escalation import EscalationController
 from portal.handover import HandoverRulesController
 from portal.imports import ImportsController
 from portal.members import MembersController
+from portal.navigation import menu_for
 from portal.payments import PaymentSettingsController
 from portal.policy import PolicyController
 from portal.regua import ReguaController
@@ -253,6 +254,7 @@ def create_app(
         install_translations(engine.engine)
         engine.engine.globals["settings"] = settings
         engine.engine.globals["tenant_input"] = tenant_input
+        engine.engine.globals["menu_for"] = menu_for
 
     app = Litestar(
         route_handlers=[

@@ -1,0 +1,52 @@
+"""The grouped menu in headless Chromium (issue 24): folded on a phone, drop-downs on desktop."""
+
+from __future__ import annotations
+
+import pytest
+
+from tenants.roles import Role
+from tests.e2e.test_shell_accessibility import VIEWPORTS, _serious, _sign_in
+
+pytestmark = [pytest.mark.e2e]
+
+
+async def test_phone_menu_folds_and_opens(browser, live_server, shots):
+    context = await browser.new_context(viewport=VIEWPORTS["phone"], locale="pt-BR")
+    page = await context.new_page()
+    await _sign_in(page, live_server.url, live_server.world.a.users[Role.OWNER])
+    menu = page.locator("details.menu")
+    assert not await menu.evaluate("m => m.open")  # folded by app.js on a phone
+    assert not await page.locator("nav.main").is_visible()
+    await page.screenshot(path=str(shots / "nav-phone-closed.png"))
+    await page.click("details.menu > summary")
+    await page.click("details.group[data-group=negotiation] > summary")
+    assert await page.locator('a[href="/portal/politica"]').is_visible()
+    assert await _serious(page) == []
+    await page.screenshot(path=str(shots / "nav-phone-open.png"), full_page=True)
+    await page.click('a[href="/portal/politica"]')
+    await page.wait_for_url("**/portal/politica")
+    await context.close()
+
+
+async def test_desktop_menu_is_one_row_of_drop_downs(browser, live_server, shots):
+    context = await browser.new_context(viewport=VIEWPORTS["desktop"], locale="pt-BR")
+    page = await context.new_page()
+    await _sign_in(page, live_server.url, live_server.world.a.users[Role.OWNER])
+    assert await page.locator("details.menu > summary").is_hidden()
+    summaries = page.locator("details.group > summary")
+    tops = {
+        round((await summaries.nth(i).bounding_box())["y"]) for i in range(await summaries.count())
+    }
+    assert len(tops) == 1  # one row
+    await page.click("details.group[data-group=portfolio] > summary")
+    assert await page.locator('a[href="/portal/debtors"]').first.is_visible()
+    assert await _serious(page) == []
+    await page.screenshot(path=str(shots / "nav-desktop-open.png"))
+    # One drop-down at a time; Escape closes it and gives the focus back.
+    await page.click("details.group[data-group=integrations] > summary")
+    assert not await page.locator("details.group[data-group=portfolio]").evaluate("d => d.open")
+    await page.keyboard.press("Escape")
+    assert not await page.locator("details.group[data-group=integrations]").evaluate("d => d.open")
+    focused = await page.evaluate("document.activeElement.parentElement.dataset.group")
+    assert focused == "integrations"
+    await context.close()
