@@ -27,8 +27,8 @@ run: install
 	$(BIN)/quita demo load
 	$(BIN)/quita run
 
-# The production shape from the local PostgreSQL and RabbitMQ: 2 web (:8001, :8002),
-# 2 workers, 1 scheduler. DATABASE_URL / BROKER_URL override the local defaults.
+# The production shape from the local PostgreSQL and RabbitMQ: 2 web processes sharing
+# :8001 (SO_REUSEPORT), 2 workers, 1 scheduler. DATABASE_URL / BROKER_URL override the local defaults.
 cluster: install
 	$(BIN)/quita cluster --demo
 

@@ -2,7 +2,7 @@
 
 N payments (each the first installment of its own agreement) in PostgreSQL; one
 `quita web` process with Stripe configured; N signed `payment_intent.succeeded` events,
-signed beforehand, posted once each by wrk (32 connections, a Lua script reading the
+signed beforehand, posted once each by wrk for 10 s (32 connections, a Lua script reading the
 bodies and their `Stripe-Signature` headers from a file). Each event is verified with the
 Stripe SDK (signature and tolerance), stored once by id and enqueued; a `quita worker`
 started afterwards applies them (payment counted, installment paid, agreement advanced).
@@ -193,9 +193,9 @@ async def _confirmed(url: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=30_000)
+    parser.add_argument("--events", type=int, default=40_000, help="more than a run posts")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=15, help="of /ping")
+    parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--apply-within", type=float, default=300)
     args = parser.parse_args()
     wrk.require_wrk()
@@ -233,7 +233,7 @@ def main() -> None:
                 [(sig, body) for sig, body in events],
                 header="Stripe-Signature",
                 connections=args.connections,
-                seconds=120,
+                seconds=args.seconds,
             )
             ping = wrk.get("/ping", f"{base}/ping", seconds=args.seconds)
             print(wrk.beside(hooks, ping), flush=True)
@@ -254,7 +254,8 @@ def main() -> None:
                 stored, distinct, applied = asyncio.run(_stored(url))
             confirmed = asyncio.run(_confirmed(url))
             print(
-                f"events posted {len(events):,}; stored {stored:,} ({distinct:,} distinct ids); "
+                f"events posted {hooks.requests:,} of {len(events):,} signed; "
+                f"stored {stored:,} ({distinct:,} distinct ids); "
                 f"applied by the worker {applied:,} in {time.monotonic() - started:.0f} s; "
                 f"payments succeeded {confirmed:,}"
             )

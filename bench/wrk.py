@@ -29,18 +29,23 @@ function setup(thread)
   table.insert(threads, thread)
 end
 unexpected = 0
+exhausted = 0
 function response(status, headers, body)
   if status ~= EXPECTED then unexpected = unexpected + 1 end
 end
 function done(summary, latency, requests)
-  local bad = 0
-  for _, t in ipairs(threads) do bad = bad + t:get("unexpected") end
+  local bad, out = 0, 0
+  for _, t in ipairs(threads) do
+    bad = bad + t:get("unexpected")
+    out = out + t:get("exhausted")
+  end
   local e = summary.errors
   io.write(string.format(
     '{"requests":%d,"micros":%d,"p50":%d,"p90":%d,"p99":%d,"max":%d,' ..
-    '"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"unexpected":%d}\n',
+    '"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"unexpected":%d,' ..
+    '"exhausted":%d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout, bad))
+    latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout, bad, out))
 end
 """
 
@@ -55,8 +60,9 @@ end
 """
 
 # POST of pre-built bodies read from a file (one "header-value<TAB>body" a line); thread k of
-# T sends lines k, k+T, k+2T... once each and stops when its share is sent, so every event is
-# posted exactly once whatever the number of threads.
+# T sends lines k, k+T, k+2T... once each. wrk runs for its whole duration whatever its threads
+# do, so the rate is only right when no thread ran out of bodies: one that does stops, and
+# says so (``exhausted``); give more bodies than the run can send.
 _BODIES = r"""
 local lines = {}
 local next_line = 1
@@ -69,8 +75,9 @@ end
 function request()
   local line = lines[next_line]
   if line == nil then
+    exhausted = 1
     wrk.thread:stop()
-    line = lines[1]
+    return wrk.format("GET", "/ping")
   end
   next_line = next_line + step
   local tab = string.find(line, "\t", 1, true)
@@ -95,6 +102,7 @@ class Result:
     max_ms: float
     socket_errors: int
     unexpected: int
+    exhausted: int = 0  # threads that ran out of bodies to post (the rate is then too low)
 
     @property
     def rps(self) -> float:
@@ -110,6 +118,7 @@ class Result:
             f"p50={self.p50_ms:.1f}ms p90={self.p90_ms:.1f}ms p99={self.p99_ms:.1f}ms "
             f"max={self.max_ms:.0f}ms errors={self.errors} "
             f"(socket {self.socket_errors}, unexpected status {self.unexpected})"
+            + (f" RAN OUT OF BODIES in {self.exhausted} thread(s)" if self.exhausted else "")
         )
 
 
@@ -165,6 +174,7 @@ def _run(
         max_ms=data["max"] / 1000,
         socket_errors=sum(data[k] for k in ("connect", "read", "write", "timeout")),
         unexpected=data["unexpected"],
+        exhausted=data["exhausted"],
     )
 
 
@@ -190,13 +200,13 @@ def post_each(
     bodies: list[tuple[str, bytes]],
     *,
     header: str,
-    seconds: float = 60,
+    seconds: float = 10,
     connections: int = 32,
     threads: int = 2,
     expected: int = 200,
 ) -> Result:
-    """POST every body once (with its ``header`` value), as fast as the server takes
-    them; wrk stops when all are sent, or after ``seconds``."""
+    """POST bodies (each once, with its ``header`` value) as fast as the server takes
+    them, for ``seconds``."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
         for value, body in bodies:
             text = body.decode()

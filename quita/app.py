@@ -91,6 +91,7 @@ from workers.actors import BrokerTaskSender, register
 from workers.broker import broker_is_reachable, build_broker
 from workers.runtime import build_import_jobs, build_runtime
 from workers.scheduler import Scheduler
+from workers.sending import BackgroundTaskSender
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS: list[Path | os.PathLike[Any] | str] = [
@@ -213,9 +214,14 @@ def create_app(
     in_process = settings.embedded if run_workers is None else run_workers
     worker: dramatiq.Worker | None = None
     scheduler: Scheduler | None = None
+    sender: BackgroundTaskSender | None = None
 
     async def startup(app: Litestar) -> None:
-        nonlocal worker, scheduler
+        nonlocal worker, scheduler, sender
+        if settings.broker.kind != "stub":
+            # A networked broker answers each job sent; the event loop must not wait for it.
+            sender = BackgroundTaskSender(BrokerTaskSender(actors))
+            set_task_sender(sender)
         db = Database(
             settings.database.url,
             echo=settings.database.echo,
@@ -239,6 +245,8 @@ def create_app(
             scheduler.stop()
         if worker is not None:
             await asyncio.to_thread(worker.stop)
+        if sender is not None:
+            await asyncio.to_thread(sender.close)
         await app.state.db.dispose()
 
     # Bodies are capped per route before they are read (quita.bodies); uploads have their own.

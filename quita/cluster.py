@@ -2,7 +2,9 @@
 
 ``quita cluster`` (``make cluster``) runs it from the local PostgreSQL and RabbitMQ (or
 Redis): every process is a separate ``quita web`` / ``quita worker`` / ``quita
-scheduler``, exactly as in production, each web process on its own port. A process
+scheduler``, exactly as in production. The web processes share one port
+(``SO_REUSEPORT``: the kernel spreads connections over them) unless ``shared_port`` is
+off, as in the fault tests, which reach each process on its own port. A process
 that dies is started again (what systemd or the container runtime does in production),
 so the fault tests can kill one and watch the service recover.
 """
@@ -53,6 +55,7 @@ class Cluster:
     var_dir: Path = Path("var/cluster")
     queue_prefix: str = "cluster."
     scheduler_interval: float = 60.0
+    shared_port: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     log_to: IO[bytes] | None = None
     members: dict[str, Member] = field(default_factory=dict)
@@ -62,7 +65,8 @@ class Cluster:
 
     @property
     def urls(self) -> list[str]:
-        return [f"http://127.0.0.1:{m.port}" for m in self.members.values() if m.port]
+        ports = dict.fromkeys(m.port for m in self.members.values() if m.port)
+        return [f"http://127.0.0.1:{port}" for port in ports]
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "BROKER_"))}
@@ -88,8 +92,11 @@ class Cluster:
     def start(self, *, within: float = 60) -> None:
         """Start every process and wait until each web process answers its health check."""
         for n in range(self.web):
-            port = self.base_port + n
-            self._add(Member(f"web{n + 1}", [QUITA, "web", "--port", str(port)], port=port))
+            port = self.base_port if self.shared_port else self.base_port + n
+            argv = [QUITA, "web", "--port", str(port)]
+            if self.shared_port:
+                argv.append("--reuse-port")
+            self._add(Member(f"web{n + 1}", argv, port=port))
         for n in range(self.workers):
             self._add(Member(f"worker{n + 1}", [QUITA, "worker", "--threads", "4"]))
         self._add(
@@ -186,6 +193,7 @@ def run_cluster(*, web: int, workers: int, base_port: int, demo: bool) -> int:
         web=web,
         workers=workers,
         base_port=base_port,
+        shared_port=True,
     )
     cluster.prepare(demo=demo)
     stopped = threading.Event()
