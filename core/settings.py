@@ -157,6 +157,12 @@ class TextSettings:
     whatsapp_from: str = ""  # E.164 WhatsApp sender (without the ``whatsapp:`` prefix)
     api_base: str = "https://api.twilio.com"
     timeout_seconds: float = 10
+    # Where Twilio posts each sent text's status (delivered, read); empty: not asked.
+    status_callback: str = ""
+    # The WhatsApp Cloud API's webhook: the token of its GET verification and the app
+    # secret that signs each POST (X-Hub-Signature-256); empty: the webhook answers 404.
+    cloud_verify_token: str = ""
+    cloud_app_secret: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -283,6 +289,9 @@ class Settings:
                 sms_from=env.get("TWILIO_SMS_FROM", ""),
                 whatsapp_from=env.get("TWILIO_WHATSAPP_FROM", ""),
                 api_base=(env.get("TWILIO_API_BASE") or "https://api.twilio.com").rstrip("/"),
+                status_callback=env.get("TWILIO_STATUS_CALLBACK", ""),
+                cloud_verify_token=env.get("WHATSAPP_CLOUD_VERIFY_TOKEN", ""),
+                cloud_app_secret=env.get("WHATSAPP_CLOUD_APP_SECRET", ""),
             ),
             max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", str(200 * 1024 * 1024))),
             clock_start=_moment(env.get("QUITA_CLOCK_START", "")),

@@ -93,6 +93,8 @@ class TwilioTransport:
             form |= {"ContentSid": content_sid, "ContentVariables": content_variables or "{}"}
         else:
             form["Body"] = body
+        if s.status_callback:
+            form["StatusCallback"] = s.status_callback
         try:
             async with httpx.AsyncClient(
                 timeout=s.timeout_seconds, auth=(s.twilio_account_sid, s.twilio_auth_token)
@@ -191,6 +193,14 @@ def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> st
     data = url + "".join(f"{name}{params[name]}" for name in sorted(params))
     digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
+
+
+def inbound_number(params: Mapping[str, str]) -> str | None:
+    """The E.164 number of a person who wrote in (SMS or WhatsApp), or None."""
+    try:
+        return to_e164(params.get("From", ""))
+    except TextSendError:
+        return None
 
 
 def inbound_whatsapp_number(params: Mapping[str, str]) -> str | None:

@@ -80,9 +80,14 @@ from portal.sso_domains import SsoDomainController
 from portal.webhooks_out import WebhookEndpointsController
 from portal.workspace import WorkspaceController
 from quita.bodies import FORM_BODY_LIMIT, QuitaRequest, SignedInBeforeUpload, upload_body_limit
+from quita.cloud_webhooks import cloud_verify, cloud_webhook
 from quita.csrf_binding import SessionBoundCsrfMiddleware
 from quita.logging import configure_logging
-from quita.text_webhooks import twilio_whatsapp_webhook
+from quita.text_webhooks import (
+    twilio_sms_webhook,
+    twilio_status_webhook,
+    twilio_whatsapp_webhook,
+)
 from quita.web import RequestLogMiddleware, add_security_headers, loggable_path
 from quita.webhooks import local_webhook, psp_webhook, stripe_webhook
 from tenants.services.api_clients import ApiTokens
@@ -281,6 +286,10 @@ def create_app(
             local_webhook,
             psp_webhook,
             twilio_whatsapp_webhook,
+            twilio_sms_webhook,
+            twilio_status_webhook,
+            cloud_verify,
+            cloud_webhook,
             SignInController,
             WorkspaceController,
             MembersController,

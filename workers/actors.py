@@ -20,6 +20,7 @@ from collection.escalation import service as escalation
 from collection.imports.jobs import RUN_IMPORT
 from collection.payments import service as payments
 from collection.privacy import retention
+from collection.regua import inbound_texts
 from collection.regua import service as reminders
 from collection.webhooks import outbound as outbound_webhooks
 from core.clock import local_today
@@ -88,6 +89,8 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             actors[RUN_IMPORT].send(job_id)
         for event_id in await payments.unapplied_events(db, now - timedelta(minutes=1)):
             actors[payments.APPLY_EVENT].send(str(event_id))
+        for text_id in await inbound_texts.unprocessed(db, now - timedelta(minutes=1)):
+            actors[inbound_texts.PROCESS].send(str(text_id))
         auth = AuthService(db, runtime.settings.security, runtime.clock, runtime.settings.base_url)
         await auth.purge_expired(now)
         await DebtorAccess(db, runtime.settings.security.cpf_hash_key, runtime.clock).purge_expired(
@@ -124,6 +127,10 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
     async def apply_gateway_event(event_id: str) -> None:
         outcome = await payments.apply_event(runtime.db(), uuid.UUID(event_id))
         log.info("payments.event_applied", event_id=event_id, outcome=outcome)
+
+    async def process_inbound_text(text_id: str) -> None:
+        outcome = await inbound_texts.process(runtime.db(), uuid.UUID(text_id), runtime.clock.now())
+        log.info("texts.processed", text_id=text_id, outcome=outcome)
 
     async def reconcile_payments() -> None:
         """Repair missed or out-of-order gateway events; issue the codes due soon."""
@@ -214,6 +221,14 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             min_backoff=1_000,
             max_backoff=300_000,
         )(apply_gateway_event),
+        inbound_texts.PROCESS: dramatiq.actor(
+            broker=broker,
+            actor_name=inbound_texts.PROCESS,
+            queue_name=f"{prefix}texts",
+            max_retries=8,
+            min_backoff=1_000,
+            max_backoff=300_000,
+        )(process_inbound_text),
         PAYMENTS_RECONCILE: dramatiq.actor(
             broker=broker,
             actor_name=PAYMENTS_RECONCILE,

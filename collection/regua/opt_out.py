@@ -36,6 +36,7 @@ __all__ = [
     "read_token",
     "sign",
     "stop",
+    "stop_channel",
     "undo",
 ]
 
@@ -131,27 +132,35 @@ async def stop(db: Database, key: str, token: str, now: datetime, *, via: str) -
         if found is None:
             return None
         debtor, channel = found
-        if not await channel_stopped(session, debtor.id, channel):
-            session.add(
-                ChannelOptOut(
-                    id=uuid.uuid4(),
-                    tenant_id=debtor.tenant_id,
-                    debtor_id=debtor.id,
-                    channel=channel,
-                )
-            )
-            session.add(_request(debtor, "opt_out", channel, via, now))
-            await outbound_webhooks.emit(
-                session,
-                debtor.tenant_id,
-                outbound_webhooks.DEBTOR_OPTED_OUT,
-                {"debtor_id": str(debtor.id), "channel": channel.value, "at": now.isoformat()},
-                now=now,
-            )
-            await session.flush()
+        await stop_channel(session, debtor, channel, now, via=via)
         result = await _stop_of(session, debtor, channel)
         await session.commit()
         return result
+
+
+async def stop_channel(
+    session: AsyncSession, debtor: Debtor, channel: Channel, now: datetime, *, via: str
+) -> bool:
+    """Stop ``channel`` for the person at this creditor inside the caller's unit of work
+    (recorded as a privacy request, announced to the creditor's webhooks); False when it
+    was stopped already. ``via``: ``link``, ``one-click``, ``sms``, ``whatsapp``."""
+    if await channel_stopped(session, debtor.id, channel):
+        return False
+    session.add(
+        ChannelOptOut(
+            id=uuid.uuid4(), tenant_id=debtor.tenant_id, debtor_id=debtor.id, channel=channel
+        )
+    )
+    session.add(_request(debtor, "opt_out", channel, via, now))
+    await outbound_webhooks.emit(
+        session,
+        debtor.tenant_id,
+        outbound_webhooks.DEBTOR_OPTED_OUT,
+        {"debtor_id": str(debtor.id), "channel": channel.value, "at": now.isoformat()},
+        now=now,
+    )
+    await session.flush()
+    return True
 
 
 async def undo(db: Database, key: str, token: str, now: datetime) -> Stop | None:
