@@ -6,7 +6,7 @@ from __future__ import annotations
 
 def load_all_models() -> None:
     import collection.models
-    import collection.regua.service  # noqa: F401 - registers the régua hook of new tenants
+    import collection.regua.service  # registers the régua hook of new tenants
     import collection.text_models  # noqa: F401
     import core.mail  # noqa: F401
     import tenants.models  # noqa: F401
