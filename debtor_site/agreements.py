@@ -19,6 +19,7 @@ from collection.debtor.page import CreditorView, debts_of_person
 from collection.domain.affordability import choose_affordable
 from collection.domain.agreements import AgreementStatus
 from collection.domain.money import InvalidAmount, parse_brl
+from collection.escalation.name_clearing import name_statuses
 from collection.negotiation.acceptance import (
     REASONS,
     OfferUnavailable,
@@ -307,6 +308,7 @@ class AgreementsController(Controller):
                 "papers": await paperwork.agreement_papers(access.db, agreement, tenant),
                 "due": due if AgreementStatus(agreement.status).is_open else None,
                 "payments": await payments_of_agreement(access.db, agreement.id),
+                "names": await name_statuses(access.db, agreement.id),
                 "can_pay": bool(methods_for(gateway, tenant)),
                 "methods": [m.value for m in methods_for(gateway, tenant)],
                 "test_gateway": gateway is not None and gateway.test_mode,

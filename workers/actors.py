@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 
 from collection.agency import casework, handover
 from collection.debtor.access import DebtorAccess
+from collection.escalation import name_clearing
 from collection.escalation import service as escalation
 from collection.imports.jobs import RUN_IMPORT
 from collection.payments import service as payments
@@ -150,6 +151,13 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
         outcomes = await handover.hand_over(runtime.db(), runtime.clock.now())
         log.info("agency.handed_over", promises_reviewed=reviewed, **outcomes)
 
+    async def clear_names(agreement_id: str) -> None:
+        """Request the removal of an agreement's listings its payment made due."""
+        outcomes = await name_clearing.clear_names(
+            runtime.db(), uuid.UUID(agreement_id), local_today(runtime.clock)
+        )
+        log.info("escalation.names_cleared", **outcomes)
+
     async def advance_escalations() -> None:
         outcomes = await escalation.advance(runtime.db(), local_today(runtime.clock))
         log.info("escalation.advanced", **outcomes)
@@ -250,6 +258,14 @@ def register(broker: dramatiq.Broker, runtime: Runtime) -> dict[str, dramatiq.Ac
             max_retries=0,
             time_limit=600_000,
         )(hand_over_accounts),
+        name_clearing.CLEAR_NAMES: dramatiq.actor(
+            broker=broker,
+            actor_name=name_clearing.CLEAR_NAMES,
+            queue_name=f"{prefix}payments",
+            max_retries=8,  # idempotent; the hourly escalation run repairs a lost one
+            min_backoff=1_000,
+            max_backoff=300_000,
+        )(clear_names),
         ESCALATION_ADVANCE: dramatiq.actor(
             broker=broker,
             actor_name=ESCALATION_ADVANCE,

@@ -764,18 +764,23 @@ async def _payment_days(
     return out
 
 
-async def _request_removals(session: AsyncSession, today: date) -> dict[str, int]:
+async def request_removals(
+    session: AsyncSession, today: date, debt_ids: Sequence[uuid.UUID] | None = None
+) -> dict[str, int]:
+    """Request the removal of the listings (of ``debt_ids``, or all) whose debt was paid,
+    is disputed or prescribed; a listing already past ``listed`` is left alone."""
     counts = {"removal_paid": 0, "removal_disputed": 0, "removal_prescribed": 0}
-    rows = (
-        await session.execute(
-            select(Escalation.id, Escalation.tenant_id, Debt.id, Debt.status, Debt.due_date)
-            .join(Debt, Debt.id == Escalation.debt_id)
-            .where(
-                Escalation.kind == EscalationKind.NEGATIVACAO,
-                Escalation.status == EscalationStatus.LISTED,
-            )
+    query = (
+        select(Escalation.id, Escalation.tenant_id, Debt.id, Debt.status, Debt.due_date)
+        .join(Debt, Debt.id == Escalation.debt_id)
+        .where(
+            Escalation.kind == EscalationKind.NEGATIVACAO,
+            Escalation.status == EscalationStatus.LISTED,
         )
-    ).all()
+    )
+    if debt_ids is not None:
+        query = query.where(Debt.id.in_(list(debt_ids)))
+    rows = (await session.execute(query)).all()
     if not rows:
         return counts
     debt_ids = _unique(r[2] for r in rows)
@@ -868,7 +873,7 @@ async def advance(db: Database, today: date) -> dict[str, int]:
     paid (deadline: 5 business days after payment), disputed or prescribed, and end the
     notices of debts no longer open. Idempotent: a second run finds nothing to do."""
     async with db.session(Scope.system()) as session:
-        counts = await _request_removals(session, today)
+        counts = await request_removals(session, today)
         counts["notices_closed"] = await _close_moot_notices(session)
         await session.commit()
     return counts

@@ -32,6 +32,7 @@ from collection.domain.agreements import Agreement as Terms
 from collection.domain.agreements import AgreementStatus, Installment, PaymentReceipt
 from collection.domain.due_charge import DueCharge, from_record, to_record
 from collection.domain.errors import AgreementError, IllegalTransition, ValuationError
+from collection.escalation import name_clearing
 from collection.models import (
     Agreement,
     AgreementDebt,
@@ -857,6 +858,8 @@ async def _succeed(session: AsyncSession, payment: Payment, on: date, paid: int 
     payment.applied_credit = receipt.credit
     payment.waived = [[number, part] for number, part in receipt.waived]
     await _store_terms(session, agreement, terms, before, on)
+    # A listed name is cleared within minutes, by a job once this commits.
+    await name_clearing.after_payment(session, agreement.id)
     # The person's receipt, and the declaração de quitação when this settled it all.
     await paperwork.payment_confirmed(
         session,
