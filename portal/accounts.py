@@ -19,6 +19,7 @@ from collection.domain.documents import mask_cpf
 from collection.negotiation import policy_versions
 from collection.payments.service import payoff_of
 from collection.privacy import rights as privacy
+from collection.regua import whatsapp
 from collection.reports import audit_log as audit_view
 from core.clock import local_today
 from portal.auth import provide_principal, provide_tenant_session, requires
@@ -130,9 +131,12 @@ class AccountsController(Controller):
             raise NotFoundException() from exc
         agreements = await accounts.agreements_of_debtor(session, debtor.id)
         today = local_today(request.app.state.clock)
+        now = request.app.state.clock.now()
         return Template(
             "portal/debtor.html",
             context={
+                # When each WhatsApp window closes (None: outside it, templates only).
+                "whatsapp_windows": {c.id: whatsapp.window_closes(c, now) for c in debtor.contacts},
                 "principal": principal,
                 "debtor": debtor,
                 "mask_cpf": mask_cpf,

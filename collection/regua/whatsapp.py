@@ -34,6 +34,12 @@ def window_open(contact: Contact, now: datetime) -> bool:
     return opened is not None and opened <= now < opened + WINDOW
 
 
+def window_closes(contact: Contact, now: datetime) -> datetime | None:
+    """When the open window closes; None outside it (only approved templates go)."""
+    opened = contact.whatsapp_window_at
+    return opened + WINDOW if opened is not None and window_open(contact, now) else None
+
+
 def variable_names(text: str) -> list[str]:
     """``"nome, contrato,rodape"`` → ``["nome", "contrato", "rodape"]``."""
     return [name.strip() for name in text.split(",") if name.strip()]

@@ -8,7 +8,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -294,3 +294,26 @@ async def test_a_signed_cloud_api_stop_is_stored_once_and_stops_whatsapp(
         }
         await session.execute(delete(TextReceipt).where(TextReceipt.provider_message_id == sent_id))
         await session.commit()
+
+
+async def test_the_account_page_shows_the_whatsapp_window_state(client, db, world, phone):
+    from sqlalchemy import update
+
+    from tenants.roles import Role
+    from tests.conftest import login
+    from tests.factories import PASSWORD
+
+    await login(client, world.a.users[Role.ADMIN], PASSWORD)
+    page = f"/portal/debtors/{world.a.debtor_ids[0]}"
+    closed = await client.get(page)
+    assert "fora da janela do WhatsApp: só modelos aprovados" in closed.text
+    async with db.session(Scope.system()) as session:
+        await session.execute(
+            update(Contact)
+            .where(Contact.value == phone)
+            .values(whatsapp_window_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+        await session.commit()
+    opened = await client.get(page)
+    assert "janela do WhatsApp aberta até" in opened.text
+    assert "fora da janela do WhatsApp" not in opened.text
