@@ -10,6 +10,7 @@ white. Every text is XML-escaped.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -96,6 +97,7 @@ class _Frame:
     bottom: float
     left: float
     right: float
+    integral: bool  # every value is a whole number (counts, centavos)
 
     def y(self, value: float) -> float:
         span = self.high - self.low
@@ -103,19 +105,20 @@ class _Frame:
 
 
 def _frame(values: Sequence[float], with_legend: bool) -> _Frame:
+    integral = all(float(v).is_integer() for v in values)
     high = _nice_ceiling(max(max(values), 0.0))
     low = -_nice_ceiling(-min(values)) if min(values) < 0 else 0.0
+    if integral:  # whole ticks for whole values: 2.5 agreements becomes 3
+        high, low = float(math.ceil(high)), float(math.floor(low))
     top = _TOP + (_LEGEND if with_legend else 0)
-    return _Frame(low, high, top, HEIGHT - _BOTTOM, _LEFT, WIDTH - _RIGHT)
+    return _Frame(low, high, top, HEIGHT - _BOTTOM, _LEFT, WIDTH - _RIGHT, integral)
 
 
 def _axes(
     frame: _Frame, labels: Sequence[str], centres: Sequence[float], fmt: Formatter
 ) -> list[str]:
     parts: list[str] = ['<g class="axes">']
-    ticks = 4
-    for i in range(ticks + 1):
-        value = frame.low + (frame.high - frame.low) * i / ticks
+    for value in _ticks(frame, fmt):
         y = frame.y(value)
         parts.append(
             f'<line x1="{_n(frame.left)}" y1="{_n(y)}" x2="{_n(frame.right)}" y2="{_n(y)}" '
@@ -145,6 +148,20 @@ def _axes(
         )
     parts.append("</g>")
     return parts
+
+
+def _ticks(frame: _Frame, fmt: Formatter) -> list[float]:
+    """The y-axis values to label: the most (up to 5 steps) whose labels all differ, and
+    whole numbers only when every value is whole (no "0,25" agreements, no "0,01%" twice)."""
+    span = frame.high - frame.low
+    for steps in (4, 5, 3, 2, 1):
+        values = [frame.low + span * i / steps for i in range(steps + 1)]
+        if frame.integral and not all(float(v).is_integer() for v in values):
+            continue
+        labels = [fmt(_plain(v)) for v in values]
+        if len(set(labels)) == len(labels):
+            return values
+    return [frame.low, frame.high]
 
 
 def _plain(value: float) -> Number:
@@ -277,3 +294,34 @@ def line_chart(
         parts.append("</g>")
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def sparkline(values: Sequence[Number | None], label: str, *, width: int = 120) -> str:
+    """A small line of a figure's history for a tile: no axes, the last point marked.
+    ``label`` (the history in words) is its accessible name."""
+    height, pad = 32, 3
+    points = [(i, float(v)) for i, v in enumerate(values) if v is not None]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f"aria-label={quoteattr(label)}>",
+        f"<title>{escape(label)}</title>",
+    ]
+    if points:
+        low = min(0.0, min(v for _, v in points))
+        high = max(v for _, v in points)
+        span = (high - low) or 1.0
+        step = (width - 2 * pad) / max(len(values) - 1, 1)
+
+        def xy(i: int, v: float) -> tuple[float, float]:
+            return pad + i * step, height - pad - (v - low) / span * (height - 2 * pad)
+
+        coords = [xy(i, v) for i, v in points]
+        path = " ".join(f"{_n(x)},{_n(y)}" for x, y in coords)
+        parts.append(
+            f'<polyline points="{path}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>'
+        )
+        x, y = coords[-1]
+        parts.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="3" fill="{PALETTE[0]}"/>')
+    parts.append("</svg>")
+    return "".join(parts)

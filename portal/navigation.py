@@ -171,3 +171,13 @@ def menu_for(principal: Principal | None, current: str | None = None) -> tuple[V
 def allowed_paths(principal: Principal) -> list[str]:
     """Every menu address this person sees (tests check each opens)."""
     return [HOME.href] + [link.href for group in menu_for(principal) for link in group.links]
+
+
+def link_for(principal: Principal, key: str) -> Link | None:
+    """The menu link ``key`` if this person may open it (pages that link to another
+    page ask here, so the menu and the links never disagree)."""
+    for group in NAVIGATION:
+        for link in group.links:
+            if link.key == key and link.allowed(principal):
+                return link
+    return None

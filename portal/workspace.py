@@ -20,9 +20,11 @@ from portal.auth import (
     client_ip,
     provide_principal,
     provide_tenant_session,
+    request_today,
     requires_signed_in,
     requires_tenant,
 )
+from portal.home import home_context
 from portal.signin import safe_next
 from tenants.services import invitations
 from tenants.services.audit import Actor
@@ -41,10 +43,18 @@ class WorkspaceController(Controller):
 
     @get("/home", name="portal.home", guards=[requires_tenant])
     async def home(
-        self, principal: NamedDependency[Principal], session: NamedDependency[AsyncSession]
+        self,
+        request: AnyRequest,
+        principal: NamedDependency[Principal],
+        session: NamedDependency[AsyncSession],
     ) -> Template:
         totals = await accounts.portfolio_totals(session)
-        return Template("portal/home.html", context={"principal": principal, "totals": totals})
+        figures = await home_context(
+            session, principal, request_today(request), request.app.state.clock.now()
+        )
+        return Template(
+            "portal/home.html", context={"principal": principal, "totals": totals, **figures}
+        )
 
     @get("/credor", name="portal.choose_tenant")
     async def choose_tenant(

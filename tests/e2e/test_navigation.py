@@ -50,3 +50,15 @@ async def test_desktop_menu_is_one_row_of_drop_downs(browser, live_server, shots
     focused = await page.evaluate("document.activeElement.parentElement.dataset.group")
     assert focused == "integrations"
     await context.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+async def test_home_tiles_pass_axe(browser, live_server, shots, viewport):
+    context = await browser.new_context(viewport=VIEWPORTS[viewport], locale="pt-BR")
+    page = await context.new_page()
+    await _sign_in(page, live_server.url, live_server.world.a.users[Role.OWNER])
+    assert await page.locator("li.kpi").count() == 4
+    assert await page.locator("svg.sparkline").count() == 4
+    assert await _serious(page) == []
+    await page.screenshot(path=str(shots / f"home-{viewport}.png"), full_page=True)
+    await context.close()

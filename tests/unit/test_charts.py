@@ -99,3 +99,39 @@ def test_the_same_data_draws_the_same_bytes():
 def test_a_series_with_the_wrong_number_of_values_is_refused():
     with pytest.raises(ValueError):
         bar_chart("w", "W", LABELS, [Series("s", [1, 2])], brl, empty_text="-")
+
+
+def _y_labels(svg: str) -> list[str]:
+    import re
+
+    axes = svg.split('<g class="axes">')[1].split("</g>")[0]
+    return re.findall(r'text-anchor="end" fill="[^"]+">([^<]+)</text>', axes)
+
+
+def test_a_tiny_rate_has_no_repeated_axis_label():
+    from decimal import Decimal
+
+    from core.i18n import percent
+
+    svg = line_chart(
+        "t",
+        "Taxa",
+        ["jan", "fev"],
+        [Series("Taxa", [Decimal("0.0001"), Decimal("0.00005")])],
+        percent,
+        empty_text="-",
+    )
+    labels = _y_labels(svg)
+    assert len(labels) == len(set(labels)) >= 2
+    assert labels[0] == "0,00%" and labels[-1] == "0,01%"
+
+
+def test_counts_are_labelled_in_whole_numbers():
+    from core.i18n import number
+
+    svg = bar_chart(
+        "c", "Acordos", ["jan", "fev"], [Series("Acordos", [1, 2])], number, empty_text="-"
+    )
+    assert _y_labels(svg) == ["0", "1", "2"]
+    svg = bar_chart("c", "Acordos", ["jan"], [Series("Acordos", [9])], number, empty_text="-")
+    assert _y_labels(svg) == ["0", "2", "4", "6", "8", "10"]
