@@ -1,6 +1,8 @@
 """A fake of Twilio's Messages API on loopback: checks basic auth and the form like Twilio
 does, and, like WhatsApp, refuses free text to a number outside the 24-hour window the
-person opened by writing in (only an approved template, ``ContentSid``, goes there)."""
+person opened by writing in (only an approved template, ``ContentSid``, goes there). With
+``StatusCallback`` it prepares the status callbacks Twilio would post, signed with the
+auth token (sent, delivered, and read on WhatsApp), for the test to deliver."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
+
+from integrations.texts import twilio_signature
 
 WINDOW = timedelta(hours=24)
 FREEFORM_REFUSED = (
@@ -42,6 +46,14 @@ class FakeTwilio:
     # the test gives (the régua's frozen clock, or real time).
     windows: dict[str, datetime] = field(default_factory=dict)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    # Status callbacks Twilio would post (URL, form, X-Twilio-Signature), signed with the
+    # auth token like the real ones; the test delivers them to the app.
+    callbacks: list[tuple[str, dict[str, str], str]] = field(default_factory=list)
+
+    def _callback(self, url: str, sid: str, status: str) -> None:
+        form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": SID}
+        self.callbacks.append((url, form, twilio_signature(TOKEN, url, form)))
 
     def wrote_in(self, number: str) -> None:
         """The person wrote to the WhatsApp sender from ``number`` (E.164)."""
@@ -98,10 +110,15 @@ class TwilioHandler(http.server.BaseHTTPRequestHandler):
             # Free text outside the 24-hour window (Twilio reports it as error 63016).
             self._reply(400, {"code": 63016, "message": FREEFORM_REFUSED, "status": 400})
             return
+        sid = "SM" + uuid.uuid4().hex
+        if form.get("StatusCallback"):
+            statuses = ("sent", "delivered", "read") if whatsapp else ("sent", "delivered")
+            for status in statuses:
+                fake._callback(form["StatusCallback"], sid, status)
         self._reply(
             201,
             {
-                "sid": "SM" + uuid.uuid4().hex,
+                "sid": sid,
                 "account_sid": SID,
                 "status": "queued",
                 "to": form["To"],

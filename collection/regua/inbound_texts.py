@@ -29,6 +29,12 @@ from tenants.services import audit
 
 PROCESS = "texts.process_inbound"
 CHANNELS = {"sms": Channel.SMS, "whatsapp": Channel.WHATSAPP}
+_LIFECYCLE = {
+    status: n
+    for n, status in enumerate(
+        ("accepted", "queued", "sending", "sent", "delivered", "read", "undelivered", "failed")
+    )
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +182,13 @@ async def receipts_of(session: AsyncSession, provider_ids: list[str]) -> dict[st
     if not provider_ids:
         return {}
     rows = await session.execute(
-        select(TextReceipt.provider_message_id, TextReceipt.status)
-        .where(TextReceipt.provider_message_id.in_(provider_ids))
-        .order_by(TextReceipt.at)
+        select(TextReceipt.provider_message_id, TextReceipt.status, TextReceipt.at).where(
+            TextReceipt.provider_message_id.in_(provider_ids)
+        )
     )
+    # Callbacks may come in the same second: ties go by the message's lifecycle.
+    ordered = sorted(rows, key=lambda row: (row[2], _LIFECYCLE.get(row[1], len(_LIFECYCLE))))
     found: dict[str, list[str]] = {}
-    for message_id, status in rows:
+    for message_id, status, _at in ordered:
         found.setdefault(message_id, []).append(status)
     return found

@@ -317,3 +317,35 @@ async def test_the_account_page_shows_the_whatsapp_window_state(client, db, worl
     opened = await client.get(page)
     assert "janela do WhatsApp aberta até" in opened.text
     assert "fora da janela do WhatsApp" not in opened.text
+
+
+async def test_receipts_of_a_text_sent_through_the_fake_twilio_are_recorded(db, texts_client):
+    from integrations.texts import TwilioTransport
+    from tests.fake_twilio import serve_fake_twilio
+    from tests.integration.regua_worker import TEMPLATE_SID
+
+    callback = BASE + "/webhooks/twilio/status"
+    with serve_fake_twilio() as fake:
+        transport = TwilioTransport(
+            TextSettings(
+                twilio_account_sid=SID,
+                twilio_auth_token=TOKEN,
+                sms_from=SMS_FROM,
+                whatsapp_from=WHATSAPP_FROM,
+                api_base=fake.api_base,
+                status_callback=callback,
+            )
+        )
+        sid = await transport.send_text("whatsapp", _phone(), "", "m-1", content_sid=TEMPLATE_SID)
+        assert fake.received[0]["StatusCallback"] == callback
+        for url, form, signature in fake.callbacks:
+            answer = await texts_client.post(
+                url.removeprefix(BASE), data=form, headers={"x-twilio-signature": signature}
+            )
+            assert answer.status_code == 200
+    async with db.session(Scope.system()) as session:
+        assert await inbound_texts.receipts_of(session, [sid]) == {
+            sid: ["sent", "delivered", "read"]
+        }
+        await session.execute(delete(TextReceipt).where(TextReceipt.provider_message_id == sid))
+        await session.commit()
