@@ -232,6 +232,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             Path(args.file),
             portfolio=args.portfolio,
             dry_run=args.dry_run,
+            columns=args.map,
         )
     )
 
@@ -356,6 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--portfolio", default="Carteira principal")
     imp.add_argument("--dry-run", action="store_true", help="validate and count, change nothing")
+    imp.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=HEADER",
+        help="read FIELD (cpf, name, contract, installment, due_date, amount, ...) from the "
+        "column HEADER; repeatable; wins over the tenant's saved mapping",
+    )
     imp.set_defaults(func=cmd_import)
 
     reminders = sub.add_parser("reminders", help="the régua de cobrança")

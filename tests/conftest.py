@@ -82,6 +82,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # runs on PostgreSQL alone in CI (SQLite alone outside CI), which halves the suite's time.
 BOTH_BACKENDS = {
     "test_imports",
+    "test_erp_imports",
     "test_reminders",
     "test_regua_portal",
     "test_tenancy",

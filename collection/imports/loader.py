@@ -175,12 +175,13 @@ class PortfolioImporter:
         dry_run: bool,
         progress: Progress | None = None,
         actor_id: uuid.UUID | None = None,
+        columns: ColumnMapping | None = None,
     ) -> ImportSummary:
-        """Import ``path`` (all accepted rows or nothing); raises ImportRefused."""
+        """Import ``path`` (all or nothing; ``columns`` beat the tenant's); raises ImportRefused."""
         summary = ImportSummary(dry_run=dry_run)
         size = max(path.stat().st_size, 1)
         async with self.db.session(Scope.tenant(tenant_id)) as session:
-            mapping = await tenant_mapping(session)
+            mapping = (await tenant_mapping(session)).overridden_by(columns)
             with path.open("rb") as stream:
                 try:
                     reader = open_import(stream, mapping=mapping, limits=self.limits, today=today)
@@ -225,13 +226,12 @@ class PortfolioImporter:
 async def _postgres_settings(
     session: AsyncSession, tenant_id: uuid.UUID, *, serialise: bool
 ) -> None:
-    """Memory for the set-wise statements and, for a real import, the tenant's lock.
+    """Memory for the statements (they sort and hash the whole file) and the tenant's lock.
 
     Imports of one tenant run one after the other (a transaction-level advisory lock),
     so what ``_Apply`` finds new is still new when it is inserted: nothing but an
     import writes debtors or debts. A dry run writes nothing and does not wait.
     """
-    # They sort and hash the whole file: keep that in memory rather than on disk.
     await session.execute(text("SET LOCAL work_mem = '64MB'"))
     if serialise:
         await lock_tenant_writes(session, tenant_id)

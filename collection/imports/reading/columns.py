@@ -99,10 +99,30 @@ _SYNONYMS: dict[Field, tuple[str, ...]] = {
         "Sacado",
         "Nome do sacado",
         "Consumidor",
+        "Razão Social",
+        "Nome Cliente",
+        "Nome do Parceiro",
+        "Parceiro",
+        "Nome do PN",
+        "Nome do parceiro de negócios",
+        "Cliente/Fornecedor",
+        "Cliente / Fornecedor (Razão Social)",
+        "Contato",
+        "Pagador",
     ),
     Field.CPF: (
         "CPF",
         "CPF/CNPJ",
+        "CNPJ/CPF",
+        "CPF/CNPJ do cliente",
+        "CNPJ/CPF do cliente",
+        "CPF/CNPJ do sacado",
+        "CNPJ/CPF do parceiro",
+        "CNPJ/CPF Cliente/Fornecedor",
+        "CPF/CNPJ Cliente/Fornecedor",
+        "CPF ou CNPJ",
+        "CNPJ",
+        "ID fiscal",
         "CPF do cliente",
         "CPF do devedor",
         "Nº CPF",
@@ -137,6 +157,22 @@ _SYNONYMS: dict[Field, tuple[str, ...]] = {
         "Código do contrato",
         "Cod Contrato",
         "Id Contrato",
+        "Título",
+        "Nº Título",
+        "Número do título",
+        "Nº Doc",
+        "Nro Doc",
+        "Nº Documento",
+        "Número do documento",
+        "Num Documento",
+        "Nro Documento",
+        "Nro Nota",
+        "Nº Nota",
+        "Nº NF",
+        "Nota Fiscal",
+        "Nº do documento de origem",
+        "Fatura",
+        "Duplicata",
     ),
     Field.INSTALLMENT: (
         "Parcela",
@@ -145,6 +181,10 @@ _SYNONYMS: dict[Field, tuple[str, ...]] = {
         "N Parcela",
         "Nr Parcela",
         "Num Parcela",
+        "Nº da parcela",
+        "Parc",
+        "Desdobramento",
+        "Desdob",
     ),
     Field.DUE_DATE: (
         "Vencimento",
@@ -153,15 +193,39 @@ _SYNONYMS: dict[Field, tuple[str, ...]] = {
         "Dt Venc",
         "Data Venc",
         "Venc",
+        "Vencto",
+        "Dt Vencto",
+        "Data Vencto",
+        "Vencimento Real",
+        "Vencto Real",
+        "Dt Vencto Real",
+        "Data de vencimento original",
+        "Vencimento original",
     ),
     Field.AMOUNT: (
         "Valor Original",
+        "Vlr Original",
         "Valor da parcela",
+        "Vlr Parcela",
         "Valor",
+        "Valor (R$)",
+        "Vlr Título",
+        "Valor do título",
+        "Valor da conta",
+        "Valor do documento",
+        "Total do documento",
+        "Vlr Desdobramento",
+        "Valor do desdobramento",
         "Valor da dívida",
         "Valor do débito",
         "Valor principal",
         "Saldo",
+        "Saldo Devedor",
+        "Valor em aberto",
+        "Valor Aberto",
+        "Saldo em aberto",
+        "Saldo do título",
+        "Saldo vencido",
     ),
     Field.PRODUCT: ("Produto", "Tipo de produto"),
     Field.ADDRESS: ("Endereço", "Logradouro", "Rua"),
@@ -179,6 +243,24 @@ for _field, _names in _SYNONYMS.items():
     for _rank, _name in enumerate(_names):
         _KNOWN.setdefault(normalize_header(_name), (_field, _rank))
 _KNOWN.setdefault("email", (Field.EMAIL, 0))  # "E-mail" and "Email" fold alike already
+
+# Headers that mean one field in a registration file and another in an ERP's receivables
+# report: "Documento" is the debtor's CPF in the first and the title's number in the
+# second ("Documento | Sacado | CNPJ/CPF | Vencto | Valor"); "Número" is the address
+# number or, in TOTVS Protheus, the title number. Such a column feeds its second field
+# only when a required field would otherwise be missing and the column is not already
+# the source of a required field.
+_SECOND_MEANING: dict[str, Field] = {
+    normalize_header(name): target
+    for name, target in (
+        ("Documento", Field.CONTRACT),
+        ("Doc", Field.CONTRACT),
+        ("Número", Field.CONTRACT),
+        ("Num", Field.CONTRACT),
+        ("Nr", Field.CONTRACT),
+        ("Nº", Field.CONTRACT),
+    )
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +293,17 @@ class ColumnMapping:
     def to_dict(self) -> dict[str, str | None]:
         """The JSON-friendly form ``from_dict`` accepts."""
         return {header: (None if f is None else f.value) for header, f in self.columns.items()}
+
+    def overridden_by(self, given: ColumnMapping | None) -> ColumnMapping:
+        """These choices with ``given`` ones first: a field ``given`` places anywhere is
+        no longer taken from the header these choices named for it."""
+        if not given or not given.columns:
+            return self
+        taken = set(given.columns.values())
+        kept = {h: f for h, f in self.columns.items() if f is None or f not in taken}
+        keys = {normalize_header(h) for h in given.columns}
+        kept = {h: f for h, f in kept.items() if normalize_header(h) not in keys}
+        return ColumnMapping(MappingProxyType({**kept, **given.columns}))
 
     def lookup(self) -> dict[str, Field | None]:
         """The choices keyed by normalised header."""
@@ -267,16 +360,39 @@ def plan_columns(headers: Sequence[object], mapping: ColumnMapping | None = None
         if target not in best or (rank, index) < best[target]:
             best[target] = (rank, index)
     indexes = {f: index for f, (_, index) in best.items()}
+    _second_meanings(texts, candidates, indexes, chosen)
     ignored = [(index, "coluna não reconhecida, ignorada") for index in unknown]
+    used = set(indexes.values())
     for index, target, _ in candidates:
-        if indexes[target] != index:
+        if index in used:
+            continue
+        if target in indexes:
             winner = texts[indexes[target]]
-            ignored.append(
-                (
-                    index,
-                    f"coluna ignorada: o campo {FIELD_LABELS[target]} já vem da coluna {winner!r}",
-                )
-            )
+            reason = f"coluna ignorada: o campo {FIELD_LABELS[target]} já vem da coluna {winner!r}"
+        else:
+            reason = "coluna não reconhecida, ignorada"
+        ignored.append((index, reason))
     ignored.sort()
     ordered = {f: indexes[f] for f in Field if f in indexes}
     return ColumnPlan(texts, MappingProxyType(ordered), tuple(ignored))
+
+
+def _second_meanings(
+    texts: Sequence[str],
+    candidates: list[tuple[int, Field, int]],
+    indexes: dict[Field, int],
+    chosen: Mapping[str, Field | None],
+) -> None:
+    """Move an ambiguous column to its second field when a required field lacks one."""
+    for index, target, _ in candidates:
+        key = normalize_header(texts[index])
+        second = _SECOND_MEANING.get(key)
+        if second is None or key in chosen or second in indexes:
+            continue
+        if second not in REQUIRED_FIELDS:
+            continue
+        if indexes.get(target) == index:
+            if target in REQUIRED_FIELDS:
+                continue
+            del indexes[target]
+        indexes[second] = index

@@ -20,7 +20,7 @@ from enum import StrEnum
 from operator import itemgetter
 from typing import NamedTuple
 
-from collection.imports.reading.columns import ColumnPlan, Field
+from collection.imports.reading.columns import ColumnPlan, Field, normalize_header
 from collection.imports.reading.ledger import Conflict, ContractLedger
 from collection.imports.reading.values import (
     EMPTY,
@@ -40,7 +40,10 @@ from collection.imports.reading.values import (
     parse_zip,
 )
 
-__all__ = ["ImportRow", "RowIssue", "RowValidator", "Severity"]
+__all__ = ["TOTAL_ROW", "ImportRow", "RowIssue", "RowValidator", "Severity", "is_total_row"]
+
+TOTAL_ROW = "linha de totais do relatório, ignorada (não é uma dívida)"
+_TOTAL_WORDS = ("total", "subtotal", "totais", "soma", "somatorio")
 
 
 class Severity(StrEnum):
@@ -105,6 +108,32 @@ _NO_PERSON: tuple[Cell, ...] = ()
 _new_row = tuple.__new__
 
 
+def is_total_row(cells: Sequence[Cell], keys: Sequence[int]) -> bool:
+    """A report's totals line: ``Total Geral``, ``TOTAL DO CLIENTE``, ``Totais:`` …
+
+    ERP receivables reports (TOTVS Protheus, Sankhya, Omie, SAP Business One …) end with,
+    and sometimes group by, a line without a CPF whose first filled cell starts with one
+    of those words, or that holds nothing but sums (its CPF, name and contract, ``keys``,
+    empty). Only rows already refused come here, so a debtor's row is never dropped.
+    """
+    if not is_blank(cells[keys[0] : keys[0] + 1]):
+        return False
+    filled = [c for c in cells if c != "" and (type(c) is not str or c.strip())]
+    if not filled:
+        return False
+    first = filled[0]
+    if type(first) is str and normalize_header(first).startswith(_TOTAL_WORDS):
+        return True
+    if not is_blank([cells[i] for i in keys if i < len(cells)]):
+        return False
+    for cell in filled:
+        try:
+            parse_amount(cell)
+        except ValueError:
+            return False
+    return True
+
+
 class RowValidator:
     """Turns raw rows into ``ImportRow``s or issues; keeps the cross-row ledger.
 
@@ -124,6 +153,7 @@ class RowValidator:
         self.ledger = ContractLedger()
         self._headers = plan.headers
         self._cpf = idx[Field.CPF]
+        self._keys = (idx[Field.CPF], idx[Field.NAME], idx[Field.CONTRACT])
         self._name = idx[Field.NAME]
         self._contract = idx[Field.CONTRACT]
         self._due = idx[Field.DUE_DATE]
@@ -249,6 +279,8 @@ class RowValidator:
         if issues:
             rejections = [issue for issue in issues if issue.severity is Severity.REJECTED]
             if rejections:
+                if is_total_row(cells, self._keys):
+                    return None, [RowIssue(line, "", TOTAL_ROW, Severity.WARNING)]
                 return None, rejections
         if due_date is None:  # pragma: no cover - a rejection was recorded above
             raise AssertionError("due date missing without a rejection")

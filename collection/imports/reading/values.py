@@ -30,7 +30,9 @@ Choices where the issue is silent:
   entry; only personal phone types (mobile, fixed line) are accepted.
 - Text cells starting with ``=``, ``+``, ``-`` or ``@`` are rejected: stored, they would
   run as formulas in some later export. Texts are at most 255 characters (contract 64).
-- The installment is ``3``, ``03``, ``3/12`` or ``3 de 12``; empty means 1.
+- The installment is ``3``, ``03``, ``3/12`` or ``3 de 12``, optionally after
+  ``Parcela``/``Parc.``; a single letter is TOTVS Protheus' numbering (``A`` = 1); empty
+  means 1.
 - UF accepts the two letters or the state's name; CEP restores a lost leading zero.
 """
 
@@ -391,8 +393,16 @@ def parse_phone(value: Cell) -> str | None:
 # -- Other fields ------------------------------------------------------------------------
 
 
+_INSTALLMENT_WORDS = re.compile(r"^(?:parcela|parc\.?|p\.?)\s*", re.IGNORECASE)
+
+
 def parse_installment(value: Cell) -> int:
-    """The installment number: ``3``, ``03`` or ``3/12`` (third of twelve); empty is 1."""
+    """The installment number; empty is 1.
+
+    ``3``, ``03``, ``003``, ``3/12`` and ``3 de 12`` (third of twelve), with or without a
+    leading ``Parcela``/``Parc.`` (``Parcela 1/3``, as billing systems print it), and the
+    single letters TOTVS Protheus numbers installments with (``A`` is 1, ``B`` is 2, …).
+    """
     if type(value) is str and 0 < len(value) <= 3 and value.isdigit() and value.isascii():
         number = int(value)
         if number:
@@ -400,6 +410,9 @@ def parse_installment(value: Cell) -> int:
     text = cell_text(value)
     if not text:
         return 1
+    if len(text) == 1 and "A" <= text.upper() <= "Z":
+        return ord(text.upper()) - ord("A") + 1
+    text = _INSTALLMENT_WORDS.sub("", text)
     if "/" in text:
         text = text.split("/", 1)[0].strip()
     elif " de " in text:

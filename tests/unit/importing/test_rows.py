@@ -215,13 +215,24 @@ def test_an_amount_with_more_than_two_decimals_is_rejected(tmp_path):
 # -- other fields ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("written", "number"), [("3", 3), ("03", 3), ("3/12", 3), ("3 de 12", 3)])
+@pytest.mark.parametrize(
+    ("written", "number"),
+    [
+        ("3", 3),
+        ("03", 3),
+        ("3/12", 3),
+        ("3 de 12", 3),
+        ("Parcela 3/12", 3),
+        ("Parc. 003/012", 3),
+        ("C", 3),
+    ],
+)
 def test_installment_numbers(tmp_path, written, number):
     rows, _, _ = outcome(tmp_path, row(installment=written))
     assert rows[0].installment == number
 
 
-@pytest.mark.parametrize("written", ["0", "-1", "x", "1000", "2,5"])
+@pytest.mark.parametrize("written", ["0", "-1", "xy", "1000", "2,5", "Parcela x"])
 def test_an_invalid_installment_number_is_rejected(tmp_path, written):
     issue = rejection(tmp_path, installment=written)
     assert issue.field == "Parcela" and "parcela inválido" in issue.reason
