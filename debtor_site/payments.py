@@ -18,6 +18,7 @@ from collection.debtor.access import DebtorAccess, Person
 from collection.domain import boleto
 from collection.models import Agreement, PaymentMethod, PaymentPurpose, PaymentStatus
 from collection.negotiation.acceptance import agreement_of_person
+from collection.payments import due_charges
 from collection.payments.boleto_pdf import boleto_pdf
 from collection.payments.service import (
     PayerAddress,
@@ -270,6 +271,7 @@ class PaymentsController(Controller):
                 "agreement": agreement,
                 "test_gateway": gateway is not None and gateway.test_mode,
                 "pix_qr": pix_qr(payment.pix_code) if payment.pix_code else "",
+                "due_terms": due_charges.itemised(payment),
                 # Development only: the local provider's "the bank paid" button.
                 "can_simulate": local is not None and local.owns(payment.provider_id or ""),
             },

@@ -180,3 +180,27 @@ def from_record(record: dict[str, object]) -> DueCharge:
         valid_days_after=int(str(record["valid_days_after"])),
         discounts=tuple((date.fromisoformat(str(d)), int(off)) for d, off in discounts),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Itemised:
+    """The charge as the person reads it: what to pay by each date, and after the due
+    date the late fee (centavos) and the interest rate a month, until the last day."""
+
+    early: tuple[tuple[date, int, int], ...]  # (pay by, discount, amount to pay)
+    due: date
+    amount: int
+    fine: int
+    interest_monthly: Decimal
+    payable_until: date
+
+
+def itemise(charge: DueCharge) -> Itemised:
+    return Itemised(
+        early=tuple((d, off, charge.amount - off) for d, off in charge.discounts),
+        due=charge.due,
+        amount=charge.amount,
+        fine=apply_rate(charge.amount, charge.fine_rate),
+        interest_monthly=charge.interest_monthly,
+        payable_until=charge.payable_until,
+    )

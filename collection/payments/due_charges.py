@@ -52,3 +52,10 @@ def settle_due(terms: Terms, payment: Payment, paid: int, on: date) -> PaymentRe
     return terms.receive_with_discount(
         settled.principal, settled.waived, on, payment.installment_number
     )
+
+
+def itemised(payment: Payment) -> dc.Itemised | None:
+    """What the person sees of a Pix with a due date (every amount itemised), or None."""
+    if payment.due_charge is None:
+        return None
+    return dc.itemise(dc.from_record(payment.due_charge))

@@ -165,6 +165,10 @@ async def test_pix_through_the_chosen_psp_is_counted_once_from_webhook_and_recon
     assert pix.crc16(payment.pix_code[:-4]) == payment.pix_code[-4:]
     shown = await client.get(answer.headers["location"])
     assert 'class="pix-qr"' in shown.text
+    # Itemised: what to pay by each date, and the late fee and interest after the due date.
+    terms = shown.text[shown.text.index('id="due-terms"') :]
+    assert "Pago até o vencimento" in terms and "multa de" in terms
+    assert "1,00% ao mês" in terms and "O mesmo código cobra o valor certo" in shown.text
     # A double click reaches the same charge.
     again = await client.post(f"{url}/pagamentos", data=data)
     assert again.headers["location"] == answer.headers["location"]
