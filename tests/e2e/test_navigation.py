@@ -62,3 +62,32 @@ async def test_home_tiles_pass_axe(browser, live_server, shots, viewport):
     assert await _serious(page) == []
     await page.screenshot(path=str(shots / f"home-{viewport}.png"), full_page=True)
     await context.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+async def test_debtor_offers_are_cards_on_a_phone_and_a_table_on_desktop(
+    browser, live_server, shots, viewport
+):
+    context = await browser.new_context(viewport=VIEWPORTS[viewport], locale="pt-BR")
+    page = await context.new_page()
+    base = live_server.url
+    await page.goto(f"{base}/")
+    await page.fill("#f-cpf", live_server.world.shared_cpf)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/verificar")
+    await page.fill("#f-birth_date", "01/01/1980")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/minhas-dividas")
+    row = page.locator("table.offers tbody tr").first
+    display = await row.evaluate("r => getComputedStyle(r).display")
+    header_shown = await page.locator("table.offers thead").first.bounding_box()
+    if viewport == "phone":
+        assert display == "grid" and header_shown is not None and header_shown["width"] <= 1
+        # The card fits the screen: no sideways scrolling to reach "Escolher".
+        link = await row.locator("a.choose-link").bounding_box()
+        assert link is not None and link["x"] + link["width"] <= VIEWPORTS["phone"]["width"]
+    else:
+        assert display == "table-row"
+    assert await _serious(page) == []
+    await page.screenshot(path=str(shots / f"offers-{viewport}.png"), full_page=True)
+    await context.close()
