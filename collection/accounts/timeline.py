@@ -18,12 +18,15 @@ from collection.models import (
     Agreement,
     CaseEntry,
     CaseEntryKind,
+    Contact,
+    ContactKind,
     Message,
     Payment,
     ReminderStep,
     SiteVisit,
     SpecialOffer,
 )
+from collection.regua import inbound_texts
 from collection.regua.service import ADHOC
 from core.i18n import brl
 from core.i18n import gettext as _
@@ -82,6 +85,7 @@ class Entry:
     author: str = ""  # who on the staff did it (case work, special offers)
     amount: int | None = None  # centavos (a promise to pay, a special offer's balance)
     on: date | None = None  # the promised date of a promise to pay
+    receipt: str = ""  # a sent text's last delivery status (delivered, read, failed...)
 
 
 async def account_timeline(
@@ -102,7 +106,11 @@ async def account_timeline(
         .outerjoin(ReminderStep, ReminderStep.id == Message.step_id)
         .where(Message.debtor_id == debtor_id, *own(Message))
     )
-    for message, step in messages.all():
+    rows = messages.all()
+    receipts = await inbound_texts.receipts_of(
+        session, [m.provider_id for m, _step in rows if m.provider_id]
+    )
+    for message, step in rows:
         entries.append(
             Entry(
                 at=message.sent_at or message.send_after,
@@ -110,8 +118,10 @@ async def account_timeline(
                 title=f"{_staff_or(step, message)} · {_(CHANNELS[message.channel.value])}",
                 status=message.status.value,
                 detail=message.rule or message.error,
+                receipt=(receipts.get(message.provider_id) or [""])[-1],
             )
         )
+    entries += await _texts_in(session, debtor_id, own(Contact))
     agreement_ids = list(
         await session.scalars(
             select(Agreement.id).where(Agreement.debtor_id == debtor_id, *own(Agreement))
@@ -177,6 +187,27 @@ async def account_timeline(
             )
         )
     return sorted(entries, key=lambda e: e.at, reverse=True)
+
+
+async def _texts_in(session: AsyncSession, debtor_id: uuid.UUID, own: list[Any]) -> list[Entry]:
+    """What the person wrote back from their numbers, with the rule that applied."""
+    numbers = list(
+        await session.scalars(
+            select(Contact.value).where(
+                Contact.debtor_id == debtor_id, Contact.kind == ContactKind.PHONE, *own
+            )
+        )
+    )
+    return [
+        Entry(
+            at=text.received_at,
+            kind="inbound",
+            title=_(CHANNELS[text.channel]),
+            status=text.outcome,
+            detail=text.body,
+        )
+        for text in await inbound_texts.texts_from(session, numbers)
+    ]
 
 
 def _staff_or(step: str | None, message: Message) -> str:

@@ -192,3 +192,16 @@ async def receipts_of(session: AsyncSession, provider_ids: list[str]) -> dict[st
     for message_id, status, _at in ordered:
         found.setdefault(message_id, []).append(status)
     return found
+
+
+async def texts_from(session: AsyncSession, numbers: list[str]) -> list[InboundText]:
+    """The texts received from these numbers, newest first (at most 200)."""
+    if not numbers:
+        return []
+    rows = await session.scalars(
+        select(InboundText)
+        .where(InboundText.sender.in_(numbers))
+        .order_by(InboundText.received_at.desc())
+        .limit(200)
+    )
+    return list(rows)

@@ -349,3 +349,47 @@ async def test_receipts_of_a_text_sent_through_the_fake_twilio_are_recorded(db, 
         }
         await session.execute(delete(TextReceipt).where(TextReceipt.provider_message_id == sid))
         await session.commit()
+
+
+async def test_the_account_history_shows_what_the_person_wrote_and_the_receipts(
+    client, db, settings, world, phone, texts_client
+):
+    from datetime import date
+
+    from collection.models import Message, MessageStatus
+    from tenants.roles import Role
+    from tests.conftest import login
+    from tests.factories import PASSWORD
+
+    await _twilio(texts_client, "/webhooks/twilio/sms", _sms(phone, "Parar!"))
+    (stored,) = await _stored(db, phone)
+    assert await inbound_texts.process(db, stored.id, NOW) == "opt_out"
+    sid = "SM" + uuid.uuid4().hex
+    async with db.session(Scope.system()) as session:
+        session.add(
+            Message(
+                tenant_id=world.a.id,
+                debtor_id=world.a.debtor_ids[0],
+                subject_key=f"t:{sid[:30]}",
+                channel=Channel.WHATSAPP,
+                planned_for=date(2026, 3, 2),
+                send_after=NOW,
+                status=MessageStatus.SENT,
+                sent_at=NOW,
+                provider_id=sid,
+                body="Olá",
+            )
+        )
+        await session.commit()
+    for status in ("sent", "delivered", "read"):
+        form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": SID}
+        await _twilio(texts_client, "/webhooks/twilio/status", form)
+    await login(client, world.a.users[Role.ADMIN], PASSWORD)
+    page = (await client.get(f"/portal/debtors/{world.a.debtor_ids[0]}")).text
+    assert "Mensagem da pessoa" in page and "“Parar!”" in page
+    assert "palavra de parada: canal interrompido" in page
+    assert " · lida" in page
+    async with db.session(Scope.system()) as session:
+        await session.execute(delete(TextReceipt).where(TextReceipt.provider_message_id == sid))
+        await session.execute(delete(Message).where(Message.provider_id == sid))
+        await session.commit()
