@@ -80,6 +80,7 @@ async def _seed(url: str, debtors: int, staff: int) -> tuple[list[str], list[str
     """The creditor, its debtors and staff, and pending payments for the webhooks."""
     from sqlalchemy import insert
 
+    from collection.accounts.creditors import create_tenant
     from collection.models import (
         Agreement,
         AgreementInstallment,
@@ -97,7 +98,7 @@ async def _seed(url: str, debtors: int, staff: int) -> tuple[list[str], list[str
     from core.security import keyed_hash
     from core.settings import Settings
     from tenants.roles import Role
-    from tenants.services.directory import add_tenant_member, create_tenant, ensure_user
+    from tenants.services.directory import add_tenant_member, ensure_user
 
     key = Settings().security.cpf_hash_key
     db = Database(url)

@@ -47,10 +47,10 @@ def _free_port() -> int:
 
 
 async def _seed(url: str, rows: int, folder: Path) -> None:
+    from collection.accounts.creditors import create_tenant
     from collection.imports.loader import PortfolioImporter
     from collection.imports.reading import ImportLimits
     from core.db import Database, Scope
-    from tenants.services.directory import create_tenant
 
     path = folder / "portfolio.csv"
     generate(path, rows)

@@ -177,8 +177,8 @@ def _numbered(sql: str, values: dict[str, object]) -> tuple[str, list[object]]:
 
 
 async def _new_tenant(url: str) -> uuid.UUID:
+    from collection.accounts.creditors import create_tenant
     from core.db import Database, Scope
-    from tenants.services.directory import create_tenant
 
     db = Database(url)
     try:

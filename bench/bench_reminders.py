@@ -33,9 +33,9 @@ NOW = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)  # 10:00 in São Paulo
 async def _seed(url: str, debts: int) -> uuid.UUID:
     from sqlalchemy import text, update
 
+    from collection.accounts.creditors import create_tenant
     from core.db import Database, Scope
     from tenants.models import Tenant
-    from tenants.services.directory import create_tenant
 
     db = Database(url)
     try:

@@ -47,6 +47,7 @@ async def _seed(url: str, count: int) -> list[str]:
     """``count`` agreements with one pending card payment each; returns the intent ids."""
     from sqlalchemy import insert
 
+    from collection.accounts.creditors import create_tenant
     from collection.models import (
         Agreement,
         AgreementInstallment,
@@ -56,7 +57,6 @@ async def _seed(url: str, count: int) -> list[str]:
         PaymentStatus,
     )
     from core.db import Database, Scope
-    from tenants.services.directory import create_tenant
 
     db = Database(url)
     intents: list[str] = []

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collection.accounts.creditors import create_tenant
 from collection.agency import handover
 from collection.domain.documents import complete_cpf
 from collection.models import (
@@ -36,7 +37,6 @@ from tenants.services.directory import (
     add_agency_member,
     add_tenant_member,
     create_agency,
-    create_tenant,
     ensure_user,
     grant_agency,
 )

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from collection.accounts.creditors import create_tenant
 from collection.domain.documents import complete_cnpj, complete_cpf
 from collection.models import Contact, ContactKind, Debt, DebtItem, Debtor, Handover, Portfolio
 from core.db import Database, Scope
@@ -18,7 +19,6 @@ from tenants.services.directory import (
     add_agency_member,
     add_tenant_member,
     create_agency,
-    create_tenant,
     ensure_user,
     grant_agency,
 )

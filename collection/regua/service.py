@@ -34,7 +34,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    event,
     exists,
     func,
     literal,
@@ -46,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from collection.agency.access import handed_over_debtors
 from collection.debtor.page import policy_of
@@ -56,7 +55,6 @@ from collection.domain.business_days import add_years
 from collection.domain.documents import format_cnpj
 from collection.domain.money import format_brl
 from collection.domain.offers import OfferKind, make_offers
-from collection.domain.regua import DEFAULT_REGUA
 from collection.models import (
     Agreement,
     AgreementInstallment,
@@ -882,29 +880,3 @@ async def _render(
     body = rules.render(step.body, values, footer=footer)
     subject = step.subject.format_map(values) if step.subject else ""
     return subject, body, values, footer
-
-
-@event.listens_for(Session, "after_flush")
-def _new_tenants(session: Session, _context: Any) -> None:
-    new = [obj.id for obj in session.new if isinstance(obj, Tenant)]
-    if new:
-        session.info.setdefault("new_tenants", []).extend(new)
-
-
-@event.listens_for(Session, "after_flush_postexec")
-def _default_regua(session: Session, _context: Any) -> None:
-    """Every new creditor starts with the default régua (switched off until reviewed);
-    added once the tenant row exists, so the same flush writes the steps."""
-    for tenant_id in session.info.pop("new_tenants", []):
-        for step in DEFAULT_REGUA:
-            session.add(
-                ReminderStep(
-                    tenant_id=tenant_id,
-                    name=step.name,
-                    anchor=ReminderAnchor(step.anchor),
-                    offset_days=step.offset_days,
-                    channel=Channel(step.channel),
-                    subject=step.subject,
-                    body=step.body,
-                )
-            )

@@ -26,10 +26,12 @@ class DirectoryError(ValueError):
         self.message = message
 
 
-async def create_tenant(
+async def create_tenant_row(
     session: AsyncSession, *, slug: str, name: str, legal_name: str, cnpj: str, address: str
 ) -> Tenant:
-    """Register a creditor company (system scope). The CNPJ must be valid."""
+    """Register a creditor company's row (system scope). The CNPJ must be valid. A creditor
+    is opened by ``collection.accounts.creditors.create_tenant``, which adds what every
+    creditor starts with."""
     if not _SLUG.match(slug):
         raise DirectoryError("slug", _("Use lower-case letters, digits and hyphens (3 to 60)."))
     try:

@@ -35,6 +35,7 @@ import pytest
 import yaml
 from sqlalchemy import func, insert, select
 
+from collection.accounts.creditors import create_tenant
 from collection.models import (
     Agreement,
     AgreementInstallment,
@@ -56,7 +57,6 @@ from core.security import keyed_hash
 from core.settings import Settings
 from quita.cli import build_parser
 from quita.cluster import Cluster
-from tenants.services.directory import create_tenant
 from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_admin
 from tests.factories import valid_cnpj, valid_cpf
 from tests.integration.test_processes import _run

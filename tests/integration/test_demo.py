@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from collection.accounts.creditors import create_tenant
 from collection.domain.documents import is_valid_cpf
 from collection.models import Debt, Debtor, Handover
 from core.db import Database, Scope
@@ -12,7 +13,7 @@ from quita import migrate
 from quita.demo import load_demo
 from tenants.models import AgencyGrant, AgencyMembership, Tenant, TenantMembership
 from tenants.roles import Role
-from tenants.services.directory import DirectoryError, create_tenant
+from tenants.services.directory import DirectoryError
 from tests.conftest import make_settings
 
 

@@ -74,7 +74,7 @@ async def test_an_erp_report_uploads_without_a_mapping(client, world, db, settin
 
 
 def _tenant(database_url: str, slug: str) -> None:
-    from tenants.services.directory import create_tenant
+    from collection.accounts.creditors import create_tenant
 
     async def make() -> None:
         db = Database(database_url)

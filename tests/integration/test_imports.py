@@ -260,8 +260,8 @@ def test_cli_import_prints_the_summary_and_fails_when_nothing_imports(tmp_path, 
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
+    from collection.accounts.creditors import create_tenant
     from core.db import Database
-    from tenants.services.directory import create_tenant
     from tests.conftest import TEST_SECRET
 
     async def tenant() -> None:

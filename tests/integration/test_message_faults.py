@@ -16,6 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
+from collection.accounts.creditors import create_tenant
 from collection.models import (
     Contact,
     ContactKind,
@@ -30,7 +31,6 @@ from collection.models import (
 from core.db import Database, Scope
 from core.settings import BrokerSettings
 from quita import migrate
-from tenants.services.directory import create_tenant
 from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_admin
 from tests.integration.test_processes import QUITA, _env, _port, _run
 
